@@ -1,0 +1,25 @@
+// The reference executor: runs a Model node by node in topological order with
+// each op's reference semantics. Exact, not fast.
+#pragma once
+#include <map>
+#include <string>
+
+#include "ir/graph.h"
+
+namespace sf {
+
+using TensorMap = std::map<std::string, Tensor>;
+
+struct ExecOptions {
+  bool full_context = false;  // return every intermediate tensor, not only graph outputs
+};
+
+// Inputs are checked against the graph's runtime inputs (names, element
+// types, concrete dims): mismatches raise InputError naming the input.
+TensorMap execute_model(const Model& model, const TensorMap& inputs, const ExecOptions& opts = {});
+
+// Node indices in an order where every producer precedes its consumers.
+// Throws ModelError on cycles and on tensors nobody produces.
+std::vector<int> topological_order(const Graph& g);
+
+}  // namespace sf
