@@ -21,11 +21,14 @@ fi
 
 if [ "$what" = pip ]; then
   pipi() { $PYTHON -m pip install -q --disable-pip-version-check "$@"; }
-  have() { $PYTHON -c "import importlib.metadata as m, sys; m.version(sys.argv[1])" "$1" 2>/dev/null; }
+  have() { $PYTHON -c "import importlib.metadata as m, sys; m.version(sys.argv[1])" "$1" >/dev/null 2>&1; }
   # torch first, pinned to the CPU wheel, so Brevitas never pulls a CUDA build.
   have torch || pipi torch==2.13.0
+  # onnx is pinned: qonnx runs standard ops through onnxruntime with models at
+  # onnx's newest IR version, and onnxruntime must accept that IR version.
+  [ "$($PYTHON -c 'import onnx; print(onnx.__version__)' 2>/dev/null)" = "1.21.0" ] || pipi onnx==1.21.0
   missing=()
-  for p in numpy pybind11 scikit-build-core ninja onnx onnxoptimizer onnxruntime brevitas qonnx \
+  for p in numpy pybind11 scikit-build-core ninja onnxoptimizer onnxruntime brevitas qonnx \
            pytest hypothesis nbmake scikit-learn atheris pyyaml rich; do
     have "$p" || missing+=("$p")
   done

@@ -9,6 +9,6 @@ namespace sf {
 void infer_shapes(Model& m);
 // Sets finn_datatype annotations for every non-input tensor from each op's
 // datatype rule (initializers keep theirs). Graph inputs keep theirs.
-void infer_datatypes(Model& m);
+void infer_datatypes(Model& m, bool allow_scaledint = false);
 
 }  // namespace sf

@@ -48,7 +48,9 @@ class Tensor {
   static Tensor from_vector(const Shape& shape, const std::vector<T>& v) {
     Tensor t(ElemTypeOf<T>::value, shape);
     if ((int64_t)v.size() != t.numel()) throw_size_mismatch(v.size(), t.numel());
-    if (!v.empty()) std::memcpy(t.raw(), v.data(), v.size() * sizeof(T));
+    // Element-wise: std::vector<bool> has no contiguous data().
+    T* d = static_cast<T*>(t.raw());
+    for (size_t i = 0; i < v.size(); ++i) d[i] = v[i];
     return t;
   }
   template <typename T>

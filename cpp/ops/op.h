@@ -47,12 +47,14 @@ struct InferCtx {
 struct DataTypeCtx {
   const Node& node;
   const Model& model;
+  std::vector<DataType> out_current;   // current annotation of each output
   std::vector<DataType> in;            // QONNX datatype of each input (FLOAT32 if none)
   std::vector<const Tensor*> in_value; // constant value of each input, or nullptr
 };
 
 struct ExecCtx {
   const Node& node;
+  int64_t onnx_opset;             // the model's ai.onnx opset (attribute vs input forms)
   std::vector<const Tensor*> in;  // nullptr for omitted optional inputs
   std::vector<Tensor> out;        // to fill: one per node output
 

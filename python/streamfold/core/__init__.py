@@ -1,0 +1,1 @@
+"""FINN/qonnx-style core API (``streamfold.core.modelwrapper`` etc.)."""

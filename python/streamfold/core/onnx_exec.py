@@ -1,0 +1,25 @@
+"""execute_onnx, with qonnx's calling convention."""
+from __future__ import annotations
+
+from .. import _core
+from ..errors import InputError
+from .modelwrapper import ModelWrapper
+
+BACKENDS = ("reference",)
+
+
+def execute_onnx(model, input_dict, return_full_exec_context=False, backend="reference"):
+    """Run ``model`` on ``input_dict`` (name -> np.ndarray).
+
+    Returns a dict of the graph outputs, or of every tensor in the graph
+    (inputs, initializers and intermediates) with
+    ``return_full_exec_context=True``. ``model`` may be a ModelWrapper, a
+    path, bytes or an onnx.ModelProto. The GIL is released while running.
+    """
+    if backend not in BACKENDS:
+        raise InputError(f"unknown backend {backend!r}", hint=f"use one of {', '.join(BACKENDS)}")
+    if not isinstance(input_dict, dict):
+        raise InputError("input_dict must be a dict mapping input names to arrays",
+                         hint="e.g. execute_onnx(model, {'global_in': x})")
+    mw = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
+    return _core.execute(mw._model, input_dict, bool(return_full_exec_context))
