@@ -11,8 +11,11 @@ namespace {
 void raise(const char* cls_name, const StreamfoldError& e, py::dict fields) {
   py::gil_scoped_acquire gil;
   py::object cls = py::module_::import("streamfold.errors").attr(cls_name);
-  fields["hint"] = e.hint();
-  py::object inst = cls(e.what(), **fields);
+  // Messages quote names from the model; never let odd bytes turn a typed
+  // error into a UnicodeDecodeError.
+  auto text = [](const std::string& s) { return py::bytes(s).attr("decode")("utf-8", "replace"); };
+  fields["hint"] = text(e.hint());
+  py::object inst = cls(text(e.what()), **fields);
   PyErr_SetObject(cls.ptr(), inst.ptr());
 }
 }  // namespace
@@ -23,13 +26,14 @@ void bind_errors(py::module_& m) {
       if (p) std::rethrow_exception(p);
     } catch (const UnsupportedOpError& e) {
       py::dict f;
-      f["node"] = e.node();
-      f["op_type"] = e.op_type();
-      f["domain"] = e.domain();
+      auto text = [](const std::string& s) { return py::bytes(s).attr("decode")("utf-8", "replace"); };
+      f["node"] = text(e.node());
+      f["op_type"] = text(e.op_type());
+      f["domain"] = text(e.domain());
       raise("UnsupportedOpError", e, f);
     } catch (const ModelError& e) {
       py::dict f;
-      f["where"] = e.where();
+      f["where"] = py::bytes(e.where()).attr("decode")("utf-8", "replace");
       raise("ModelError", e, f);
     } catch (const InputError& e) {
       raise("InputError", e, py::dict());

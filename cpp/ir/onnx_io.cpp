@@ -225,12 +225,39 @@ void attr_to_proto(const Attribute& a, onnx::AttributeProto* p) {
 
 // ---- graph / model ---------------------------------------------------------
 
+bool valid_utf8(const std::string& s) {
+  size_t i = 0, n = s.size();
+  while (i < n) {
+    unsigned char c = (unsigned char)s[i];
+    int len = c < 0x80 ? 1 : (c >> 5) == 0x6 ? 2 : (c >> 4) == 0xe ? 3 : (c >> 3) == 0x1e ? 4 : 0;
+    if (!len || i + len > n) return false;
+    for (int k = 1; k < len; ++k)
+      if (((unsigned char)s[i + k] >> 6) != 0x2) return false;
+    i += len;
+  }
+  return true;
+}
+
+// Names are text to every ONNX reader; bytes that are not UTF-8 mean the
+// file is corrupt, and would otherwise fail later far from the cause.
+void check_text(const std::string& s, const char* what) {
+  if (!valid_utf8(s))
+    throw ModelError(fmt::format("the model contains a {} that is not valid UTF-8 text", what),
+                     "the file is corrupt; re-export it");
+}
+
 Graph graph_from_proto(const onnx::GraphProto& g, const std::string& base_dir) {
   Graph r;
   r.name = g.name();
   r.doc_string = g.doc_string();
   for (const auto& n : g.node()) {
     Node node;
+    check_text(n.name(), "node name");
+    check_text(n.op_type(), "op_type");
+    check_text(n.domain(), "domain");
+    for (const auto& t : n.input()) check_text(t, "tensor name");
+    for (const auto& t : n.output()) check_text(t, "tensor name");
+    for (const auto& a : n.attribute()) check_text(a.name(), "attribute name");
     node.name = n.name();
     node.op_type = n.op_type();
     node.domain = n.domain();
@@ -243,6 +270,17 @@ Graph graph_from_proto(const onnx::GraphProto& g, const std::string& base_dir) {
                        node.name);
     r.nodes.push_back(std::move(node));
   }
+  for (const auto* list : {&g.input(), &g.output(), &g.value_info()})
+    for (const auto& vi : *list) check_text(vi.name(), "tensor name");
+  for (const auto& t : g.initializer()) check_text(t.name(), "initializer name");
+  for (const auto& qa : g.quantization_annotation()) {
+    check_text(qa.tensor_name(), "tensor name");
+    for (const auto& e : qa.quant_parameter_tensor_names()) {
+      check_text(e.key(), "annotation key");
+      check_text(e.value(), "annotation value");
+    }
+  }
+  check_text(g.name(), "graph name");
   for (const auto& vi : g.input()) r.inputs.push_back(vi_from_proto(vi));
   for (const auto& vi : g.output()) r.outputs.push_back(vi_from_proto(vi));
   for (const auto& vi : g.value_info()) r.value_info.push_back(vi_from_proto(vi));
@@ -318,6 +356,15 @@ Model model_from_proto(const onnx::ModelProto& p, const std::string& base_dir) {
   if (!p.has_graph())
     throw ModelError("the data is not an ONNX model (it has no graph)",
                      "pass a .onnx file exported by Brevitas (export_qonnx), qonnx or FINN");
+  for (const auto& o : p.opset_import()) check_text(o.domain(), "opset domain");
+  for (const auto& kv : p.metadata_props()) {
+    check_text(kv.key(), "metadata key");
+    check_text(kv.value(), "metadata value");
+  }
+  check_text(p.producer_name(), "producer name");
+  check_text(p.producer_version(), "producer version");
+  check_text(p.domain(), "model domain");
+  check_text(p.doc_string(), "doc string");
   Model m;
   m.ir_version = p.ir_version();
   for (const auto& o : p.opset_import()) m.opset_imports.push_back({o.domain(), o.version()});

@@ -17,6 +17,7 @@ except ImportError as e:  # pragma: no cover - only when the extension was not b
 from ._core import DataType
 from .core.modelwrapper import ModelWrapper
 from .core.onnx_exec import execute_onnx
+from . import transformation
 
 __version__ = "0.1.0"
 

@@ -14,7 +14,11 @@ from brevitas.core.quant import QuantType
 from brevitas.core.restrict_val import FloatToIntImplType, RestrictValueType
 from brevitas.core.scaling import ScalingImplType
 from brevitas.core.zero_point import ZeroZeroPoint
-from brevitas.graph.calibrate import calibration_mode
+import warnings
+with warnings.catch_warnings():
+    # brevitas.graph warns at import about an optional CUDA kernel package.
+    warnings.simplefilter("ignore")
+    from brevitas.graph.calibrate import calibration_mode
 from brevitas.inject import ExtendedInjector
 from brevitas.quant.solver import ActQuantSolver, WeightQuantSolver
 

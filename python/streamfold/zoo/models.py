@@ -12,7 +12,8 @@ import torch
 from torch import nn
 
 import brevitas.nn as qnn
-from brevitas.quant import Int8WeightPerChannelFloat, Int8WeightPerTensorFloat, Uint8ActPerTensorFloat
+from brevitas.quant import (Int8WeightPerChannelFloat, Int8WeightPerTensorFloat, Int32Bias,
+                            Uint8ActPerTensorFloat)
 from brevitas.core.restrict_val import RestrictValueType
 
 from ._quant import FinnActQuant, FinnWeightQuant
@@ -175,17 +176,21 @@ class EmotionCNN(nn.Module):
 
 class Dnn2FpgaCNN(nn.Module):
     """Small MNIST CNN, everything int8: 28 -c3-> 26 -c3-> 24 -p2-> 12,
-    flatten 12*12*12 = 1728. Per-tensor weight scales and float biases."""
+    flatten 12*12*12 = 1728. Per-tensor weight scales; biases are Int32Bias
+    (scale = input scale x weight scale), the usual int8 deployment recipe,
+    so the export has Quant nodes on biases too. That needs QuantTensors
+    flowing between layers, hence return_quant_tensor=True throughout."""
 
     def __init__(self):
         super().__init__()
-        self.input_quant = qnn.QuantIdentity(bit_width=8)
+        kw = dict(per_channel=False, bias=True, bias_quant=Int32Bias)
+        self.input_quant = qnn.QuantIdentity(bit_width=8, return_quant_tensor=True)
         self.features = nn.Sequential(
-            _conv(1, 12, 3, 8, per_channel=False, bias=True), qnn.QuantReLU(bit_width=8),
-            _conv(12, 12, 3, 8, per_channel=False, bias=True), qnn.QuantReLU(bit_width=8),
+            _conv(1, 12, 3, 8, **kw), qnn.QuantReLU(bit_width=8, return_quant_tensor=True),
+            _conv(12, 12, 3, 8, **kw), qnn.QuantReLU(bit_width=8, return_quant_tensor=True),
             nn.MaxPool2d(2),
         )
-        self.fc = _linear(1728, 10, 8, per_channel=False, bias=True)
+        self.fc = _linear(1728, 10, 8, **kw)
 
     def forward(self, x):
         x = self.features(self.input_quant(x))
@@ -196,7 +201,9 @@ class ResidualBlock(nn.Module):
     """Stem conv, then conv-BN-QuantReLU twice with an identity skip. The two
     branches of the Add carry different quantizers (unsigned 4-bit ReLU vs a
     signed 4-bit QuantIdentity on the skip) and the sum is re-quantized, so
-    the Add sees two different scales. Input 1x3x16x16."""
+    the Add sees two different scales. The pool is a 4x4 TruncAvgPool2d
+    (exports AveragePool + Trunc, Brevitas' quantized average pool), then FC.
+    Input 1x3x16x16."""
 
     def __init__(self, ch: int = 8, bits: int = 4):
         super().__init__()
@@ -210,9 +217,10 @@ class ResidualBlock(nn.Module):
             qnn.QuantReLU(bit_width=bits),
         )
         self.skip_quant = qnn.QuantIdentity(bit_width=bits)
-        self.add_quant = qnn.QuantIdentity(bit_width=bits)
-        self.pool = nn.MaxPool2d(2)
-        self.fc = _linear(ch * 8 * 8, 10, bits, bias=True)
+        # TruncAvgPool2d needs a QuantTensor input to know the scale/bit width.
+        self.add_quant = qnn.QuantIdentity(bit_width=bits, return_quant_tensor=True)
+        self.pool = qnn.TruncAvgPool2d(kernel_size=4, return_quant_tensor=False)
+        self.fc = _linear(ch * 4 * 4, 10, bits, bias=True)
 
     def forward(self, x):
         x = self.stem(self.input_quant(x))

@@ -1,0 +1,94 @@
+"""The `streamfold` command: info, exec (build comes with the builder)."""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def _cmd_info(args):
+    from .analysis import model_summary
+
+    s = model_summary(args.model)
+    if args.json:
+        print(json.dumps(s, indent=2))
+        return 0
+    from rich.console import Console
+    from rich.table import Table
+
+    c = Console()
+    c.print(f"[bold]{args.model}[/bold]  graph '{s['graph']}', {s['nodes']} nodes")
+    for kind in ("inputs", "outputs"):
+        for v in s[kind]:
+            c.print(f"  {kind[:-1]:6} {v['name']}: shape {v['shape']}, {v['datatype']}")
+    t = Table(title="ops")
+    t.add_column("domain:op_type")
+    t.add_column("count", justify="right")
+    for k, v in s["ops"].items():
+        t.add_row(k, str(v))
+    c.print(t)
+    c.print(f"  datatypes: {', '.join(f'{k} x{v}' for k, v in s['datatypes'].items())}")
+    c.print(f"  parameters: {s['parameters']:,}   MACs/inference: {s['macs']:,}   "
+            f"weight memory: {s['weight_bits']:,} bits ({s['weight_bits'] / 8 / 1024:.1f} KiB)")
+    return 0
+
+
+def _cmd_exec(args):
+    import numpy as np
+
+    from . import ModelWrapper, execute_onnx
+    from .errors import InputError
+
+    m = ModelWrapper(args.model)
+    names = m._model.runtime_input_names()
+    inputs = {}
+    for spec in args.input:
+        name, _, path = spec.rpartition("=")
+        if not name:
+            if len(names) != 1:
+                raise InputError(f"the model has inputs {names}; say which one {path!r} is",
+                                 hint="use --input NAME=file.npy")
+            name = names[0]
+        try:
+            inputs[name] = np.load(path)
+        except (OSError, ValueError) as e:
+            raise InputError(f"cannot read {path!r}: {e}", hint="pass a .npy file written by np.save")
+    out = execute_onnx(m, inputs, backend=args.backend)
+    if args.output:
+        if len(out) == 1:
+            np.save(args.output, next(iter(out.values())))
+        else:
+            np.savez(args.output, **out)
+    for k, v in out.items():
+        print(f"{k}: shape {v.shape}, dtype {v.dtype}")
+        if not args.output:
+            print(v)
+    return 0
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="streamfold", description="QNN to FPGA dataflow compiler")
+    sub = p.add_subparsers(dest="cmd", required=True)
+    pi = sub.add_parser("info", help="summarize a model: ops, datatypes, parameters, MACs, weight memory")
+    pi.add_argument("model")
+    pi.add_argument("--json", action="store_true", help="print the summary as JSON")
+    pi.set_defaults(fn=_cmd_info)
+    pe = sub.add_parser("exec", help="run a model on .npy inputs")
+    pe.add_argument("model")
+    pe.add_argument("--input", "-i", action="append", required=True, help="file.npy or NAME=file.npy")
+    pe.add_argument("--output", "-o", help="output .npy (.npz for several outputs)")
+    pe.add_argument("--backend", default="reference", choices=["reference"])
+    pe.set_defaults(fn=_cmd_exec)
+    args = p.parse_args(argv)
+
+    from .errors import StreamfoldError
+
+    try:
+        return args.fn(args)
+    except StreamfoldError as e:
+        print(f"streamfold: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,63 @@
+"""atheris fuzz target for the model loader, inference and executor.
+
+Any exception other than a StreamfoldError, or a crash, is a bug. Seeded with
+a valid model so mutations explore real protobuf structure. Run longer with
+`python tests/fuzz/fuzz_loader.py -max_total_time=600`.
+"""
+import sys
+
+import atheris
+
+with atheris.instrument_imports():
+    import numpy as np
+
+    import streamfold as sf
+    from streamfold import _core
+
+
+def seed_model():
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 3])
+    inits = [numpy_helper.from_array(np.ones((4, 3), np.float32), "w"),
+             numpy_helper.from_array(np.array(0.5, np.float32), "s"),
+             numpy_helper.from_array(np.array(0.0, np.float32), "z"),
+             numpy_helper.from_array(np.array(4.0, np.float32), "b")]
+    nodes = [helper.make_node("Quant", ["x", "s", "z", "b"], ["q"], domain="qonnx.custom_op.general",
+                              signed=1, narrow=0, rounding_mode="ROUND"),
+             helper.make_node("MatMul", ["q", "w"], ["m"]),
+             helper.make_node("Relu", ["m"], ["y"])]
+    g = helper.make_graph(nodes, "g", [x], [y], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m.SerializeToString()
+
+
+def one_input(data: bytes):
+    try:
+        m = _core.load_model_bytes(data)
+        _core.infer_shapes(m)
+        _core.infer_datatypes(m)
+        m.to_bytes()
+        names = m.runtime_input_names()
+        if len(names) == 1:
+            vi = m.find_value_info(names[0])
+            shape = vi.shape if vi is not None else None
+            if shape and all(isinstance(d, int) and 0 < d < 64 for d in shape):
+                _core.execute(m, {names[0]: np.zeros(shape, np.float32)}, False)
+    except sf.StreamfoldError:
+        pass
+
+
+if __name__ == "__main__":
+    argv = list(sys.argv)
+    import os
+    import tempfile
+
+    corpus = tempfile.mkdtemp(prefix="sf_fuzz_")
+    with open(os.path.join(corpus, "seed.onnx"), "wb") as f:
+        f.write(seed_model())
+    atheris.Setup(argv + [corpus], one_input)
+    atheris.Fuzz()
