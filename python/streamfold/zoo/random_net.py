@@ -76,7 +76,7 @@ def _mlp_spec(draw):
             "type": "linear", "out": out, "weight": draw(_weight_spec()), "bias": draw(_bias_spec()),
             "bn": draw(st.booleans()), "act": draw(_act_spec()),
             # identity skip is only possible when the width is unchanged
-            "residual": out == width and draw(st.booleans()),
+            "residual": out == width and draw(st.booleans()), "skip_act": draw(_act_spec()),
         })
         width = out
     return {"input_shape": (1, features), "input_act": draw(_act_spec()), "layers": layers,
@@ -107,7 +107,7 @@ def _cnn_spec(draw):
             "type": "conv", "out": out, "k": k, "pad": pad, "stride": stride,
             "groups": c if depthwise else 1, "weight": draw(_weight_spec()),
             "bias": draw(_bias_spec()), "bn": draw(st.booleans()), "act": draw(_act_spec()),
-            "residual": residual, "pool": pool,
+            "residual": residual, "skip_act": draw(_act_spec()), "pool": pool,
             # an average of quantized values is no longer on the grid: requantize
             "pool_act": draw(_act_spec()) if pool == "avg" else None,
         })
@@ -210,8 +210,9 @@ def _stages(spec):
     for i, layer in enumerate(layers):
         next_needs_qt = consumers_need_qt[i + 1] if i + 1 < len(layers) else head_needs_qt
         pool = layer.get("pool", "none")
-        act_rqt = (pool == "trunc") or (pool == "max" and next_needs_qt) or \
-                  (pool == "none" and next_needs_qt and not layer["residual"])
+        # MaxPool passes a QuantTensor through; float AvgPool is followed by
+        # its own re-quantizer which then decides.
+        act_rqt = pool == "trunc" or (pool in ("max", "none") and next_needs_qt)
         wkw = _weight_kwargs(layer["weight"], layer["bias"])
         if conv:
             core = [qnn.QuantConv2d(cin, layer["out"], layer["k"], stride=layer["stride"],
@@ -224,10 +225,10 @@ def _stages(spec):
             core.append(bn(layer["out"]))
         if layer["residual"]:
             core.append(_make_act(layer["act"]))
-            # The re-quantizer after the Add is the block's output activation;
-            # the skip is quantized like the block input's producer would be.
-            out_act = _make_act(layer["act"], rqt=act_rqt or (pool == "none" and next_needs_qt))
-            mods.append(_Residual(nn.Sequential(*core), _make_act(spec["input_act"]), out_act))
+            # The re-quantizer after the Add reuses the block's activation
+            # spec; the skip has its own quantizer.
+            mods.append(_Residual(nn.Sequential(*core), _make_act(layer["skip_act"]),
+                                  _make_act(layer["act"], rqt=act_rqt)))
         else:
             mods += core + [_make_act(layer["act"], rqt=act_rqt)]
         if pool == "max":
@@ -262,8 +263,8 @@ def build_from_spec(spec):
         torch.manual_seed(spec["seed"])
         model = RandomQNN(spec)
         for m in model.modules():
-            # Binary weights only keep the sign; widen the init so multi-bit
-            # weights of layers that share a module type are not all tiny.
+            # PyTorch's default bias init is ~1/sqrt(fan_in), negligible next
+            # to the weighted sum; make biases matter so bias handling is tested.
             if isinstance(m, (qnn.QuantLinear, qnn.QuantConv2d)) and m.bias is not None:
                 nn.init.uniform_(m.bias, -0.5, 0.5)
     gen = torch.Generator().manual_seed(spec["seed"] + 1)
