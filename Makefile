@@ -27,7 +27,8 @@ deps-pip:
 
 # In-tree development build: the extension lands in python/streamfold/ so the
 # package runs from the source tree with PYTHONPATH=python. flock serializes
-# concurrent builds into the same directory.
+# concurrent builds into the same directory. The copy is renamed into place:
+# overwriting a loaded .so in place would crash processes that have it mapped.
 dev:
 	@mkdir -p $(BUILD_DIR)
 	@flock $(BUILD_DIR)/.lock bash -c '\
@@ -36,7 +37,8 @@ dev:
 	      -DSTREAMFOLD_BUILD_TESTS=ON -DSTREAMFOLD_BUILD_PYTHON=ON \
 	      -Dpybind11_DIR=$$($(PYTHON) -m pybind11 --cmakedir) -DPython3_EXECUTABLE=$$(command -v $(PYTHON)) >/dev/null; fi && \
 	  cmake --build $(BUILD_DIR) -j $(JOBS) --target _core && \
-	  cp -f $(BUILD_DIR)/_core*.so python/streamfold/'
+	  for so in $(BUILD_DIR)/_core*.so; do \
+	    cp -f $$so python/streamfold/.$$(basename $$so).tmp && mv -f python/streamfold/.$$(basename $$so).tmp python/streamfold/$$(basename $$so); done'
 
 build-tests:
 	@flock $(BUILD_DIR)/.lock cmake --build $(BUILD_DIR) -j $(JOBS) --target sf_tests

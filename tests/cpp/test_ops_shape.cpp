@@ -245,6 +245,14 @@ TEST(OpsShape, SliceClampsAndSteps) {
   EXPECT_EQ(run1(n, {&x, &s3, &e3, &a, &p3}).shape(), (Shape{0}));
   Tensor p0 = ints({0});
   expect_model_error([&] { run(n, {&x, &s2, &e2, &a, &p0}); }, "Slice_0", "steps[0]");
+  // Huge steps take one element; INT64_MAX as end with a negative step means
+  // "to the front" (numpy's None), as onnxruntime reads it.
+  Tensor s0 = ints({0}), e_four = ints({4}), pbig = ints({big});
+  EXPECT_EQ(vals<float>(run1(n, {&x, &s0, &e_four, &a, &pbig})), (std::vector<float>{0}));
+  Tensor s5 = ints({2}), pm1 = ints({-1});
+  EXPECT_EQ(vals<float>(run1(n, {&x, &s5, &e2, &a, &pm1})), (std::vector<float>{2, 1, 0}));
+  Tensor empty(ElemType::FLOAT, {0});
+  EXPECT_EQ(run1(n, {&empty, &s, &e, &a, &p}).shape(), (Shape{0}));
   // Axes on a 2-D input, no steps; int32 index inputs work too.
   Tensor y = iota_f({3, 4});
   Node n2 = make_node("Slice", {"x", "s", "e", "a"});
@@ -278,6 +286,10 @@ TEST(OpsShape, PadModes) {
   n.set_string("mode", "reflect");
   Tensor far = ints({3, 0});
   expect_model_error([&] { run(n, {&x, &far, nullptr}); }, "Pad_0", "reflect");
+  Node bn = make_node("Pad", {"x", "p"});
+  bn.set_string("mode", "edge");
+  Tensor b = Tensor::from_vector<bool>({2}, {false, true});
+  EXPECT_EQ(vals<bool>(run1(bn, {&b, &p})), (std::vector<bool>{false, false, false, true, true}));
   n.set_string("mode", "mirror");
   expect_model_error([&] { run(n, {&x, &p, nullptr}); }, "Pad_0", "mode");
 }

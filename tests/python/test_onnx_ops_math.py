@@ -6,18 +6,22 @@ output shapes. Hypothesis draws shapes and attribute variants; array values
 come from a seeded NumPy generator so examples stay cheap. Runs derandomized
 so CI failures reproduce.
 """
+import os
+
 import numpy as np
 import onnx
 import onnxruntime as ort
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
 import streamfold as sf
 from streamfold.transformation import InferDataTypes, InferShapes
 
-FAST = settings(max_examples=12, deadline=None, derandomize=True,
+FAST = settings(max_examples=int(os.environ.get("SF_MATH_EXAMPLES", 120)), deadline=None,
+                derandomize="SF_MATH_RANDOM" not in os.environ, database=None,
+                phases=[Phase.explicit, Phase.generate, Phase.shrink],
                 suppress_health_check=list(HealthCheck))
 SEEDS = st.integers(0, 2**32 - 1)
 FLOATS = [np.float32, np.float64]
@@ -51,10 +55,12 @@ def run_ort(model, feeds):
     return dict(zip(names, sess.run(names, feeds)))
 
 
-def check(model, feeds, rtol=1e-5, atol=1e-6, exact=False):
-    """Compare against onnxruntime. Float tolerance: rtol elementwise plus
-    atol scaled by the output's magnitude (accumulation order differs)."""
-    ref = run_ort(model, feeds)
+def check(model, feeds, rtol=1e-5, atol=1e-6, exact=False, oracle=None):
+    """Compare against onnxruntime running `model`, or running `oracle` (an
+    equivalent model) where onnxruntime departs from the spec. Float
+    tolerance: rtol elementwise plus atol scaled by the output's magnitude
+    (accumulation order differs)."""
+    ref = run_ort(oracle or model, feeds)
     got = sf.execute_onnx(model, feeds)
     for name, r in ref.items():
         g = got[name]
@@ -142,7 +148,7 @@ def test_pow(base, exp, shapes, seed):
        dtype=st.sampled_from(ARITH), data=st.data(), seed=SEEDS)
 def test_variadic(op, n, dtype, data, seed):
     if op in ("Sum", "Mean"):
-        dtype = np.float32 if np.issubdtype(dtype, np.integer) else dtype
+        dtype = np.float32  # onnxruntime: float only (Mean: float32 only)
     shapes = data.draw(bshapes(n))
     rng = np.random.default_rng(seed)
     feeds = {f"x{i}": rand(rng, s, dtype, -20, 20) for i, s in enumerate(shapes)}
@@ -169,7 +175,7 @@ def test_logic_and_where(op, data, seed):
     rng = np.random.default_rng(seed)
     if op == "Where":
         shapes = data.draw(bshapes(3))
-        dtype = data.draw(st.sampled_from(ARITH + [np.bool_, np.float16, np.uint8]))
+        dtype = data.draw(st.sampled_from(ARITH + [np.float16, np.uint8]))
         feeds = {"c": rand(rng, shapes[0], bool), "x": rand(rng, shapes[1], dtype, 0, 9),
                  "z": rand(rng, shapes[2], dtype, 0, 9)}
     elif op == "Not":
@@ -182,7 +188,7 @@ def test_logic_and_where(op, data, seed):
 
 def test_broadcast_error_names_node():
     a, b = np.zeros((2, 3), np.float32), np.zeros((4,), np.float32)
-    with pytest.raises(sf.ModelError, match=r"Add_0.*\(2, 3\).*\(4\)"):
+    with pytest.raises(sf.ModelError, match=r"Add_0.*\(2, 3\).*\(4,?\)"):
         sf.execute_onnx(model_of("Add", {"a": a, "b": b}), {"a": a, "b": b})
 
 
@@ -199,6 +205,8 @@ UNARY_RANGES = {
 @given(op=st.sampled_from(sorted(UNARY_RANGES)), dtype=st.sampled_from(FLOATS),
        shape=st.lists(st.integers(1, 6), max_size=4), seed=SEEDS)
 def test_unary_float(op, dtype, shape, seed):
+    if op in ("Erf", "Softplus", "Softsign"):
+        dtype = np.float32  # onnxruntime has no float64 kernel for these
     rng = np.random.default_rng(seed)
     x = rand(rng, shape, dtype, *UNARY_RANGES[op])
     if op in ("Sign", "Relu", "Floor", "Ceil") and x.size:
@@ -211,7 +219,11 @@ def test_unary_float(op, dtype, shape, seed):
        shape=st.lists(st.integers(1, 6), max_size=3), seed=SEEDS)
 def test_unary_int(op, dtype, shape, seed):
     x = rand(np.random.default_rng(seed), shape, dtype, -100, 100)
-    check(model_of(op, {"x": x}, opset=14), {"x": x})
+    m = model_of(op, {"x": x}, opset=14)
+    if op == "Relu" and dtype == np.int64:  # no onnxruntime kernel
+        np.testing.assert_array_equal(sf.execute_onnx(m, {"x": x})["y"], np.maximum(x, 0))
+        return
+    check(m, {"x": x})
 
 
 def test_round_half_to_even():
@@ -238,6 +250,8 @@ def test_clip(lo, hi, opset, dtype, seed):
         dtype = np.float32  # integer Clip needs opset 12
     x = rand(np.random.default_rng(seed), (3, 5), dtype, -4, 4)
     if opset < 11:
+        if lo is not None and hi is not None and lo > hi:
+            lo, hi = hi, lo  # onnxruntime rejects min > max in the attribute form
         attrs = {k: v for k, v in (("min", lo), ("max", hi)) if v is not None}
         check(model_of("Clip", {"x": x}, attrs, opset=opset), {"x": x})
         return
@@ -267,7 +281,14 @@ def test_identity_and_dropout(opset):
         m = model_of("Dropout", {"x": x}, opset=opset, inputs=["x", "r", "t"], consts=consts, outputs=("y", "mask"))
     else:
         m = model_of("Dropout", {"x": x}, {"ratio": 0.3}, opset=opset, outputs=("y", "mask"))
-    check(m, {"x": x})
+    if opset >= 12:
+        check(m, {"x": x})
+    else:
+        # Before opset 12 onnxruntime fills the inference mask with zeros
+        # (false), the ONNX reference with ones: we keep everything (true/1).
+        got = sf.execute_onnx(m, {"x": x})
+        np.testing.assert_array_equal(got["y"], x)
+        assert got["mask"].dtype == (x.dtype if opset < 10 else np.bool_) and (got["mask"] == 1).all()
     check(model_of("Dropout", {"x": x}, opset=opset), {"x": x})
 
 
@@ -365,6 +386,40 @@ def test_gemm_bad_c():
         sf.execute_onnx(model_of("Gemm", feeds), feeds)
 
 
+def same_as_explicit_pads(model, xs, kernel):
+    """onnxruntime rejects SAME padding with dilations for Conv, sizes it
+    from the undilated kernel for pools (wrong output size, or negative pads),
+    and rejects pool windows smaller than the stride; the ONNX reference
+    evaluator mishandles dilated pools too. Per the spec, SAME is the explicit
+    pads below (never negative), which onnxruntime handles: return that model
+    as the oracle, or None where onnxruntime's own SAME is fine."""
+    node = model.graph.node[0]
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    mode = attrs.get("auto_pad", b"NOTSET").decode()
+    if not mode.startswith("SAME"):
+        return None
+    d = list(attrs.get("dilations", [1] * len(kernel)))
+    s = list(attrs.get("strides", [1] * len(kernel)))
+    begin, end, quirky = [], [], max(d) > 1
+    for i, n in enumerate(xs[2:]):
+        out = -(-n // s[i])
+        total = (out - 1) * s[i] + (kernel[i] - 1) * d[i] + 1 - n
+        quirky |= total < 0
+        total = max(total, 0)
+        b = total // 2 if mode == "SAME_UPPER" else total - total // 2
+        begin.append(b)
+        end.append(total - b)
+    if not quirky:
+        return None
+    oracle = onnx.ModelProto()
+    oracle.CopyFrom(model)
+    onode = oracle.graph.node[0]
+    keep = [a for a in onode.attribute if a.name != "auto_pad"]
+    del onode.attribute[:]
+    onode.attribute.extend(keep + [helper.make_attribute("pads", begin + end)])
+    return oracle
+
+
 # ---- Conv -------------------------------------------------------------------------
 
 @st.composite
@@ -401,7 +456,8 @@ def test_conv(case, seed):
     consts = {"w": rand(rng, ws, np.float32)}
     if bias:
         consts["b"] = rand(rng, (ws[0],), np.float32)
-    check(model_of("Conv", feeds, attrs, opset=11, consts=consts), feeds)
+    m = model_of("Conv", feeds, attrs, opset=11, consts=consts)
+    check(m, feeds, oracle=same_as_explicit_pads(m, xs, ws[2:]))
 
 
 def test_conv_depthwise_and_integer_exact():
@@ -415,10 +471,13 @@ def test_conv_depthwise_and_integer_exact():
     w = rand(rng, (24, 16, 3, 3), np.int64, -2, 2).astype(np.float32)
     b = rand(rng, (24,), np.int64, -5, 5).astype(np.float32)
     check(model_of("Conv", {"x": x}, {"pads": [1, 1, 1, 1]}, consts={"w": w, "b": b}), {"x": x}, exact=True)
-    # 1x1 fast path, float64.
-    x = rand(rng, (2, 6, 4, 5), np.float64)
-    w = rand(rng, (3, 6, 1, 1), np.float64)
+    # 1x1 fast path; float64 (onnxruntime has no float64 Conv: use einsum).
+    x = rand(rng, (2, 6, 4, 5), np.float32)
+    w = rand(rng, (3, 6, 1, 1), np.float32)
     check(model_of("Conv", {"x": x}, consts={"w": w}), {"x": x})
+    x, w = x.astype(np.float64), w.astype(np.float64)
+    got = sf.execute_onnx(model_of("Conv", {"x": x}, consts={"w": w}), {"x": x})["y"]
+    np.testing.assert_allclose(got, np.einsum("nchw,mc->nmhw", x, w[:, :, 0, 0]), rtol=1e-12, atol=1e-12)
 
 
 def test_conv_float16():
@@ -502,7 +561,8 @@ def test_maxpool(case, indices, order, seed):
     outputs = ("y", "i") if indices else ("y",)
     if indices:
         attrs["storage_order"] = order
-    check(model_of("MaxPool", {"x": x}, attrs, opset=12, outputs=outputs), {"x": x}, exact=True)
+    m = model_of("MaxPool", {"x": x}, attrs, opset=12, outputs=outputs)
+    check(m, {"x": x}, exact=True, oracle=same_as_explicit_pads(m, xs, attrs["kernel_shape"]))
 
 
 @FAST
@@ -511,15 +571,22 @@ def test_averagepool(case, seed):
     xs, attrs = case
     x = rand(np.random.default_rng(seed), xs, np.float32)
     opset = 19 if "dilations" in attrs else 11
-    check(model_of("AveragePool", {"x": x}, attrs, opset=opset), {"x": x})
+    m = model_of("AveragePool", {"x": x}, attrs, opset=opset)
+    check(m, {"x": x}, oracle=same_as_explicit_pads(m, xs, attrs["kernel_shape"]))
 
 
 @FAST
 @given(op=st.sampled_from(["GlobalAveragePool", "GlobalMaxPool"]),
-       shape=st.lists(st.integers(1, 6), min_size=3, max_size=5), dtype=st.sampled_from(FLOATS), seed=SEEDS)
-def test_global_pool(op, shape, dtype, seed):
-    x = rand(np.random.default_rng(seed), shape, dtype)
+       shape=st.lists(st.integers(1, 6), min_size=3, max_size=5), seed=SEEDS)
+def test_global_pool(op, shape, seed):
+    x = rand(np.random.default_rng(seed), shape, np.float32)
     check(model_of(op, {"x": x}), {"x": x})
+    # onnxruntime has no float64 kernels here: NumPy is the oracle.
+    x = x.astype(np.float64)
+    got = sf.execute_onnx(model_of(op, {"x": x}), {"x": x})["y"]
+    axes = tuple(range(2, x.ndim))
+    want = x.mean(axes, keepdims=True) if op == "GlobalAveragePool" else x.max(axes, keepdims=True)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
 
 
 POOL_ERRORS = [
@@ -546,7 +613,7 @@ def test_pool_errors(op, attrs, msg):
        shape=st.lists(st.integers(1, 6), min_size=1, max_size=4), data=st.data(), seed=SEEDS)
 def test_softmax(op, opset, shape, data, seed):
     attrs = {}
-    if data.draw(st.booleans()):
+    if data.draw(st.booleans()) or (opset < 13 and len(shape) == 1):
         attrs["axis"] = data.draw(st.integers(-len(shape), len(shape) - 1))
     x = rand(np.random.default_rng(seed), shape, np.float32, -10, 10)
     check(model_of(op, {"x": x}, attrs, opset=opset), {"x": x})

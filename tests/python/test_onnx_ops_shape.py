@@ -7,6 +7,8 @@ inference is checked against onnxruntime's output shapes as well.
 """
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -19,7 +21,10 @@ from onnx import helper, numpy_helper  # noqa: E402
 import streamfold as sf  # noqa: E402
 from streamfold import _core  # noqa: E402
 
-SETTINGS = settings(max_examples=20, deadline=None, derandomize=True,
+# Fixed examples by default (fast, reproducible). SF_FUZZ_EXAMPLES=N runs N
+# fresh random examples per test, for hunting bugs locally.
+_FUZZ = int(os.environ.get("SF_FUZZ_EXAMPLES", "0"))
+SETTINGS = settings(max_examples=_FUZZ or 40, deadline=None, derandomize=not _FUZZ, database=None,
                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 ALL_DTYPES = [np.float32, np.float64, np.float16, np.int8, np.int16, np.int32, np.int64,
@@ -154,7 +159,7 @@ def test_squeeze(shape, dtype, seed, opset, data):
     axes = data.draw(st.none() | st.lists(st.sampled_from(ones), unique=True) if ones else st.none())
     if axes is not None:
         axes = [a - len(shape) if data.draw(st.booleans()) else a for a in axes]
-    if axes is None or (opset >= 13 and not axes):
+    if not axes:
         check("Squeeze", [x], opset=opset)
     elif opset < 13:
         check("Squeeze", [x], opset=opset, axes=axes)
@@ -371,7 +376,9 @@ def test_topk(shape, dtype, seed, opset, ties, data):
     x = small_ints(rng, shape, dtype) if ties else rand_array(rng, shape, dtype)
     r = len(shape)
     axis = data.draw(st.integers(-r, r - 1))
-    k = data.draw(st.integers(0, shape[axis]))
+    if opset < 11:
+        x = x.astype(np.float32)  # TopK-1/10 are float-only
+    k = data.draw(st.integers(1 if opset < 10 else 0, shape[axis]))
     if opset < 10:
         check("TopK", [x], n_out=2, opset=opset, axis=axis, k=k)
         return
@@ -469,7 +476,9 @@ def test_resize_nearest(shape, dtype, seed, opset, data):
     by_sizes = data.draw(st.booleans())
     axes = None
     if opset >= 18 and data.draw(st.booleans()):
-        axes = data.draw(st.lists(st.integers(-r, r - 1), min_size=1, max_size=r, unique_by=lambda a: a % r))
+        # Non-negative only: onnxruntime indexes with negative Resize axes
+        # unnormalized (out of bounds), streamfold normalizes them.
+        axes = data.draw(st.lists(st.integers(0, r - 1), min_size=1, max_size=r, unique=True))
         attrs["axes"] = axes
     pick = (lambda v: v) if axes is None else (lambda v: np.array([v[a % r] for a in axes], v.dtype))
     empty = np.zeros((0,), np.float32)
@@ -489,8 +498,11 @@ def test_resize_nearest(shape, dtype, seed, opset, data):
 def test_resize_tf_crop_and_resize(shape, dtype, seed, data):
     x = rand_array(np.random.default_rng(seed), shape, dtype)
     r = len(shape)
-    roi = np.array([data.draw(st.sampled_from([0.0, 0.1, 0.25, -0.2])) for _ in shape]
-                   + [data.draw(st.sampled_from([1.0, 0.8, 1.3, 0.5])) for _ in shape], np.float32)
+    # Binary-fraction rois: with decimal ones (0.1, 0.7) onnxruntime 1.2x
+    # sometimes lands one float ulp higher on exact .5/.0 source coordinates
+    # than its own published float formula, which streamfold follows.
+    roi = np.array([data.draw(st.sampled_from([0.0, 0.125, 0.25, -0.25])) for _ in shape]
+                   + [data.draw(st.sampled_from([1.0, 0.75, 1.25, 0.5])) for _ in shape], np.float32)
     sizes = np.array([data.draw(st.integers(1, 7)) for _ in shape], np.int64)
     check("Resize", [x, roi, None, sizes], opset=13, mode="nearest",
           coordinate_transformation_mode="tf_crop_and_resize", extrapolation_value=-3.0,

@@ -38,7 +38,9 @@ inline void validate_window_attrs(const Node& n, bool kernel_required) {
     op_fail(n, "attribute 'kernel_shape' is missing", "give the pooling window size, one entry per spatial axis");
   else if (n.has_attr("strides")) nsp = n.get_ints("strides").size();
   else if (n.has_attr("dilations")) nsp = n.get_ints("dilations").size();
-  else if (n.has_attr("pads")) nsp = n.get_ints("pads").size() / 2;
+  if (n.has_attr("pads") && n.get_ints("pads").size() % 2 != 0)
+    op_fail(n, "attribute 'pads' has " + std::to_string(n.get_ints("pads").size()) + " entries, expected an even number",
+            "give one begin and one end pad per spatial axis: [x1_begin, x2_begin, ..., x1_end, x2_end, ...]");
   if (nsp == 0) return;
   math::ints_attr(n, "kernel_shape", nsp, 1, 1);
   math::ints_attr(n, "strides", nsp, 1, 1);

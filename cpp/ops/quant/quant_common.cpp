@@ -12,8 +12,6 @@ namespace {
 const char* const kModeNames[] = {"ROUND", "CEIL", "FLOOR", "UP", "DOWN", "HALF_UP", "HALF_DOWN"};
 }
 
-const char* rounding_mode_name(RoundingMode m) { return kModeNames[(int)m]; }
-
 RoundingMode rounding_mode_attr(const Node& n, const char* dflt) {
   std::string s = n.get_string("rounding_mode", dflt);
   std::string u = s;

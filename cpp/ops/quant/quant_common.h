@@ -19,7 +19,6 @@ enum class RoundingMode { ROUND, CEIL, FLOOR, UP, DOWN, HALF_UP, HALF_DOWN };
 // Reads `rounding_mode` (case-insensitive; HALF_EVEN is an alias of ROUND, as
 // in qonnx). Unknown names are a ModelError naming the node and the value.
 RoundingMode rounding_mode_attr(const Node& n, const char* dflt);
-const char* rounding_mode_name(RoundingMode m);
 
 // A 0/1 attribute; anything else is a ModelError.
 bool bool_attr(const Node& n, const char* name, bool dflt);

@@ -19,14 +19,15 @@ struct PoolAttrs {
 
 PoolAttrs read_attrs(const Node& n) {
   PoolAttrs a{};
-  a.k = n.get_int("kernel", 1);
-  a.s = n.get_int("stride", 1);
-  a.ibits = n.get_int("ibits", 1);
-  a.obits = n.get_int("obits", 1);
+  // Required, as in qonnx: a silent default bit width would change results.
+  a.k = n.get_int("kernel");
+  a.s = n.get_int("stride");
+  a.ibits = n.get_int("ibits");
+  a.obits = n.get_int("obits");
   const int64_t sg = n.get_int("signed", 0);
   const std::string layout = n.get_string("data_layout", "NCHW");
-  if (a.k < 1 || a.s < 1)
-    op_fail(n, fmt::format("kernel = {} and stride = {} must both be >= 1", a.k, a.s),
+  if (a.k < 1 || a.s < 1 || a.k > 4096)
+    op_fail(n, fmt::format("kernel = {} and stride = {} must both be >= 1 (kernel at most 4096)", a.k, a.s),
             "QuantAvgPool2d takes a square kernel and stride as single integers");
   if (a.ibits < 1 || a.ibits > 32 || a.obits < 1 || a.obits > 32)
     op_fail(n, fmt::format("ibits = {} and obits = {} must be between 1 and 32", a.ibits, a.obits),
@@ -41,8 +42,8 @@ PoolAttrs read_attrs(const Node& n) {
 }
 
 int shift_bits(const PoolAttrs& a) {
-  // (2^32 - 1) * k*k stays far below 2^128 for any kernel that fits in memory.
-  unsigned __int128 maxv = (((unsigned __int128)1 << a.ibits) - 1) * (unsigned __int128)(a.k * a.k);
+  // ibits <= 32 and k <= 4096 keep (2^ibits - 1) * k*k below 2^56.
+  uint64_t maxv = ((uint64_t(1) << a.ibits) - 1) * uint64_t(a.k * a.k);
   int len = 0;
   while (maxv) {
     ++len;

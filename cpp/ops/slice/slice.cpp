@@ -3,6 +3,7 @@
 // which is how exporters spell "to the end" (INT64_MAX) or "from the back".
 #include <algorithm>
 #include <fmt/format.h>
+#include <limits>
 
 #include "ops/reshape/movement.h"
 
@@ -42,20 +43,27 @@ SlicePlan slice_plan(const Node& n, const Shape& in, const SliceArgs& a) {
     if (step == 0)
       op_fail(n, fmt::format("steps[{}] is 0", i), "use a non-zero step (negative steps walk backwards)");
     int64_t s = a.starts[i], e = a.ends[i];
+    // Exporters spell numpy's "None" end as INT64_MAX (or INT32_MAX);
+    // onnxruntime reads it as "to the far end" in the step's direction,
+    // which matters for negative steps (plain clamping would give nothing).
+    if (step < 0 && (e == std::numeric_limits<int64_t>::max() || e == std::numeric_limits<int32_t>::max()))
+      e = -dim - 1;
     if (s < 0) s += dim;
     if (e < 0) e += dim;
     int64_t len = 0;
-    if (step > 0) {
+    if (dim == 0) {
+      // Nothing to take (and the clamp ranges below would be empty).
+    } else if (step > 0) {
       s = std::clamp<int64_t>(s, 0, dim);
       e = std::clamp<int64_t>(e, 0, dim);
-      if (e > s) len = (e - s + step - 1) / step;
+      if (e > s) len = 1 + (e - s - 1) / step;  // ceil without overflow for huge steps
     } else {
       s = std::clamp<int64_t>(s, 0, dim - 1);
       e = std::clamp<int64_t>(e, -1, dim - 1);
-      // INT64_MIN steps would overflow on negation; any step beyond the
-      // dimension takes one element anyway.
+      // INT64_MIN would overflow on negation; any step beyond the dimension
+      // takes one element anyway.
       const int64_t neg = step < -dim ? dim + 1 : -step;
-      if (s > e && dim > 0) len = (s - e + neg - 1) / neg;
+      if (s > e) len = 1 + (s - e - 1) / neg;
     }
     p.out[ax] = len;
     p.start[ax] = len > 0 ? s : 0;

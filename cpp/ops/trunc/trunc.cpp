@@ -8,6 +8,7 @@
 //   v2, 7 inputs: x, scale, zeropt, in_bitwidth, out_scale, out_zeropt,
 //       out_bitwidth (DESIGN.md's spelling; out_zeropt must equal
 //       zeropt / trunc_scale, the only value v2's arithmetic can honour)
+#include <algorithm>
 #include <fmt/format.h>
 
 #include "exec/broadcast.h"
@@ -155,7 +156,9 @@ void trunc_execute(ExecCtx& c) {
 // Integer output when the output grid is the unit grid: v1 keeps the input
 // scale (so scale 1, zeropt 0) and the input's signedness; v2 ends on
 // out_scale and has its own `signed`. No bipolar special case: a signed 1-bit
-// Trunc really yields {-1, 0}.
+// Trunc really yields {-1, 0}. v1 does not clamp, so a mode that can round up
+// (ROUND on 255/16, say) reaches 2^out_bw and needs one more bit; FLOOR and
+// DOWN cannot leave the range.
 std::vector<DataType> trunc_datatype(const DataTypeCtx& c) {
   const Node& n = c.node;
   auto value = [&](size_t i) -> const Tensor* { return i < c.in_value.size() ? c.in_value[i] : nullptr; };
@@ -166,7 +169,9 @@ std::vector<DataType> trunc_datatype(const DataTypeCtx& c) {
   const bool zero_zp = all_equal(value(2), 0.0);
   if (is_v1(n)) {
     const bool in_signed = c.in.empty() ? true : c.in[0].is_signed();
-    if (zero_zp && all_equal(value(1), 1.0)) return {int_datatype(in_signed, out_bw, false)};
+    const RoundingMode m = rounding_mode_attr(n, "FLOOR");
+    const int64_t bits = m == RoundingMode::FLOOR || m == RoundingMode::DOWN ? out_bw : out_bw + 1;
+    if (zero_zp && all_equal(value(1), 1.0)) return {int_datatype(in_signed, std::min<int64_t>(bits, 64), false)};
   } else if (zero_zp && all_equal(value(out_scale_index()), 1.0)) {
     return {int_datatype(bool_attr(n, "signed", true), out_bw, false)};
   }

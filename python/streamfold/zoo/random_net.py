@@ -11,7 +11,8 @@
 The zoo covers realistic topologies; these cover the corners no zoo model
 happens to hit, so that no pass only works on the zoo: channel counts that
 are not multiples of 2, non-square inputs, bit widths 1..8 mixed per layer,
-signed / unsigned / narrow / bipolar activations, binary, ternary and
+signed / unsigned / narrow / bipolar activations (1-bit only as bipolar: see
+_act_spec), binary, ternary and
 multi-bit weights with per-tensor or per-channel scales, biases (float or
 Int32Bias), BN, max / float-average / truncated-average pooling, strides,
 depthwise convolutions and residual adds.
@@ -40,14 +41,14 @@ _ACT_KINDS = ("relu", "signed", "unsigned", "hardtanh", "bipolar")
 
 # ------------------------------------------------------------------ strategy
 @st.composite
-def _act_spec(draw):
-    kind = draw(st.sampled_from(_ACT_KINDS))
+def _act_spec(draw, allow_bipolar=True):
+    kind = draw(st.sampled_from(_ACT_KINDS if allow_bipolar else _ACT_KINDS[:-1]))
     if kind == "bipolar":
         return {"kind": kind, "bits": 1, "narrow": False}
-    # 1-bit unsigned is BINARY {0, 1}; signed float-scaled 1-bit would be the
-    # degenerate range [-1, 0], so signed kinds start at 2 bits.
-    lo = 1 if kind in ("relu", "unsigned") else 2
-    bits = draw(st.integers(lo, 8))
+    # 1-bit only as bipolar: Brevitas 0.13's QONNX export turns *every* 1-bit
+    # quantizer into BipolarQuant (+-s), so a 1-bit unsigned QuantReLU
+    # ({0, s} in PyTorch) would export with different semantics.
+    bits = draw(st.integers(2, 8))
     narrow = draw(st.booleans()) if kind in ("signed", "hardtanh") else False
     return {"kind": kind, "bits": bits, "narrow": narrow}
 
@@ -65,6 +66,16 @@ def _bias_spec(draw):
     return draw(st.sampled_from([None, "float", "int32"]))
 
 
+def _layer_act(draw, bn, bias):
+    """Activation after a Gemm/Conv. A bipolar quantizer thresholds at 0,
+    which lies on the accumulator grid when nothing off-grid (BN or a float
+    bias) comes between: an exact-zero sum then becomes +-1e-8 depending on
+    the summation order, and PyTorch and onnxruntime sum in different orders.
+    The integer semantics are clear (0 -> +1) but no float reference can
+    match them, so such nets are not generated."""
+    return draw(_act_spec(allow_bipolar=bn or bias == "float"))
+
+
 @st.composite
 def _mlp_spec(draw):
     features = draw(st.integers(1, 24))
@@ -72,9 +83,10 @@ def _mlp_spec(draw):
     width = features
     for _ in range(draw(st.integers(1, 3))):
         out = width if draw(st.integers(0, 3)) == 0 else draw(st.integers(1, 13))
+        bias, bn = draw(_bias_spec()), draw(st.booleans())
         layers.append({
-            "type": "linear", "out": out, "weight": draw(_weight_spec()), "bias": draw(_bias_spec()),
-            "bn": draw(st.booleans()), "act": draw(_act_spec()),
+            "type": "linear", "out": out, "weight": draw(_weight_spec()), "bias": bias,
+            "bn": bn, "act": _layer_act(draw, bn, bias),
             # identity skip is only possible when the width is unchanged
             "residual": out == width and draw(st.booleans()), "skip_act": draw(_act_spec()),
         })
@@ -103,13 +115,15 @@ def _cnn_spec(draw):
         w = (w + 2 * pad - k) // stride + 1
         residual = stride == 1 and out == c and k % 2 == 1 and pad == k // 2 and draw(st.booleans())
         pool = draw(st.sampled_from(["none", "max", "avg", "trunc"])) if min(h, w) >= 2 else "none"
+        bias, bn = draw(_bias_spec()), draw(st.booleans())
         layers.append({
             "type": "conv", "out": out, "k": k, "pad": pad, "stride": stride,
             "groups": c if depthwise else 1, "weight": draw(_weight_spec()),
-            "bias": draw(_bias_spec()), "bn": draw(st.booleans()), "act": draw(_act_spec()),
+            "bias": bias, "bn": bn, "act": _layer_act(draw, bn, bias),
             "residual": residual, "skip_act": draw(_act_spec()), "pool": pool,
-            # an average of quantized values is no longer on the grid: requantize
-            "pool_act": draw(_act_spec()) if pool == "avg" else None,
+            # An average of quantized values is off the grid: requantize. Not
+            # bipolar, for the same summation-order reason as _layer_act.
+            "pool_act": draw(_act_spec(allow_bipolar=False)) if pool == "avg" else None,
         })
         if pool != "none":
             h, w = h // 2, w // 2
