@@ -35,7 +35,52 @@ def seed_model():
     return m.SerializeToString()
 
 
+_SEED = None
+_OPS = ["Relu", "MatMul", "Add", "Mul", "Quant", "Transpose", "Reshape", "Conv", "MaxPool", "Concat", "Slice",
+        "Gather", "MultiThreshold", "Im2Col", "Trunc", "BipolarQuant", "Softmax", "TopK", "Pad", "Flatten"]
+
+
+def structured_variant(fdp):
+    """Edit a valid model's fields (op types, attributes, shapes, initializer
+    contents) so the fuzzer reaches the ops' attribute and shape checks, which
+    random bytes rarely get past the protobuf parser."""
+    import onnx
+    from onnx import helper, numpy_helper
+
+    m = onnx.load_from_string(_SEED)
+    g = m.graph
+    for _ in range(fdp.ConsumeIntInRange(1, 4)):
+        what = fdp.ConsumeIntInRange(0, 5)
+        node = g.node[fdp.ConsumeIntInRange(0, len(g.node) - 1)]
+        if what == 0:
+            node.op_type = _OPS[fdp.ConsumeIntInRange(0, len(_OPS) - 1)]
+            node.domain = "qonnx.custom_op.general" if fdp.ConsumeBool() else ""
+        elif what == 1:
+            name = ["perm", "axis", "kernel_shape", "pads", "strides", "group", "signed", "narrow", "k",
+                    "dilations", "stride", "kernel_size", "axes"][fdp.ConsumeIntInRange(0, 12)]
+            vals = [fdp.ConsumeIntInRange(-3, 5) for _ in range(fdp.ConsumeIntInRange(1, 4))]
+            node.attribute.append(helper.make_attribute(name, vals if fdp.ConsumeBool() else vals[0]))
+        elif what == 2:
+            init = g.initializer[fdp.ConsumeIntInRange(0, len(g.initializer) - 1)]
+            shape = [fdp.ConsumeIntInRange(0, 5) for _ in range(fdp.ConsumeIntInRange(0, 3))]
+            vals = np.array([fdp.ConsumeFloatInRange(-1e4, 1e4) for _ in range(int(np.prod(shape)))],
+                            np.float32).reshape(shape)
+            init.CopyFrom(numpy_helper.from_array(vals, init.name))
+        elif what == 3:
+            dims = g.input[0].type.tensor_type.shape.dim
+            if len(dims):
+                dims[fdp.ConsumeIntInRange(0, len(dims) - 1)].dim_value = fdp.ConsumeIntInRange(0, 6)
+        elif what == 4 and len(node.input):
+            node.input[fdp.ConsumeIntInRange(0, len(node.input) - 1)] = ["x", "w", "s", "z", "b", "q", "m", ""][
+                fdp.ConsumeIntInRange(0, 7)]
+        elif what == 5:
+            node.attribute.append(helper.make_attribute("rounding_mode", fdp.ConsumeUnicodeNoSurrogates(6)))
+    return m.SerializeToString()
+
+
 def one_input(data: bytes):
+    if data and data[0] % 2 == 1:
+        data = structured_variant(atheris.FuzzedDataProvider(data[1:]))
     try:
         m = _core.load_model_bytes(data)
         _core.infer_shapes(m)
@@ -59,5 +104,6 @@ if __name__ == "__main__":
     corpus = tempfile.mkdtemp(prefix="sf_fuzz_")
     with open(os.path.join(corpus, "seed.onnx"), "wb") as f:
         f.write(seed_model())
+    _SEED = seed_model()
     atheris.Setup(argv + [corpus], one_input)
     atheris.Fuzz()
