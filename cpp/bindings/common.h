@@ -17,5 +17,6 @@ py::array tensor_to_numpy(const Tensor& t);
 void bind_errors(py::module_& m);
 void bind_ir(py::module_& m);
 void bind_exec(py::module_& m);
+void bind_passes(py::module_& m);
 
 }  // namespace sf::py_bind

@@ -5,4 +5,5 @@ PYBIND11_MODULE(_core, m) {
   sf::py_bind::bind_errors(m);
   sf::py_bind::bind_ir(m);
   sf::py_bind::bind_exec(m);
+  sf::py_bind::bind_passes(m);
 }

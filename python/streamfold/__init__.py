@@ -4,7 +4,7 @@
     m = sf.ModelWrapper("model.onnx")
     out = sf.execute_onnx(m, {"global_in": x})
 """
-from .errors import ConfigError, InputError, ModelError, StreamfoldError, UnsupportedOpError
+from .errors import ConfigError, InputError, ModelError, StreamfoldError, UnsupportedOpError, VerificationError
 
 try:
     from . import _core
@@ -29,5 +29,5 @@ def supported_ops():
 
 __all__ = [
     "ModelWrapper", "DataType", "execute_onnx", "supported_ops",
-    "StreamfoldError", "ModelError", "UnsupportedOpError", "InputError", "ConfigError",
+    "StreamfoldError", "ModelError", "UnsupportedOpError", "InputError", "ConfigError", "VerificationError",
 ]

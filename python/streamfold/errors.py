@@ -42,4 +42,9 @@ class ConfigError(StreamfoldError, ValueError):
         super().__init__(message, hint, key=key, **fields)
 
 
-__all__ = ["StreamfoldError", "ModelError", "UnsupportedOpError", "InputError", "ConfigError"]
+class VerificationError(StreamfoldError):
+    """A transformation changed the model's function. Names the pass, the
+    first differing tensor, the index and both values."""
+
+
+__all__ = ["StreamfoldError", "ModelError", "UnsupportedOpError", "InputError", "ConfigError", "VerificationError"]

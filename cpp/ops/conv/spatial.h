@@ -49,7 +49,9 @@ inline void validate_window_attrs(const Node& n, bool kernel_required) {
 }
 
 // x_spatial: the input's spatial dims; kernel: the window (from W or the
-// attribute). ceil_mode applies to explicit padding only, as in onnxruntime.
+// attribute). ceil_mode matters for explicit padding only: SAME ignores it
+// and the spec's VALID formula gives the floor size either way
+// (onnxruntime's VALID+ceil_mode adds an overhanging window; we follow the spec).
 inline Window window_geometry(const Node& n, const Shape& x_spatial, const std::vector<int64_t>& kernel,
                               bool ceil_mode) {
   Window w;

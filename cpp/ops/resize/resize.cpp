@@ -245,10 +245,10 @@ void resize_execute(ExecCtx& c, bool upsample) {
   for (size_t d = 0; d < r; ++d) {
     auto& m = maps[d];
     m.resize((size_t)p.out[d]);
-    // onnxruntime skips the coordinate transform on unscaled axes of inputs
-    // of rank > 1 (visible with tf_crop_and_resize, and with
-    // tf_half_pixel_for_nn under ceil rounding); match it.
-    const bool identity = p.scales[d] == 1.0f && r > 1;
+    // onnxruntime skips the coordinate transform on unscaled axes (visible
+    // with tf_crop_and_resize, and with tf_half_pixel_for_nn under ceil
+    // rounding); match it.
+    const bool identity = p.scales[d] == 1.0f;
     for (int64_t o = 0; o < p.out[d]; ++o) {
       if (identity) {
         m[o] = std::min(o, in[d] - 1) * st[d];

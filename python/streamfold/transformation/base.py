@@ -17,13 +17,16 @@ class Transformation:
 def resolve(t):
     """A Transformation instance from an instance, a class or a registered name."""
     if isinstance(t, str):
-        from . import __dict__ as ns  # noqa: F401
+        import difflib
 
         import streamfold.transformation as mod
 
         cls = getattr(mod, t, None)
         if not (isinstance(cls, type) and issubclass(cls, Transformation)):
-            raise ConfigError(f"unknown transformation {t!r}", hint="see dir(streamfold.transformation)", key=t)
+            names = [n for n, _, _ in mod.list_passes()]
+            close = difflib.get_close_matches(t, names, n=1)
+            hint = f"did you mean {close[0]!r}?" if close else "see streamfold.transformation.list_passes()"
+            raise ConfigError(f"there is no transformation named {t!r}", hint=hint, key=t)
         return cls()
     if isinstance(t, type):
         return t()

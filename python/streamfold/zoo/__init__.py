@@ -70,11 +70,13 @@ def cache_dir() -> Path:
     return base / "zoo"
 
 
-def _cache_stem(name: str) -> Path:
+def _cache_path(name: str, suffix: str) -> Path:
+    # Built as a string: the versions contain dots, so Path.with_suffix would
+    # cut the key short.
     import brevitas
     import torch
     tv = torch.__version__.split("+")[0]
-    return cache_dir() / f"{name}__brevitas-{brevitas.__version__}__torch-{tv}__zoo{ZOO_VERSION}"
+    return cache_dir() / f"{name}__brevitas-{brevitas.__version__}__torch-{tv}__zoo{ZOO_VERSION}{suffix}"
 
 
 def _seed(name: str) -> int:
@@ -131,7 +133,7 @@ def _load_calibrated(name: str):
     if name in _built:
         return _built[name]
     import torch
-    pt = _cache_stem(name).with_suffix(".pt")
+    pt = _cache_path(name, ".pt")
     model = None
     if pt.exists():
         try:
@@ -200,7 +202,7 @@ def export_module(module, input_shape, path) -> str:
 def export(name: str) -> str:
     """Path of the cached QONNX export of zoo model ``name`` (exported on first use)."""
     _check_name(name)
-    onnx_path = _cache_stem(name).with_suffix(".onnx")
+    onnx_path = _cache_path(name, ".onnx")
     if not onnx_path.exists():
         model = _load_calibrated(name)
         _atomic_write(onnx_path, lambda tmp: export_module(model, input_shape(name), tmp))

@@ -1,0 +1,200 @@
+#include "passes/pass.h"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "ir/errors.h"
+
+namespace sf {
+
+PassRegistry& PassRegistry::instance() {
+  static PassRegistry r;
+  return r;
+}
+
+void PassRegistry::add(PassDef def) {
+  for (auto& d : defs_)
+    if (d.name == def.name) {
+      d = std::move(def);
+      return;
+    }
+  defs_.push_back(std::move(def));
+}
+
+const PassDef* PassRegistry::find(const std::string& name) const {
+  for (const auto& d : defs_)
+    if (d.name == name) return &d;
+  return nullptr;
+}
+
+namespace {
+size_t edit_distance(const std::string& a, const std::string& b) {
+  std::vector<size_t> prev(b.size() + 1), cur(b.size() + 1);
+  for (size_t j = 0; j <= b.size(); ++j) prev[j] = j;
+  for (size_t i = 1; i <= a.size(); ++i) {
+    cur[0] = i;
+    for (size_t j = 1; j <= b.size(); ++j)
+      cur[j] = std::min({prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (std::tolower(a[i - 1]) != std::tolower(b[j - 1]))});
+    std::swap(prev, cur);
+  }
+  return prev[b.size()];
+}
+}  // namespace
+
+const PassDef& PassRegistry::get(const std::string& name) const {
+  if (const PassDef* d = find(name)) return *d;
+  std::vector<std::pair<size_t, std::string>> close;
+  for (const auto& d : defs_) close.emplace_back(edit_distance(name, d.name), d.name);
+  std::sort(close.begin(), close.end());
+  std::string hint = "see streamfold.transformation.list_passes()";
+  if (!close.empty() && close[0].first <= std::max<size_t>(3, name.size() / 3))
+    hint = fmt::format("did you mean '{}'?", close[0].second);
+  throw ConfigError(fmt::format("there is no pass named '{}'", name), hint, name);
+}
+
+std::vector<const PassDef*> PassRegistry::all() const {
+  std::vector<const PassDef*> r;
+  for (const auto& d : defs_) r.push_back(&d);
+  return r;
+}
+
+bool apply_pass(Model& m, const PassDef& def, int max_iters) {
+  bool any = false;
+  for (int it = 0; it < max_iters; ++it) {
+    bool changed = def.fn(m);
+    any |= changed;
+    if (!changed || !def.fixpoint) return any;
+  }
+  throw ModelError(fmt::format("pass {} did not reach a fixpoint after {} applications", def.name, max_iters),
+                   "this is a streamfold bug: please report it with the model");
+}
+
+bool apply_pass(Model& m, const std::string& name) { return apply_pass(m, PassRegistry::instance().get(name)); }
+
+std::string VerifyFailure::message() const {
+  if (flat_index < 0)
+    return fmt::format("pass {} changed the model's function: tensor '{}' changed shape or disappeared", pass, tensor);
+  return fmt::format("pass {} changed the model's function: tensor '{}' differs first at index {}: {} before, {} after",
+                     pass, tensor, index, before, after);
+}
+
+namespace {
+
+std::string unravel(int64_t flat, const Shape& s) {
+  std::vector<int64_t> idx(s.size());
+  for (size_t k = s.size(); k-- > 0;) {
+    idx[k] = s[k] ? flat % s[k] : 0;
+    flat = s[k] ? flat / s[k] : 0;
+  }
+  return shape_str(idx);
+}
+
+// Integer-valued tensors must match exactly; others within tolerance scaled
+// by the tensor's magnitude (rescaling passes move rounding around).
+bool tensors_equal(const Tensor& a, const Tensor& b, double rtol, double atol, int64_t& bad) {
+  bad = -1;
+  if (a.shape() != b.shape()) return false;
+  auto va = a.to_double(), vb = b.to_double();
+  bool integral = true;
+  double mag = 0;
+  for (size_t i = 0; i < va.size(); ++i) {
+    integral &= va[i] == std::round(va[i]) && vb[i] == std::round(vb[i]);
+    mag = std::max(mag, std::fabs(va[i]));
+  }
+  for (size_t i = 0; i < va.size(); ++i) {
+    bool same = (std::isnan(va[i]) && std::isnan(vb[i])) || va[i] == vb[i];
+    if (!same && !integral) same = std::fabs(va[i] - vb[i]) <= atol + rtol * std::max(mag, 1.0);
+    if (!same) {
+      bad = (int64_t)i;
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool compare_outputs(const TensorMap& a, const TensorMap& b, const std::vector<std::string>& order, double rtol,
+                     double atol, VerifyFailure& f) {
+  for (const auto& name : order) {
+    auto ia = a.find(name), ib = b.find(name);
+    if (ia == a.end() || ib == b.end()) continue;
+    int64_t bad;
+    if (!tensors_equal(ia->second, ib->second, rtol, atol, bad)) {
+      f.tensor = name;
+      f.flat_index = bad;
+      if (bad >= 0) {
+        f.index = unravel(bad, ia->second.shape());
+        f.before = ia->second.to_double()[bad];
+        f.after = ib->second.to_double()[bad];
+      }
+      return false;
+    }
+  }
+  return true;
+}
+
+namespace {
+
+// Graph outputs are compared by position (a pass may rename them), and the
+// report then names the earliest intermediate that differs.
+bool verify_step(const Model& before, const Model& after, const VerifyOptions& v, VerifyFailure& f) {
+  for (const auto& in : v.inputs) {
+    TensorMap ca = execute_model(before, in, ExecOptions{true});
+    TensorMap cb = execute_model(after, in, ExecOptions{true});
+    TensorMap oa, ob;
+    std::vector<std::string> pos;
+    const size_t n = std::min(before.graph.outputs.size(), after.graph.outputs.size());
+    for (size_t i = 0; i < n; ++i) {
+      std::string key = after.graph.outputs[i].name;
+      oa[key] = ca.at(before.graph.outputs[i].name);
+      ob[key] = cb.at(after.graph.outputs[i].name);
+      pos.push_back(key);
+    }
+    if (before.graph.outputs.size() != after.graph.outputs.size()) {
+      f.tensor = "<graph outputs>";
+      return false;
+    }
+    if (compare_outputs(oa, ob, pos, v.rtol, v.atol, f)) continue;
+    VerifyFailure out_fail = f;
+    // earliest common intermediate (in the new graph's order) that differs
+    std::vector<std::string> order;
+    for (int i : topological_order(after.graph))
+      for (const auto& o : after.graph.nodes[i].outputs) order.push_back(o);
+    if (!compare_outputs(ca, cb, order, v.rtol, v.atol, f)) return false;
+    f = out_fail;
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+PipelineReport run_pipeline(Model& m, const std::vector<std::string>& passes, const VerifyOptions& verify) {
+  PipelineReport rep;
+  const auto& reg = PassRegistry::instance();
+  std::vector<const PassDef*> defs;
+  for (const auto& p : passes) defs.push_back(&reg.get(p));  // unknown names fail before any work
+  for (const PassDef* def : defs) {
+    Model before;
+    if (verify.enabled) before = m;
+    auto t0 = std::chrono::steady_clock::now();
+    bool changed = apply_pass(m, *def);
+    auto t1 = std::chrono::steady_clock::now();
+    rep.passes.push_back({def->name, std::chrono::duration<double>(t1 - t0).count(), changed});
+    if (verify.enabled && changed) {
+      VerifyFailure f;
+      if (!verify_step(before, m, verify, f)) {
+        f.pass = def->name;
+        rep.ok = false;
+        rep.failure = f;
+        return rep;
+      }
+    }
+  }
+  return rep;
+}
+
+}  // namespace sf
