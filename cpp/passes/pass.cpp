@@ -7,7 +7,38 @@
 
 #include "ir/errors.h"
 
+#include <mutex>
+
 namespace sf {
+
+namespace {
+std::mutex g_refusal_mu;
+std::vector<Refusal>& refusal_log() {
+  static std::vector<Refusal> log;
+  return log;
+}
+}  // namespace
+
+void note_refusal(const std::string& node, const std::string& pass, const std::string& reason) {
+  std::lock_guard<std::mutex> lk(g_refusal_mu);
+  auto& log = refusal_log();
+  for (const auto& r : log)
+    if (r.node == node && r.pass == pass && r.reason == reason) return;
+  if (log.size() < 10000) log.push_back({node, pass, reason});
+}
+
+std::vector<Refusal> refusals_for(const std::string& node) {
+  std::lock_guard<std::mutex> lk(g_refusal_mu);
+  std::vector<Refusal> r;
+  for (const auto& x : refusal_log())
+    if (x.node == node) r.push_back(x);
+  return r;
+}
+
+void clear_refusals() {
+  std::lock_guard<std::mutex> lk(g_refusal_mu);
+  refusal_log().clear();
+}
 
 PassRegistry& PassRegistry::instance() {
   static PassRegistry r;

@@ -58,6 +58,17 @@ struct PassRegistrar {
 bool apply_pass(Model& m, const PassDef& def, int max_iters = 1000);
 bool apply_pass(Model& m, const std::string& name);
 
+// ---- refusal notes: why a pass left a node alone ----
+// Passes call note_refusal when a node looks like their pattern but a
+// condition fails ("per-channel scale after MaxPool_3 needs a non-negative
+// scale"). The canonical-form check quotes them for nodes that survive.
+struct Refusal {
+  std::string node, pass, reason;
+};
+void note_refusal(const std::string& node, const std::string& pass, const std::string& reason);
+std::vector<Refusal> refusals_for(const std::string& node);
+void clear_refusals();
+
 // ---- pipeline runner with pass-by-pass verification ----
 
 struct VerifyOptions {

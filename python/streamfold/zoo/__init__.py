@@ -85,19 +85,21 @@ def _seed(name: str) -> int:
 
 
 def _atomic_write(path: Path, write) -> None:
-    """write(tmp_path) fills a temp file in the same directory, which is then
-    renamed over ``path``: readers never see a half-written file and two
-    processes exporting the same model at once just both win."""
+    """write(tmp_path) fills a file in a private temp directory next to
+    ``path``; the file is then renamed over ``path``. Readers never see a
+    half-written file, two processes exporting the same model at once both
+    win, and side files some writers leave (the dynamo ONNX exporter drops
+    an external-data file next to its output) go away with the directory."""
+    import shutil
+    path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp" + path.suffix, dir=path.parent)
-    os.close(fd)
+    tmpdir = tempfile.mkdtemp(prefix=".tmp-" + path.name + "-", dir=path.parent)
     try:
+        tmp = os.path.join(tmpdir, "out" + path.suffix)
         write(tmp)
         os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    finally:
+        shutil.rmtree(tmpdir, ignore_errors=True)
 
 
 def input_shape(name: str) -> tuple:
@@ -176,12 +178,19 @@ def reference_forward(name, x):
 
 
 def export_module(module, input_shape, path) -> str:
-    """export_qonnx a module to ``path`` with a (batch-1) input shape, quietly.
-    Exposed for the random-network tests and anyone exporting their own
-    Brevitas model the way the zoo does."""
+    """export_qonnx a module to ``path`` (written atomically, self-contained:
+    weights inline) with a batch-1 input shape, quietly. Exposed for the
+    random-network tests and for exporting your own Brevitas model the way
+    the zoo does."""
+    _atomic_write(Path(path), lambda tmp: _export_qonnx_quiet(module, input_shape, tmp))
+    return str(path)
+
+
+def _export_qonnx_quiet(module, input_shape, path) -> None:
     import io
     import logging
     import warnings
+    import onnx
     import torch
     from brevitas.export import export_qonnx
     module.eval()
@@ -193,10 +202,14 @@ def export_module(module, input_shape, path) -> str:
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
-            export_qonnx(module, torch.zeros(tuple(input_shape)), str(path))
+            model = export_qonnx(module, torch.zeros(tuple(input_shape)), str(path))
     finally:
         onnx_log.setLevel(level)
-    return str(path)
+    # Brevitas re-saves the exporter's output with the weights inline; make
+    # sure that stays true, since the external-data file is deleted.
+    from onnx.external_data_helper import uses_external_data
+    if any(uses_external_data(t) for t in model.graph.initializer):
+        onnx.save(onnx.load(str(path)), str(path), save_as_external_data=False)
 
 
 def export(name: str) -> str:
@@ -204,8 +217,7 @@ def export(name: str) -> str:
     _check_name(name)
     onnx_path = _cache_path(name, ".onnx")
     if not onnx_path.exists():
-        model = _load_calibrated(name)
-        _atomic_write(onnx_path, lambda tmp: export_module(model, input_shape(name), tmp))
+        export_module(_load_calibrated(name), input_shape(name), onnx_path)
     return str(onnx_path)
 
 
