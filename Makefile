@@ -47,7 +47,7 @@ test-cpp:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 test-python:
-	$(PYTHON) -m pytest tests/python -q -x -p no:cacheprovider
+	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider
 
 # A regular (non-editable) install, as a user would do it.
 install: setup

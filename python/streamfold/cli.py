@@ -9,15 +9,23 @@ import sys
 def _cmd_info(args):
     from .analysis import model_summary
 
-    s = model_summary(args.model)
     if args.json:
-        print(json.dumps(s, indent=2))
+        print(json.dumps(model_summary(args.model), indent=2))
         return 0
+    print_model_summary(args.model)
+    return 0
+
+
+def print_model_summary(path):
+    """The `streamfold info` table (also used by the demo)."""
     from rich.console import Console
     from rich.table import Table
 
+    from .analysis import model_summary
+
+    s = model_summary(path)
     c = Console()
-    c.print(f"[bold]{args.model}[/bold]  graph '{s['graph']}', {s['nodes']} nodes")
+    c.print(f"[bold]{path}[/bold]  graph '{s['graph']}', {s['nodes']} nodes")
     for kind in ("inputs", "outputs"):
         for v in s[kind]:
             c.print(f"  {kind[:-1]:6} {v['name']}: shape {v['shape']}, {v['datatype']}")
@@ -30,7 +38,6 @@ def _cmd_info(args):
     c.print(f"  datatypes: {', '.join(f'{k} x{v}' for k, v in s['datatypes'].items())}")
     c.print(f"  parameters: {s['parameters']:,}   MACs/inference: {s['macs']:,}   "
             f"weight memory: {s['weight_bits']:,} bits ({s['weight_bits'] / 8 / 1024:.1f} KiB)")
-    return 0
 
 
 def _cmd_exec(args):

@@ -52,7 +52,9 @@ def n_samples(name):
 
 
 def test_list_models():
-    assert set(zoo.list_models()) == EXPECTED_MODELS
+    from streamfold.zoo.models import REGISTRY
+
+    assert set(zoo.list_models()) == EXPECTED_MODELS == set(REGISTRY)
     with pytest.raises(KeyError, match="unknown zoo model"):
         zoo.export("no_such_model")
 
@@ -115,7 +117,7 @@ def test_import_zoo_does_not_import_torch():
     import subprocess
     import sys
 
-    code = ("import sys, streamfold.zoo as z; z.list_models(); z.cache_dir(); "
+    code = ("import sys, streamfold.zoo as z; z.list_models(); z.cache_dir(); z.input_shape('cnv_w1a1'); "
             "assert 'torch' not in sys.modules and 'brevitas' not in sys.modules")
     env = dict(os.environ, PYTHONPATH=os.pathsep.join([str(REPO / "python"), *sys.path]))
     subprocess.run([sys.executable, "-c", code], check=True, env=env)

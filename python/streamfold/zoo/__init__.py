@@ -43,10 +43,18 @@ __all__ = [
     "example_input", "qonnx_forward", "export_module", "cache_dir",
 ]
 
-_MODEL_NAMES = tuple(sorted(
-    [f"{fam}_{wa}" for fam in ("tfc", "sfc", "lfc", "cnv") for wa in ("w1a1", "w1a2", "w2a2")]
-    + ["lenet5_w4a4", "emotion_cnn_8b", "emotion_cnn_4b", "emotion_cnn_2b",
-       "dnn2fpga_cnn", "residual_block", "dws_block"]))
+# name -> input shape (batch 1). Kept here, free of torch, so listing and
+# shape queries never import it; models.REGISTRY holds the constructors.
+_SHAPES = {
+    **{f"{fam}_{wa}": (1, 1, 28, 28) for fam in ("tfc", "sfc", "lfc") for wa in ("w1a1", "w1a2", "w2a2")},
+    **{f"cnv_{wa}": (1, 3, 32, 32) for wa in ("w1a1", "w1a2", "w2a2")},
+    "lenet5_w4a4": (1, 1, 28, 28),
+    "emotion_cnn_8b": (1, 1, 48, 48), "emotion_cnn_4b": (1, 1, 48, 48), "emotion_cnn_2b": (1, 1, 48, 48),
+    "dnn2fpga_cnn": (1, 1, 28, 28),
+    "residual_block": (1, 3, 16, 16),
+    "dws_block": (1, 8, 12, 12),
+}
+_MODEL_NAMES = tuple(sorted(_SHAPES))
 
 _built: dict = {}  # name -> calibrated module, so repeated calls in one process are cheap
 
@@ -105,14 +113,13 @@ def _atomic_write(path: Path, write) -> None:
 def input_shape(name: str) -> tuple:
     """Input shape of the exported model (batch 1), without building it."""
     _check_name(name)
-    from . import models
-    return tuple(models.REGISTRY[name][1])
+    return _SHAPES[name]
 
 
 def _construct(name: str):
     import torch
     from . import models
-    ctor, _ = models.REGISTRY[name]
+    ctor = models.REGISTRY[name]
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(_seed(name))
         return ctor()

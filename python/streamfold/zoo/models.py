@@ -257,18 +257,19 @@ _WA = {"w1a1": (1, 1), "w1a2": (1, 2), "w2a2": (2, 2)}
 
 
 def _registry():
+    """name -> constructor. Input shapes live in streamfold.zoo (torch-free)."""
     reg = {}
     for fam, width in _FC_WIDTH.items():
         for tag, (w, a) in _WA.items():
-            reg[f"{fam}_{tag}"] = (lambda width=width, w=w, a=a: FC(width, w, a), (1, 1, 28, 28))
+            reg[f"{fam}_{tag}"] = lambda width=width, w=w, a=a: FC(width, w, a)
     for tag, (w, a) in _WA.items():
-        reg[f"cnv_{tag}"] = (lambda w=w, a=a: CNV(w, a), (1, 3, 32, 32))
-    reg["lenet5_w4a4"] = (lambda: LeNet5(4), (1, 1, 28, 28))
+        reg[f"cnv_{tag}"] = lambda w=w, a=a: CNV(w, a)
+    reg["lenet5_w4a4"] = lambda: LeNet5(4)
     for b in (8, 4, 2):
-        reg[f"emotion_cnn_{b}b"] = (lambda b=b: EmotionCNN(b), (1, 1, 48, 48))
-    reg["dnn2fpga_cnn"] = (Dnn2FpgaCNN, (1, 1, 28, 28))
-    reg["residual_block"] = (ResidualBlock, (1, 3, 16, 16))
-    reg["dws_block"] = (DwsBlock, (1, 8, 12, 12))
+        reg[f"emotion_cnn_{b}b"] = lambda b=b: EmotionCNN(b)
+    reg["dnn2fpga_cnn"] = Dnn2FpgaCNN
+    reg["residual_block"] = ResidualBlock
+    reg["dws_block"] = DwsBlock
     return reg
 
 
