@@ -72,7 +72,8 @@ std::vector<const OpDef*> OpRegistry::all() const {
 }
 
 void op_fail(const Node& n, const std::string& msg, const std::string& hint) {
-  throw ModelError(fmt::format("{}: {}", n.label(), msg), hint, n.name);
+  // `where` is never empty here, so callers don't prefix the label again.
+  throw ModelError(fmt::format("{}: {}", n.label(), msg), hint, n.name.empty() ? n.label() : n.name);
 }
 
 const Shape& InferCtx::shape(size_t i) const {

@@ -182,14 +182,15 @@ def test_trained_tfc_export_matches_its_state_dict():
 def test_fashion_mnist_loader(tmp_path):
     import gzip
 
-    from streamfold.data import DatasetNotFoundError, load_fashion_mnist, read_idx
+    from streamfold.data import load_fashion_mnist, read_idx
 
     # a tiny IDX pair, one file gzipped and one not
     imgs = np.arange(3 * 28 * 28, dtype=np.uint8).reshape(3, 28, 28)
     head = bytes([0, 0, 8, 3]) + b"".join(int(d).to_bytes(4, "big") for d in imgs.shape)
     with gzip.open(tmp_path / "t10k-images-idx3-ubyte.gz", "wb") as f:
         f.write(head + imgs.tobytes())
-    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big") + bytes([4, 0, 9]))
+    labels = bytes([0, 0, 8, 1]) + (3).to_bytes(4, "big") + bytes([4, 0, 9])
+    (tmp_path / "t10k-labels-idx1-ubyte").write_bytes(labels)
     x, y = load_fashion_mnist("test", directory=tmp_path)
     np.testing.assert_array_equal(x, imgs)
     np.testing.assert_array_equal(y, [4, 0, 9])
