@@ -4,6 +4,7 @@
 
 #include "bindings/common.h"
 #include "passes/pass.h"
+#include "passes/pipeline.h"
 
 namespace sf::py_bind {
 
@@ -24,6 +25,29 @@ void bind_passes(py::module_& m) {
   m.def("list_passes", []() {
     std::vector<std::tuple<std::string, std::string, std::string>> r;
     for (const PassDef* d : PassRegistry::instance().all()) r.emplace_back(d->name, d->group, d->doc);
+    return r;
+  });
+  m.def("step_passes", &step_passes, py::arg("step"));
+  m.def("clear_refusals", &clear_refusals);
+  m.def("refusals_for", [](const std::string& node) {
+    std::vector<std::pair<std::string, std::string>> r;
+    for (const auto& x : refusals_for(node)) r.emplace_back(x.pass, x.reason);
+    return r;
+  });
+  m.def("check_streamlined_form", [](const Model& model) {
+    py::list r;
+    for (const auto& v : check_streamlined_form(model)) {
+      py::dict d;
+      d["node"] = v.node;
+      d["op_type"] = v.op_type;
+      d["why"] = v.why;
+      d["inputs"] = v.inputs;
+      d["outputs"] = v.outputs;
+      d["refusals"] = v.refusals;
+      d["hint"] = v.hint;
+      d["message"] = v.message();
+      r.append(d);
+    }
     return r;
   });
   m.def(

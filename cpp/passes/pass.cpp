@@ -169,32 +169,46 @@ bool compare_outputs(const TensorMap& a, const TensorMap& b, const std::vector<s
 
 namespace {
 
+// Feeds the same values by position to a model whose graph inputs may have
+// been renamed (GiveReadableTensorNames).
+TensorMap remap_inputs(const TensorMap& in, const Model& from, const Model& to) {
+  const auto a = from.graph.runtime_inputs();
+  const auto b = to.graph.runtime_inputs();
+  TensorMap r;
+  for (size_t i = 0; i < a.size() && i < b.size(); ++i) {
+    auto it = in.find(a[i]->name);
+    if (it != in.end()) r[b[i]->name] = it->second;
+  }
+  return r;
+}
+
 // Graph outputs are compared by position (a pass may rename them), and the
-// report then names the earliest intermediate that differs.
-bool verify_step(const Model& before, const Model& after, const VerifyOptions& v, VerifyFailure& f) {
-  for (const auto& in : v.inputs) {
+// report then names the earliest intermediate that differs. `inputs` are
+// keyed by the names of `before`'s graph inputs.
+bool verify_step(const Model& before, const Model& after, const std::vector<TensorMap>& inputs, double rtol,
+                 double atol, VerifyFailure& f) {
+  for (const auto& in : inputs) {
     TensorMap ca = execute_model(before, in, ExecOptions{true});
-    TensorMap cb = execute_model(after, in, ExecOptions{true});
+    TensorMap cb = execute_model(after, remap_inputs(in, before, after), ExecOptions{true});
     TensorMap oa, ob;
     std::vector<std::string> pos;
-    const size_t n = std::min(before.graph.outputs.size(), after.graph.outputs.size());
-    for (size_t i = 0; i < n; ++i) {
+    if (before.graph.outputs.size() != after.graph.outputs.size()) {
+      f.tensor = "<graph outputs>";
+      return false;
+    }
+    for (size_t i = 0; i < after.graph.outputs.size(); ++i) {
       std::string key = after.graph.outputs[i].name;
       oa[key] = ca.at(before.graph.outputs[i].name);
       ob[key] = cb.at(after.graph.outputs[i].name);
       pos.push_back(key);
     }
-    if (before.graph.outputs.size() != after.graph.outputs.size()) {
-      f.tensor = "<graph outputs>";
-      return false;
-    }
-    if (compare_outputs(oa, ob, pos, v.rtol, v.atol, f)) continue;
+    if (compare_outputs(oa, ob, pos, rtol, atol, f)) continue;
     VerifyFailure out_fail = f;
     // earliest common intermediate (in the new graph's order) that differs
     std::vector<std::string> order;
     for (int i : topological_order(after.graph))
       for (const auto& o : after.graph.nodes[i].outputs) order.push_back(o);
-    if (!compare_outputs(ca, cb, order, v.rtol, v.atol, f)) return false;
+    if (!compare_outputs(ca, cb, order, rtol, atol, f)) return false;
     f = out_fail;
     return false;
   }
@@ -208,6 +222,7 @@ PipelineReport run_pipeline(Model& m, const std::vector<std::string>& passes, co
   const auto& reg = PassRegistry::instance();
   std::vector<const PassDef*> defs;
   for (const auto& p : passes) defs.push_back(&reg.get(p));  // unknown names fail before any work
+  std::vector<TensorMap> inputs = verify.inputs;  // re-keyed as graph inputs get renamed
   for (const PassDef* def : defs) {
     Model before;
     if (verify.enabled) before = m;
@@ -217,13 +232,16 @@ PipelineReport run_pipeline(Model& m, const std::vector<std::string>& passes, co
     rep.passes.push_back({def->name, std::chrono::duration<double>(t1 - t0).count(), changed});
     if (verify.enabled && changed) {
       VerifyFailure f;
-      if (!verify_step(before, m, verify, f)) {
+      if (!verify_step(before, m, inputs, verify.rtol, verify.atol, f)) {
         f.pass = def->name;
         rep.ok = false;
         rep.failure = f;
         return rep;
       }
     }
+    // even a pass reporting "no change" may have renamed graph inputs
+    if (verify.enabled)
+      for (auto& in : inputs) in = remap_inputs(in, before, m);
   }
   return rep;
 }

@@ -4,7 +4,8 @@
     m = sf.ModelWrapper("model.onnx")
     out = sf.execute_onnx(m, {"global_in": x})
 """
-from .errors import ConfigError, InputError, ModelError, StreamfoldError, UnsupportedOpError, VerificationError
+from .errors import (ConfigError, InputError, ModelError, StreamfoldError, StreamlineError, UnsupportedOpError,
+                     VerificationError)
 
 try:
     from . import _core
@@ -18,6 +19,7 @@ from ._core import DataType
 from .core.modelwrapper import ModelWrapper
 from .core.onnx_exec import execute_onnx
 from . import transformation
+from . import builder
 
 __version__ = "0.1.0"
 

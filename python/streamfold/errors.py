@@ -42,9 +42,15 @@ class ConfigError(StreamfoldError, ValueError):
         super().__init__(message, hint, key=key, **fields)
 
 
+class StreamlineError(ModelError):
+    """Nodes survived streamlining; ``violations`` lists each with its
+    neighbours, the passes that refused it and why, and a hint."""
+
+
 class VerificationError(StreamfoldError):
     """A transformation changed the model's function. Names the pass, the
     first differing tensor, the index and both values."""
 
 
-__all__ = ["StreamfoldError", "ModelError", "UnsupportedOpError", "InputError", "ConfigError", "VerificationError"]
+__all__ = ["StreamfoldError", "ModelError", "UnsupportedOpError", "InputError", "ConfigError", "VerificationError",
+           "StreamlineError"]

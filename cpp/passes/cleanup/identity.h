@@ -16,6 +16,6 @@ bool pad_is_empty(const Graph& g, const Node& n);
 // `data` is renamed to write it instead; if that is impossible (data is a
 // graph input, an initializer or read elsewhere), nothing changes and false
 // is returned.
-bool remove_identity_node(Graph& g, int idx, const std::string& data);
+bool remove_identity_node(Graph& g, int idx, std::string data);
 
 }  // namespace sf::cleanup

@@ -102,7 +102,8 @@ bool give_unique_parameter_tensors(Model& m) {
       if (seen.insert(in).second) continue;
       const std::string fresh = unique_tensor_name(g, in);
       // Shares the buffer: initializers are never written in place.
-      g.set_initializer(fresh, *g.get_initializer(in));
+      const Tensor shared = *g.get_initializer(in);
+      g.set_initializer(fresh, shared);
       for (const auto& [key, val] : [&] {
              for (const auto& [t, kv] : g.quant_annotation)
                if (t == in) return kv;

@@ -33,7 +33,7 @@ bool pad_is_empty(const Graph& g, const Node& n) {
   return true;
 }
 
-bool remove_identity_node(Graph& g, int idx, const std::string& data) {
+bool remove_identity_node(Graph& g, int idx, std::string data) {
   const std::string out = g.nodes[idx].outputs.at(0);
   if (!is_graph_output(g, out)) {
     g.nodes.erase(g.nodes.begin() + idx);

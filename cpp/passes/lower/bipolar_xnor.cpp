@@ -78,15 +78,17 @@ bool convert_one(Model& m, int mi) {
     note_refusal(mm.name, kPass, why);
     return false;
   };
-  const Tensor* w = g.get_initializer(wn);
-  if (!w) return refuse("the BIPOLAR weight is not an initializer");
+  if (!g.get_initializer(wn)) return refuse("the BIPOLAR weight is not an initializer");
+  const Tensor* w = g.get_initializer(wn);  // valid until initializers are added below
+  const Shape w_shape = w->shape();
+  const ElemType w_type = w->type();
   if (w->rank() != 2) return refuse(fmt::format("weight shape {} is not (K, N)", shape_str(w->shape())));
   std::vector<double> wv = w->to_double();
   for (double v : wv)
     if (v != 1.0 && v != -1.0) return refuse(fmt::format("weight annotated BIPOLAR holds {}", v));
   auto ys = tensor_shape(g, y);
   if (!ys) return refuse("output shape unknown; run InferShapes first");
-  const int64_t K = w->shape()[0];
+  const int64_t K = w_shape[0];
   const ElemType et = elem_type_of(g, y);
   const std::string base = mm.name.empty() ? std::string("MatMul") : mm.name;
   std::vector<Node> nodes;
@@ -116,7 +118,7 @@ bool convert_one(Model& m, int mi) {
   // Weights: (W + 1) / 2, a new Tensor.
   std::vector<double> wb(wv.size());
   for (size_t i = 0; i < wv.size(); ++i) wb[i] = (wv[i] + 1.0) / 2.0;
-  const std::string wbin = replace_initializer_for(g, wn, mi, Tensor::from_vector<double>(w->shape(), wb).cast(w->type()));
+  const std::string wbin = replace_initializer_for(g, wn, mi, Tensor::from_vector<double>(w_shape, wb).cast(w_type));
   g.set_datatype(wbin, DataType::binary());
 
   // popcount -> 2 * popcount - K

@@ -260,6 +260,7 @@ class ConvLowering {
     const Tensor wm = to_matmul_layout(w4, geo_, false);
     if (src_.quant < 0) {
       weight_ = replace_initializer_for(g_, src_.value_name, idx_, wm);
+      src_.value_name = weight_;
     } else {
       Node& q = g_.nodes[src_.quant];
       std::vector<std::pair<size_t, Tensor>> params;

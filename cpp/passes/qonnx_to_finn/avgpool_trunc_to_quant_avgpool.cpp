@@ -83,7 +83,10 @@ std::optional<IntRange> int_range(const Graph& g, const std::string& t, int dept
 std::optional<Grid> grid_of(const Graph& g, const std::string& t, int depth = 0) {
   if (depth > 16) return std::nullopt;
   const int p = g.find_producer(t);
-  if (p < 0) return std::nullopt;
+  if (p < 0) {
+    if (auto r = int_range(g, t, depth + 1)) return Grid{1.0f, *r};
+    return std::nullopt;
+  }
   const Node& n = g.nodes[p];
   if (is_onnx(n, "MaxPool") && n.outputs.size() == 1) return grid_of(g, n.inputs.at(0), depth + 1);
   if (is_onnx(n, "Mul") && n.inputs.size() == 2) {
@@ -108,6 +111,7 @@ std::optional<Grid> grid_of(const Graph& g, const std::string& t, int depth = 0)
     if (bw == 1 && sg) return Grid{s->to_float()[0], {-1, 1}};
     return Grid{s->to_float()[0], {qnt::min_int(sg, nr, bw), qnt::max_int(sg, nr, bw)}};
   }
+  if (auto r = int_range(g, t, depth + 1)) return Grid{1.0f, *r};  // integers themselves
   return std::nullopt;
 }
 

@@ -162,7 +162,7 @@ bool fold_one(Model& m, int qi, bool weights_pass) {
   size_t slot = 0;
   std::string why;
   const Role role = role_of(g, out_name, consumer, slot, why);
-  const Tensor& scale = *g.get_initializer(q.inputs.at(1));
+  const Tensor scale = *g.get_initializer(q.inputs.at(1));  // a copy: initializers may move below
   const bool unity = qnt::all_equal(&scale, 1.0);
   if (role == Role::Refuse && !unity) {
     note_refusal(q.name, kPass, why + "; run GemmToMatMul first for Gemm");

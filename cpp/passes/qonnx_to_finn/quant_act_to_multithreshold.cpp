@@ -139,8 +139,11 @@ bool convert_one(Model& m, int qi, const QuantActOptions& opt) {
       return false;
     }
   }
-  const Tensor& scale = *prm[1];
-  const Tensor* zp = bipolar_op ? nullptr : prm[2];
+  // Copies (sharing buffers): adding initializers below may move the originals.
+  const Tensor scale = *prm[1];
+  const std::optional<Tensor> zp_copy = bipolar_op ? std::nullopt : std::optional<Tensor>(*prm[2]);
+  const Tensor* zp = zp_copy ? &*zp_copy : nullptr;
+  const ElemType bw_type = bipolar_op ? ElemType::FLOAT : prm[3]->type();
   const int64_t bw = bipolar_op ? 1 : qnt::bitwidth_value(q, *prm[3], "bitwidth (input 3)");
   if (bw > opt.max_bits) {
     note_refusal(q.name, kPass,
@@ -195,8 +198,8 @@ bool convert_one(Model& m, int qi, const QuantActOptions& opt) {
     f.z = zp ? param_at(*zp, c) : 0.f;
     if (!bipolar_op) {
       f.mode = qnt::rounding_mode_attr(q, "ROUND");
-      f.lo = (float)qnt::bound_as_stored(qnt::min_int(is_signed, narrow, bw), prm[3]->type());
-      f.hi = (float)qnt::bound_as_stored(qnt::max_int(is_signed, narrow, bw), prm[3]->type());
+      f.lo = (float)qnt::bound_as_stored(qnt::min_int(is_signed, narrow, bw), bw_type);
+      f.hi = (float)qnt::bound_as_stored(qnt::max_int(is_signed, narrow, bw), bw_type);
       if (f.z != std::nearbyint(f.z) || std::fabs(f.z) > 1e6) {
         note_refusal(q.name, kPass, fmt::format("zero point {} is not a (small) integer", f.z));
         return false;

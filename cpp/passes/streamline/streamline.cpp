@@ -17,6 +17,8 @@ const std::vector<std::string> kStreamlineSequence = {
     "ConvertSignToThres",
     "MoveMulPastMaxPool",
     "MoveScalarLinearPastInvariants",
+    "MoveLinearPastFork",
+    "MoveLinearPastEltwiseAdd",
     "AbsorbSignBiasIntoMultiThreshold",
     "MoveAddPastMul",
     "MoveScalarAddPastMatMul",

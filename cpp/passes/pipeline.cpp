@@ -1,0 +1,91 @@
+// The default pipeline: FINN's step order, one readable list per step.
+// Each entry is a registered pass; run_pipeline can verify after each one.
+#include "passes/pipeline.h"
+
+#include <fmt/format.h>
+#include <map>
+
+#include "ir/errors.h"
+#include "ops/op.h"
+#include "passes/pass.h"
+
+namespace sf {
+
+namespace {
+
+const std::map<std::string, std::vector<std::string>>& steps() {
+  static const std::map<std::string, std::vector<std::string>> s = {
+      {"step_qonnx_to_finn",
+       {
+           "InferShapes",
+           "FoldConstants",
+           "GemmToMatMul",
+           "ExtractBiasFromConv",
+           "FoldTransposeIntoQuantInit",
+           "FoldQuantWeights",
+           "ConvertQuantActToMultiThreshold",
+           "AvgPoolAndTruncToQuantAvgPool",
+           "RemoveIdentityOps",
+           "RemoveEmptyPadding",
+           "InferShapes",
+           "InferDataTypes",
+       }},
+      {"step_tidy_up",
+       {
+           "InferShapes",
+           "FoldConstants",
+           "GiveUniqueNodeNames",
+           "GiveReadableTensorNames",
+           "InferDataTypes",
+           "RemoveStaticGraphInputs",
+           "RemoveUnusedTensors",
+           "SortGraph",
+       }},
+      {"step_streamline",
+       {
+           // first round: float affine ops into thresholds, on the NCHW graph
+           "MoveScalarLinearPastInvariants",
+           "Streamline",
+           // conv lowering to Im2Col + MatMul in NHWC, transposes cancelled
+           "LowerConvsToMatMul",
+           "MakeMaxPoolNHWC",
+           "AbsorbTransposeIntoMultiThreshold",
+           "MoveTransposePastScalarMul",
+           "MoveTransposePastEltwise",
+           "MoveTransposePastJoinAdd",
+           "MoveTransposePastFork",
+           "MakeMaxPoolNHWC",
+           "AbsorbTransposeIntoMultiThreshold",
+           "AbsorbConsecutiveTransposes",
+           // second round on the lowered graph
+           "Streamline",
+           "RemoveCNVtoFCFlatten",
+           "ConvertBipolarMatMulToXnorPopcount",
+           "Streamline",
+           "AbsorbScalarMulAddIntoTopK",
+           "MoveTransposeToGraphInput",
+           "RoundAndClipThresholds",
+           "InferShapes",
+           "InferDataTypes",
+           "RemoveUnusedTensors",
+           "SortGraph",
+       }},
+  };
+  return s;
+}
+
+}  // namespace
+
+const std::vector<std::string>& step_passes(const std::string& step) {
+  auto it = steps().find(step);
+  if (it == steps().end())
+    throw ConfigError(fmt::format("'{}' is not a transformation step", step),
+                      "use step_qonnx_to_finn, step_tidy_up or step_streamline", step);
+  return it->second;
+}
+
+std::vector<std::string> pipeline_step_names() {
+  return {"step_qonnx_to_finn", "step_tidy_up", "step_streamline"};
+}
+
+}  // namespace sf

@@ -1,0 +1,4 @@
+"""FINN-style build steps (``streamfold.builder.steps``)."""
+from . import steps
+
+__all__ = ["steps"]
