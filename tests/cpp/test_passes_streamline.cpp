@@ -580,6 +580,35 @@ TEST(StreamlineRound, IntegerInputThresholdsAreBitExact) {
   }
 }
 
+// FINN's convention: a signed activation's MultiThreshold declares INT2 but
+// counts 0..3 until its bias Add is absorbed. Clipping to INT2's range would
+// cut off level 3; the pass must use the producer's real levels.
+TEST(StreamlineRound, ProvisionalSignedOutDtypeIsNotTrusted) {
+  Builder b;
+  b.input("x", {1, 4}).output("y").init("t0", {1, 3}, {-1.f, 0.f, 1.f}).init("t1", {1, 3}, {0.5f, 2.5f, 3.f});
+  b.mt("x", "t0", "a", "INT2");
+  b.mt("a", "t1", "y", "UINT2");
+  Model m0 = b.done();
+  ASSERT_EQ(m0.graph.get_datatype("a"), DataType::sint(2));
+  std::vector<TensorMap> ins = {{{"x", Tensor::from_vector<float>({1, 4}, {-2.f, -0.5f, 0.5f, 2.f})}}};
+  Model m = check_pass(m0, "RoundAndClipThresholds", true, true, ins);
+  EXPECT_EQ(m.graph.get_initializer(m.graph.nodes[1].inputs[1])->to_float(), (std::vector<float>{1.f, 3.f, 3.f}));
+}
+
+TEST(StreamlineAbsorb, SignBiasCopiedIntoAForkIsAbsorbedOnce) {
+  Builder b;
+  b.input("x", {1, 3}).output("y").output("z").init("thr", {1, 3}, {-1.f, 0.f, 1.f}).init("c", {1}, {-2.f});
+  b.init("c2", {}, {-2.f});
+  b.mt("x", "thr", "t", "INT2");
+  b.node("Add", {"t", "c"}, {"u"});
+  b.node("Add", {"c2", "t"}, {"v"});
+  b.node("Relu", {"u"}, {"y"});
+  b.node("Neg", {"v"}, {"z"});
+  Model m = check_pass(b.done(), "AbsorbSignBiasIntoMultiThreshold", true);
+  EXPECT_EQ(op_types(m), (std::vector<std::string>{"MultiThreshold", "Relu", "Neg"}));
+  EXPECT_EQ(m.graph.nodes[0].get_float("out_bias"), -2.f);
+}
+
 TEST(StreamlineRound, FloatInputRefused) {
   clear_refusals();
   Builder b;

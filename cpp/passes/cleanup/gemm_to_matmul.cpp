@@ -53,6 +53,7 @@ bool gemm_to_matmul(Model& m) {
   Graph& g = m.graph;
   for (int i = 0; i < (int)g.nodes.size(); ++i) {
     if (g.nodes[i].op_type != "Gemm" || domain_family(g.nodes[i].domain) != OpDomain::ONNX) continue;
+    if (g.nodes[i].inputs.size() < 2 || g.nodes[i].outputs.empty()) continue;  // malformed: the executor says so
     const Node gemm = g.nodes[i];
     const std::string base = gemm.name.empty() ? "Gemm" : gemm.name;
     const float alpha = gemm.get_float("alpha", 1.0f), beta = gemm.get_float("beta", 1.0f);

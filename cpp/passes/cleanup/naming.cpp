@@ -40,9 +40,8 @@ void rename_tensors(Graph& g, const std::map<std::string, std::string>& to) {
   for (auto& [name, kv] : g.quant_annotation) ren(name);
 }
 
-// Renaming the graph input changes the names callers feed, so, as in qonnx,
-// this reports "no change": a verifying pipeline keeps feeding the old name
-// only to passes that report a change.
+// Renames the graph inputs too: a verifying pipeline feeds inputs by
+// position, so the check after this pass still runs.
 bool give_readable_tensor_names(Model& m) {
   Graph& g = m.graph;
   std::map<std::string, std::string> want;
@@ -89,7 +88,7 @@ bool give_readable_tensor_names(Model& m) {
                                           [&](const auto& a) { return !live.count(a.first); }),
                            g.quant_annotation.end());
   rename_tensors(g, to);
-  return false;
+  return !to.empty();
 }
 
 bool give_unique_parameter_tensors(Model& m) {

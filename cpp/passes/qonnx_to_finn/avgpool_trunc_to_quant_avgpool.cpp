@@ -128,7 +128,8 @@ int qap_shift(int64_t ibits, int64_t k, int64_t obits) {
 bool convert_at(Model& m, int ai) {
   Graph& g = m.graph;
   const Node pool = g.nodes[ai];
-  int c1 = single_consumer(g, pool.outputs.at(0));
+  if (pool.inputs.empty() || pool.outputs.size() != 1) return false;
+  int c1 = single_consumer(g, pool.outputs[0]);
   if (c1 < 0) return false;
   int mul_idx = -1, t_idx = c1;
   if (is_onnx(g.nodes[c1], "Mul")) {
@@ -138,6 +139,8 @@ bool convert_at(Model& m, int ai) {
   }
   const Node& t = g.nodes[t_idx];
   if (t.op_type != "Trunc" || domain_family(t.domain) != OpDomain::QONNX) return false;
+  if (t.inputs.size() < 5 || t.inputs.size() > 7 || t.inputs[0] != g.nodes[mul_idx >= 0 ? mul_idx : ai].outputs[0])
+    return false;  // malformed or reading the pool elsewhere than as its data: the executor reports it
   auto refuse = [&](const std::string& why) {
     note_refusal(t.name, kPass, why);
     note_refusal(pool.name, kPass, why);

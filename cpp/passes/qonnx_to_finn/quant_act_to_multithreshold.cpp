@@ -7,6 +7,12 @@
 // out_scale 2 and out_bias -1. Add and Mul are left out where they would be
 // identities.
 //
+// As in FINN, a signed quantizer's MultiThreshold counts from 0 while its
+// out_dtype names the quantizer's type (INTb), and the Add supplies the
+// negative offset; AbsorbSignBiasIntoMultiThreshold later folds that Add into
+// out_bias, after which the annotation holds. The Add's output is annotated
+// with the range it really has.
+//
 // Thresholds are exact rather than FINN's closed form: FINN's float64
 // s/2 + s*k rounded to float32 agrees with the quantizer everywhere except
 // within an ulp of a step, where the quantizer's float32 x/scale and its

@@ -105,40 +105,49 @@ bool absorb_linear_into_mt(Model& m, bool mul) {
 bool absorb_add_into_mt(Model& m) { return absorb_linear_into_mt(m, false); }
 bool absorb_mul_into_mt(Model& m) { return absorb_linear_into_mt(m, true); }
 
-// Float32 arithmetic exactly as the executor does it (no fused multiply-add).
-float no_fuse(float v) {
-  volatile float keep = v;
-  return keep;
-}
-
 // MultiThreshold -> Add(b) with a scalar b: out_bias += b when that gives
 // the same float32 value for every output level (checked level by level).
+// Several readers that all add the same b (a fork the Add was copied into)
+// are absorbed together; any other reader would see the shifted levels.
 bool absorb_sign_bias_into_mt(Model& m) {
   Graph& g = m.graph;
   const char* pass = "AbsorbSignBiasIntoMultiThreshold";
   for (size_t i = 0; i < g.nodes.size(); ++i) {
     if (!is_multithreshold(g.nodes[i]) || g.nodes[i].inputs.size() < 2) continue;
     const Node T = g.nodes[i];
-    const int p = single_consumer(g, T.outputs[0]);
-    if (p < 0) continue;
-    auto l = match_linear(g, p);
-    if (!l || l->is_mul || l->data != T.outputs[0]) continue;
-    const std::string who = node_id(g.nodes[p]);
+    const std::string y = T.outputs[0];
+    const auto readers = g.find_consumers(y);
+    if (readers.empty() || is_graph_output(g, y)) continue;
+    std::vector<Linear> adds;
+    for (int r : readers) {
+      auto l = match_linear(g, r);
+      if (l && !l->is_mul && l->data == y) adds.push_back(*l);
+    }
+    if (adds.empty()) continue;
+    const std::string who = node_id(g.nodes[adds[0].idx]);
     const ElemType xt = elem_type_of(g, T.inputs[0]);
     const auto ts = tensor_shape(g, T.inputs[1]);
     if (!ts || ts->size() != 2 || (xt != ElemType::FLOAT && xt != ElemType::UNDEFINED)) continue;
-    if (l->layout.kind != ConstLayout::Scalar) {
-      note_refusal(who, pass,
-                   fmt::format("{} adds {} bias, but {} has a single out_bias", who,
-                               describe_layout(l->layout, *l->c), node_id(T)));
+    if (adds.size() != readers.size()) {
+      note_refusal(who, pass, fmt::format("{}'s output also feeds nodes other than bias Adds", node_id(T)));
       continue;
     }
-    const float s = T.get_float("out_scale", 1.f), ob = T.get_float("out_bias", 0.f), c = l->c->to_float()[0];
+    const float c = adds[0].layout.kind == ConstLayout::Scalar ? adds[0].c->to_float()[0] : 0.f;
+    bool uniform = true;
+    for (const auto& a : adds)
+      uniform = uniform && a.layout.kind == ConstLayout::Scalar && a.c->to_float()[0] == c;
+    if (!uniform) {
+      note_refusal(who, pass,
+                   fmt::format("{} adds {} bias{}, but {} has a single out_bias", who,
+                               describe_layout(adds[0].layout, *adds[0].c),
+                               adds.size() > 1 ? " (or its readers add different biases)" : "", node_id(T)));
+      continue;
+    }
+    const float s = T.get_float("out_scale", 1.f), ob = T.get_float("out_bias", 0.f);
     const float nb = no_fuse(ob + c);
-    const int64_t B = (*ts)[1];
     bool same = true;
     std::vector<double> levels;
-    for (int64_t k = 0; k <= B && same; ++k) {
+    for (int64_t k = 0; k <= (*ts)[1] && same; ++k) {
       const float sk = no_fuse(s * (float)k);
       const float before = no_fuse(no_fuse(sk + ob) + c), after = no_fuse(sk + nb);
       same = before == after || (std::isnan(before) && std::isnan(after));
@@ -151,13 +160,22 @@ bool absorb_sign_bias_into_mt(Model& m) {
                                c, ob, node_id(T)));
       continue;
     }
+    bool graph_out = false;
+    for (const auto& a : adds) graph_out = graph_out || is_graph_output(g, a.out);
+    if (graph_out && adds.size() > 1) continue;
     Node& N = g.nodes[i];
     N.set_float("out_bias", nb);
     const DataType dt = smallest_type_for(levels);
     if (dt.is_integer()) N.set_string("out_dtype", dt.name());
-    N.outputs[0] = l->out;
-    g.nodes.erase(g.nodes.begin() + p);
-    refresh_datatypes(m, {l->out});
+    std::vector<int> drop;
+    if (adds.size() == 1) {
+      N.outputs[0] = adds[0].out;  // keeps the name a graph output may have
+    } else {
+      for (const auto& a : adds) replace_uses(g, a.out, y);
+    }
+    for (const auto& a : adds) drop.push_back(a.idx);
+    erase_nodes(g, drop);
+    refresh_datatypes(m, {adds.size() == 1 ? adds[0].out : y});
     tidy(g);
     return true;
   }

@@ -300,6 +300,24 @@ DataType smallest_type_for(const std::vector<double>& vals) {
   return DataType();
 }
 
+float no_fuse(float v) {
+  volatile float keep = v;
+  return keep;
+}
+
+std::optional<std::vector<double>> multithreshold_levels(const Graph& g, const std::string& tensor) {
+  const int p = g.find_producer(tensor);
+  if (p < 0 || !is_multithreshold(g.nodes[p]) || g.nodes[p].inputs.size() < 2) return std::nullopt;
+  const Node& n = g.nodes[p];
+  const auto ts = tensor_shape(g, n.inputs[1]);
+  const ElemType xt = elem_type_of(g, n.inputs[0]);
+  if (!ts || ts->size() != 2 || (xt != ElemType::FLOAT && xt != ElemType::UNDEFINED)) return std::nullopt;
+  const float s = n.get_float("out_scale", 1.f), b = n.get_float("out_bias", 0.f);
+  std::vector<double> levels;
+  for (int64_t k = 0; k <= (*ts)[1]; ++k) levels.push_back(no_fuse(no_fuse(s * (float)k) + b));
+  return levels;
+}
+
 std::string preview(const std::vector<double>& v, size_t n) {
   std::string s;
   for (size_t i = 0; i < v.size() && i < n; ++i) s += (i ? ", " : "") + fmt::format("{:g}", v[i]);

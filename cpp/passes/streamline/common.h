@@ -92,6 +92,16 @@ float threshold_preimage(double t, const std::function<float(float)>& f);
 // an integer or nothing fits.
 DataType smallest_type_for(const std::vector<double>& vals);
 
+// The output levels fl(fl(out_scale*k) + out_bias), k = 0..B, of the
+// MultiThreshold writing `tensor` (as the executor computes them), or nullopt
+// if no MultiThreshold with a known threshold count writes it. A signed
+// MultiThreshold fresh from QONNX conversion declares out_dtype INTb while it
+// still counts from 0 (FINN's convention, until its bias Add is absorbed), so
+// passes that need a tensor's true range ask this before the annotation.
+std::optional<std::vector<double>> multithreshold_levels(const Graph& g, const std::string& tensor);
+// Float32 arithmetic exactly as written: no fused multiply-add.
+float no_fuse(float v);
+
 // "1.5, -2, 0.25, ..." (at most n values) for refusal notes.
 std::string preview(const std::vector<double>& v, size_t n = 4);
 

@@ -147,7 +147,7 @@ bool batchnorm_to_affine(Model& m) {
 
 // Sign(x) is -1/0/+1. A bipolar MultiThreshold (x >= 0 -> +1, else -1) agrees
 // everywhere except x == 0, so it is used only when x cannot be zero (a
-// BIPOLAR input). Otherwise the exact form counts x >= 0 and x > 0 (the second
+// BIPOLAR input, or a MultiThreshold none of whose levels is 0). Otherwise the exact form counts x >= 0 and x > 0 (the second
 // threshold is the smallest positive float) giving -1/0/+1; once the input is
 // integer, RoundAndClipThresholds merges the two thresholds back into a
 // bipolar one wherever zero is unreachable.
@@ -162,7 +162,11 @@ bool convert_sign_to_thres(Model& m) {
                    "MultiThreshold needs an input of known shape with rank >= 2 (batch and channel axes)");
       continue;
     }
-    const bool bipolar = g.get_datatype(n.inputs[0]) == DataType::bipolar();
+    bool bipolar = g.get_datatype(n.inputs[0]) == DataType::bipolar();
+    if (auto levels = multithreshold_levels(g, n.inputs[0])) {  // truer than a provisional out_dtype
+      bipolar = true;
+      for (double v : *levels) bipolar = bipolar && v != 0;
+    }
     Tensor thr = bipolar ? Tensor::from_vector<float>({1, 1}, {0.f})
                          : Tensor::from_vector<float>({1, 2}, {0.f, std::numeric_limits<float>::denorm_min()});
     const std::string tn = add_const(g, node_id(n) + "_thresholds", thr);

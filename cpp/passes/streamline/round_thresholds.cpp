@@ -28,14 +28,23 @@ bool round_and_clip_thresholds(Model& m) {
     const Node T = g.nodes[i];
     const Tensor* thr = const_input(g, T, 1);
     if (!thr || thr->rank() != 2) continue;
+    // The input's true range: a MultiThreshold producer's actual levels (its
+    // out_dtype may still be FINN's provisional INTb), else the annotation.
     const DataType dt = g.get_datatype(T.inputs[0]);
-    if (!dt.is_integer()) {
+    bool integer = dt.is_integer();
+    double lo = dt.min(), hi = dt.max() + 1;
+    if (auto levels = multithreshold_levels(g, T.inputs[0])) {
+      integer = true;
+      for (double v : *levels) integer = integer && std::isfinite(v) && v == std::floor(v);
+      lo = *std::min_element(levels->begin(), levels->end());
+      hi = *std::max_element(levels->begin(), levels->end()) + 1;
+    }
+    if (!integer) {
       note_refusal(node_id(T), pass,
                    fmt::format("its input '{}' has datatype {}, not an integer type, so its thresholds stay as they are",
                                T.inputs[0], dt.name()));
       continue;
     }
-    const double lo = dt.min(), hi = dt.max() + 1;
     const auto tv = thr->to_double();
     const int64_t R = thr->shape()[0], B = thr->shape()[1];
     std::vector<float> nt(tv.size());

@@ -17,9 +17,9 @@ const std::vector<std::string> kStreamlineSequence = {
     "ConvertSignToThres",
     "MoveMulPastMaxPool",
     "MoveScalarLinearPastInvariants",
+    "AbsorbSignBiasIntoMultiThreshold",  // before forks copy the bias Add
     "MoveLinearPastFork",
     "MoveLinearPastEltwiseAdd",
-    "AbsorbSignBiasIntoMultiThreshold",
     "MoveAddPastMul",
     "MoveScalarAddPastMatMul",
     "MoveAddPastConv",
