@@ -71,6 +71,7 @@ void bind_passes(py::module_& m) {
           s["name"] = p.name;
           s["seconds"] = p.seconds;
           s["changed"] = p.changed;
+          s["boundary_flips"] = p.boundary_flips;
           steps.append(s);
         }
         py::dict r;

@@ -429,6 +429,19 @@ TEST(StreamlineCollapse, IdentityChainDisappears) {
   EXPECT_EQ(count_op(m, "Mul"), 0);
 }
 
+TEST(StreamlineCollapse, LeavesAFactoredSignAlone) {
+  Builder b;
+  b.input("x", {1, 3}).output("y").init("c", {3}, {-0.5f, 2.f, -3.f});
+  b.node("Mul", {"x", "c"}, {"y"});
+  const Model m0 = b.done();
+  Model m = check_pass(m0, "FactorOutMulSignMagnitude", true);
+  check_pass(m, "CollapseRepeatedMul", true, false);
+  Model s = m0;
+  EXPECT_TRUE(apply_pass(s, "Streamline"));
+  EXPECT_FALSE(apply_pass(s, "Streamline"));  // settled, although nothing can absorb the signs
+  EXPECT_EQ(op_types(s), (std::vector<std::string>{"Mul", "Mul"}));
+}
+
 // ---------------------------------------------------------------- absorbs
 
 // Inputs that sit on, and one float step either side of, the points where

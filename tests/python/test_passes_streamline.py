@@ -5,7 +5,7 @@ must match bit for bit); then the zoo MLPs end to end after qonnx_to_finn.
 """
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
@@ -330,7 +330,10 @@ def test_zoo_mlp_streamlines_to_integer_layers(name):
 
 
 # ---------------------------------------------------------------- random QNNs (Brevitas) end to end
-@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck))
+# No shrinking: every shrink step re-exports a Brevitas model (seconds each);
+# the failing spec is printed in full anyway.
+@settings(max_examples=6, deadline=None, suppress_health_check=list(HealthCheck),
+          phases=[Phase.explicit, Phase.reuse, Phase.generate])
 @given(data=st.data())
 def test_random_qnn_streamline_is_verified(data, tmp_path_factory):
     pytest.importorskip("torch")

@@ -8,6 +8,17 @@
 namespace sf::streamline {
 namespace {
 
+bool is_sign_split(const std::vector<double>& sign, const std::vector<double>& mag) {
+  bool neg = false;
+  for (double v : sign) {
+    if (v != 1.0 && v != -1.0) return false;
+    neg = neg || v < 0;
+  }
+  for (double v : mag)
+    if (!(v >= 0)) return false;
+  return neg;
+}
+
 bool collapse_repeated(Model& m, bool mul) {
   Graph& g = m.graph;
   for (size_t i = 0; i < g.nodes.size(); ++i) {
@@ -17,6 +28,10 @@ bool collapse_repeated(Model& m, bool mul) {
     if (p < 0) continue;
     auto l2 = match_linear(g, p);
     if (!l2 || l2->is_mul != mul || l2->data != l1->out) continue;
+    // Mul(sign) -> Mul(|c|) is FactorOutMulSignMagnitude's output, waiting
+    // for the signs to go into weights; merging it back would undo that (and
+    // make the Streamline loop oscillate).
+    if (mul && is_sign_split(l1->c->to_double(), l2->c->to_double())) continue;
     // Both broadcast onto the data without growing it, so their combination does too.
     const Tensor c = mul ? bcast_const(*l1->c, *l2->c, [](double a, double b) { return a * b; })
                          : bcast_const(*l1->c, *l2->c, [](double a, double b) { return a + b; });
