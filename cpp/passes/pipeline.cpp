@@ -48,21 +48,15 @@ const std::map<std::string, std::vector<std::string>>& steps() {
            "Streamline",
            // conv lowering to Im2Col + MatMul in NHWC, transposes cancelled
            "LowerConvsToMatMul",
-           "MakeMaxPoolNHWC",
-           "AbsorbTransposeIntoMultiThreshold",
-           "MoveTransposePastScalarMul",
-           "MoveTransposePastEltwise",
-           "MoveTransposePastJoinAdd",
-           "MoveTransposePastFork",
-           "MakeMaxPoolNHWC",
-           "AbsorbTransposeIntoMultiThreshold",
-           "AbsorbConsecutiveTransposes",
+           "CancelLayoutTransposes",
            // second round on the lowered graph
            "Streamline",
+           "CancelLayoutTransposes",
            "RemoveCNVtoFCFlatten",
            "ConvertBipolarMatMulToXnorPopcount",
            "Streamline",
            "AbsorbScalarMulAddIntoTopK",
+           "AbsorbUnitScaleIntoQuantAvgPool",
            "MoveTransposeToGraphInput",
            "RoundAndClipThresholds",
            "InferShapes",
@@ -74,7 +68,30 @@ const std::map<std::string, std::vector<std::string>>& steps() {
   return s;
 }
 
+// The layout moves travel one node per application; repeated as a group
+// until nothing moves, so transposes from neighbouring lowered convs meet
+// and cancel.
+bool cancel_layout_transposes(Model& m) {
+  static const std::vector<std::string> group = {
+      "MakeMaxPoolNHWC",          "AbsorbTransposeIntoMultiThreshold", "MoveTransposePastScalarMul",
+      "MoveTransposePastEltwise", "MoveTransposePastJoinAdd",          "MoveTransposePastFork",
+      "AbsorbConsecutiveTransposes",
+  };
+  bool any = false;
+  for (int round = 0; round < 32; ++round) {
+    bool changed = false;
+    for (const auto& p : group) changed = apply_pass(m, p) || changed;
+    any = any || changed;
+    if (!changed) return any;
+  }
+  return any;
+}
+
 }  // namespace
+
+SF_REGISTER_PASS_ONCE("CancelLayoutTransposes", "lower",
+                      "repeat the NHWC layout moves until the lowered convs' transposes meet and cancel",
+                      cancel_layout_transposes);
 
 const std::vector<std::string>& step_passes(const std::string& step) {
   auto it = steps().find(step);

@@ -160,7 +160,12 @@ def test_add_past_mul_and_collapse(C, data, seq):
     m = make_model(nodes, [("x", (2, C))], ["y"], inits)
     m2, _ = run(m, ["MoveAddPastMul", "CollapseRepeatedMul", "CollapseRepeatedAdd"], feeds("x", (2, C)))
     o = [t for t in ops(m2) if t != "Identity"]
-    assert o.count("Mul") <= 1 and o.count("Add") <= 1 and o == sorted(o, key=lambda t: t != "Mul"), o
+    assert o.count("Add") <= 1 and o == sorted(o, key=lambda t: t != "Mul"), o
+    if o.count("Mul") == 2:  # only a sign split (Mul(+-1) -> Mul(>= 0)) is left apart, for the weights to take
+        sign = m2.get_initializer(m2.graph.node[0].input[1])
+        assert set(np.unique(sign)) <= {-1.0, 1.0}, sign
+    else:
+        assert o.count("Mul") <= 1, o
 
 
 @SETTINGS
@@ -251,6 +256,30 @@ def test_sign_bias_and_one_bit_muls():
     m2, changed = run(m, ["AbsorbSignBiasIntoMultiThreshold", "Absorb1BitMulIntoMatMul"], feeds("x", (1, 2), n=6))
     assert ops(m2) == ["MultiThreshold", "MatMul"]
     assert m2.get_tensor_datatype(m2.graph.node[1].input[1]).is_integer()
+
+
+@SETTINGS
+@given(C=channels, O=channels, data=st.data())
+def test_one_bit_muls_into_weights(C, O, data):
+    signs = st.sampled_from([-1.0, 0.0, 1.0])
+    w = np.array(data.draw(st.lists(st.integers(-4, 3), min_size=O * C * 4, max_size=O * C * 4)),
+                 np.float32).reshape(O, C, 2, 2)
+    b = np.array(data.draw(st.lists(st.integers(-5, 5), min_size=O, max_size=O)), np.float32)
+    cs = data.draw(const_for(4, 1, O, elems=signs))
+    wm = np.array(data.draw(st.lists(st.integers(-4, 3), min_size=O * 2, max_size=O * 2)), np.float32).reshape(O, 2)
+    cm = data.draw(const_for(2, 1, 2, elems=signs)).reshape(-1)
+    m = make_model([helper.make_node("Conv", ["x", "W", "b"], ["t"]), helper.make_node("Mul", ["t", "cs"], ["u"]),
+                    helper.make_node("GlobalMaxPool", ["u"], ["v"]), helper.make_node("Flatten", ["v"], ["f"]),
+                    helper.make_node("MatMul", ["f", "Wm"], ["h"]), helper.make_node("Mul", ["h", "cm"], ["y"])],
+                   [("x", (1, C, 3, 3))], ["y"], {"W": w, "b": b, "cs": cs, "Wm": wm, "cm": cm},
+                   dtypes={"W": "INT3", "Wm": "INT3"})
+    m2, changed = run(m, ["Absorb1BitMulIntoConv", "Absorb1BitMulIntoMatMul"],
+                      feeds("x", (1, C, 3, 3), integer=True))
+    assert "Mul" not in ops(m2), ops(m2)
+    for n in m2.graph.node:
+        if n.op_type in ("Conv", "MatMul"):
+            wt, dt = m2.get_initializer(n.input[1]), m2.get_tensor_datatype(n.input[1])
+            assert all(dt.allowed(float(v)) for v in wt.ravel()), (dt, wt)
 
 
 def test_maxpool_moves_and_eltwise_fork():

@@ -18,13 +18,16 @@ MNIST_SHAPED = [n for n in zoo.list_models() if tuple(zoo.input_shape(n)[1:]) ==
 
 
 def run_steps(path, x, check=True):
+    """The three steps, each verified pass by pass on every sample of x
+    (exports have batch 1). tidy-up renames the graph input to global_in."""
     m = sf.ModelWrapper(path)
-    name = m.graph.input[0].name
-    m = steps.step_qonnx_to_finn(m, verify_inputs={name: x})
-    m = steps.step_tidy_up(m, verify_inputs={name: x})
-    # tidy-up renames the graph input to global_in
-    m = steps.step_streamline(m, verify_inputs={m.graph.input[0].name: x}, check=check)
-    return m
+
+    def inputs(m):
+        return [{m.graph.input[0].name: x[i:i + 1]} for i in range(len(x))]
+
+    m = steps.step_qonnx_to_finn(m, verify_inputs=inputs(m))
+    m = steps.step_tidy_up(m, verify_inputs=inputs(m))
+    return steps.step_streamline(m, verify_inputs=inputs(m), check=check)
 
 
 def predict(m, x):

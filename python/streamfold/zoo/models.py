@@ -198,25 +198,25 @@ class Dnn2FpgaCNN(nn.Module):
 
 
 class ResidualBlock(nn.Module):
-    """Stem conv, then conv-BN-QuantReLU twice with an identity skip. The two
-    branches of the Add carry different quantizers (unsigned 4-bit ReLU vs a
-    signed 4-bit QuantIdentity on the skip) and the sum is re-quantized, so
-    the Add sees two different scales. The pool is a 4x4 TruncAvgPool2d
-    (exports AveragePool + Trunc, Brevitas' quantized average pool), then FC.
-    Input 1x3x16x16."""
+    """Stem conv, then conv-BN-QuantReLU twice with an identity skip, the
+    way FINN-targeted residual nets are written in Brevitas: the stem's and
+    the body's last activation share one QuantReLU instance, so both
+    branches of the Add carry the same scale and the Add is an integer Add
+    after streamlining. The sum is re-quantized, then a 4x4 TruncAvgPool2d
+    (exports AveragePool + Trunc) and an FC. Input 1x3x16x16."""
 
     def __init__(self, ch: int = 8, bits: int = 4):
         super().__init__()
         self.input_quant = qnn.QuantIdentity(bit_width=8)
+        self.shared_act = qnn.QuantReLU(bit_width=bits)
         self.stem = nn.Sequential(_conv(3, ch, 3, bits, padding=1, bias=False),
-                                  nn.BatchNorm2d(ch), qnn.QuantReLU(bit_width=bits))
+                                  nn.BatchNorm2d(ch), self.shared_act)
         self.body = nn.Sequential(
             _conv(ch, ch, 3, bits, padding=1, bias=False), nn.BatchNorm2d(ch),
             qnn.QuantReLU(bit_width=bits),
             _conv(ch, ch, 3, bits, padding=1, bias=False), nn.BatchNorm2d(ch),
-            qnn.QuantReLU(bit_width=bits),
+            self.shared_act,
         )
-        self.skip_quant = qnn.QuantIdentity(bit_width=bits)
         # TruncAvgPool2d needs a QuantTensor input to know the scale/bit width.
         self.add_quant = qnn.QuantIdentity(bit_width=bits, return_quant_tensor=True)
         self.pool = qnn.TruncAvgPool2d(kernel_size=4, return_quant_tensor=False)
@@ -224,7 +224,7 @@ class ResidualBlock(nn.Module):
 
     def forward(self, x):
         x = self.stem(self.input_quant(x))
-        x = self.add_quant(self.body(x) + self.skip_quant(x))
+        x = self.add_quant(self.body(x) + x)
         return self.fc(torch.flatten(self.pool(x), 1))
 
 
