@@ -36,6 +36,10 @@ if [ "$what" = pip ]; then
     echo "pip: installing ${missing[*]}"
     pipi "${missing[@]}"
   fi
+  # FINN's own passes, as a reference the QONNX->FINN tests compare against.
+  # --no-deps: only its pure-Python transformations are imported, and its
+  # pinned dependencies would replace the versions above.
+  have finn-plus || pipi --no-deps finn-plus==1.6.1
   exit 0
 fi
 echo "usage: install_deps.sh apt PKG...|pip" >&2; exit 2
