@@ -62,6 +62,13 @@ struct ExecCtx {
   const Tensor& input(size_t i) const;  // throws ModelError if absent
 };
 
+// Hardware cost of one HW-layer node (finn.custom_op.fpgadataflow ops):
+// FINN's estimate names, so reports read like FINN's.
+struct HwEstimate {
+  int64_t cycles = 0;  // cycles per input frame (exp_cycles)
+  double lut = 0, ff = 0, bram18 = 0, uram = 0, dsp = 0;
+};
+
 struct OpDef {
   std::string op_type;
   OpDomain domain = OpDomain::ONNX;
@@ -74,6 +81,9 @@ struct OpDef {
   std::function<std::vector<DataType>(const DataTypeCtx&)> infer_datatype;
   // Reference execution. Required.
   std::function<void(ExecCtx&)> execute;
+  // HW layers only: cycle and resource model (one place per op, so later
+  // calibration against synthesis touches one function).
+  std::function<HwEstimate(const Node&, const Model&)> estimate;
 };
 
 class OpRegistry {
