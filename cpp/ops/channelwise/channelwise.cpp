@@ -1,0 +1,85 @@
+// FINN's ChannelwiseOp: one parameter per channel (last axis) applied with
+// Func add, mul, cmp_le (x <= p -> 1 else 0) or cmp_ge (x >= p -> 1 else 0).
+// The parameters are input 1, shape (C) or (C, 1) or a single value.
+#include <cmath>
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct CwAttrs {
+  int64_t c, pe;
+  Shape niv;
+  std::string func;
+  DataType idt, pdt, odt;
+};
+
+CwAttrs read(const Node& n) {
+  CwAttrs a;
+  a.c = hw::pos_int(n, "NumChannels");
+  a.pe = hw::pos_int(n, "PE", 1);
+  hw::check_fold(n, "PE", a.pe, "NumChannels", a.c);
+  a.niv = hw::pos_ints(n, "numInputVectors", 0, {1});
+  a.func = hw::choice(n, "Func", "cmp_le", {"cmp_le", "cmp_ge", "add", "mul"});
+  a.idt = hw::dtype_attr(n, "inputDataType");
+  a.pdt = hw::dtype_attr(n, "paramDataType", DataType::sint(32));
+  a.odt = hw::dtype_attr(n, "outputDataType");
+  return a;
+}
+
+OpDef make_cw_def() {
+  OpDef d;
+  d.op_type = "ChannelwiseOp";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = d.max_inputs = 2;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    const CwAttrs a = read(c.node);
+    const Shape& s = c.shape(0);
+    if (s.empty() || s.back() != a.c)
+      op_fail(c.node, fmt::format("input has shape {}, its last axis must be NumChannels={}", shape_str(s), a.c),
+              "ChannelwiseOp works channels-last");
+    c.set_out(0, ElemType::FLOAT, s);
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).odt}; };
+  d.execute = [](ExecCtx& c) {
+    const CwAttrs a = read(c.node);
+    const Tensor& x = c.input(0);
+    const Tensor& p = c.input(1);
+    if (x.rank() < 1 || x.shape().back() != a.c || (p.numel() != a.c && p.numel() != 1))
+      op_fail(c.node,
+              fmt::format("input {} and parameters {} do not match NumChannels={}", shape_str(x.shape()),
+                          shape_str(p.shape()), a.c),
+              "give one parameter per channel (last axis) or a single one");
+    std::vector<double> v = x.to_double();
+    const std::vector<double> pv = p.to_double();
+    for (size_t i = 0; i < v.size(); ++i) {
+      const double q = pv.size() == 1 ? pv[0] : pv[i % (size_t)a.c];
+      if (a.func == "add") v[i] += q;
+      else if (a.func == "mul") v[i] *= q;
+      else if (a.func == "cmp_le") v[i] = v[i] <= q ? 1.0 : 0.0;
+      else v[i] = v[i] >= q ? 1.0 : 0.0;
+    }
+    c.out.resize(1);
+    c.out[0] = hw::float_tensor(x.shape(), v);
+  };
+  d.estimate = [](const Node& n, const Model& m) {
+    const CwAttrs a = read(n);
+    HwEstimate e;
+    e.cycles = hw::prod(a.niv) * a.c / a.pe;
+    const int bits = std::max(a.idt.bitwidth(), a.pdt.bitwidth());
+    // One adder/comparator (or LUT multiplier) per PE; parameters in LUTRAM.
+    const double op = a.func == "mul" ? (double)bits * bits / 2.0 : (double)bits;
+    e.lut = 50 + a.pe * op + (double)a.pe * a.pdt.bitwidth() * std::ceil((a.c / a.pe) / 64.0);
+    return e;
+  };
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_cw_def());
+
+}  // namespace sf

@@ -1,0 +1,68 @@
+// FINN's DuplicateStreams: copies one stream to NumOutputStreams outputs (the
+// fork in front of a residual branch).
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct DupAttrs {
+  int64_t c, pe, nout;
+  Shape niv;
+  DataType idt;
+};
+
+DupAttrs read(const Node& n) {
+  DupAttrs a;
+  a.c = hw::pos_int(n, "NumChannels");
+  a.pe = hw::pos_int(n, "PE", 1);
+  hw::check_fold(n, "PE", a.pe, "NumChannels", a.c);
+  a.nout = hw::pos_int(n, "NumOutputStreams", 2);
+  a.niv = hw::pos_ints(n, "numInputVectors", 0, {1});
+  a.idt = hw::dtype_attr(n, "inputDataType");
+  if ((int64_t)n.outputs.size() != a.nout)
+    op_fail(n, fmt::format("has {} outputs but NumOutputStreams={}", n.outputs.size(), a.nout),
+            "make NumOutputStreams equal to the number of outputs");
+  return a;
+}
+
+OpDef make_dup_def() {
+  OpDef d;
+  d.op_type = "DuplicateStreams";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = d.max_inputs = 1;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    const DupAttrs a = read(c.node);
+    const Shape& s = c.shape(0);
+    if (s.empty() || s.back() != a.c)
+      op_fail(c.node, fmt::format("input has shape {}, its last axis must be NumChannels={}", shape_str(s), a.c),
+              "set NumChannels to the last dimension");
+    for (int64_t i = 0; i < a.nout; ++i) c.set_out((size_t)i, ElemType::FLOAT, s);
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> {
+    const DupAttrs a = read(c.node);
+    return std::vector<DataType>((size_t)a.nout, a.idt);
+  };
+  d.execute = [](ExecCtx& c) {
+    const DupAttrs a = read(c.node);
+    const Tensor x = c.input(0).cast(ElemType::FLOAT);
+    c.out.clear();
+    for (int64_t i = 0; i < a.nout; ++i) c.out.push_back(x.clone());
+  };
+  d.estimate = [](const Node& n, const Model& m) {
+    const DupAttrs a = read(n);
+    HwEstimate e;
+    e.cycles = hw::prod(a.niv) * a.c / a.pe;
+    e.lut = 20.0 * a.nout + (double)a.pe * a.idt.bitwidth() * a.nout / 4.0;
+    return e;
+  };
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_dup_def());
+
+}  // namespace sf

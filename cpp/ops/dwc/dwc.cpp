@@ -1,0 +1,75 @@
+// FINN's StreamingDataWidthConverter: regroups the bits of a stream from
+// inWidth-bit to outWidth-bit beats. The values are untouched, so execution
+// is the identity; only the cycle and LUT models see the widths.
+#include <algorithm>
+#include <cmath>
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct DwcAttrs {
+  int64_t in_w, out_w;
+  DataType dt;
+};
+
+DwcAttrs read(const Node& n) {
+  DwcAttrs a;
+  a.in_w = hw::pos_int(n, "inWidth");
+  a.out_w = hw::pos_int(n, "outWidth");
+  a.dt = hw::dtype_attr(n, "dataType");
+  const int64_t b = a.dt.bitwidth();
+  if (a.in_w % b || a.out_w % b)
+    op_fail(n, fmt::format("inWidth={} and outWidth={} must be multiples of the {}-bit dataType {}", a.in_w, a.out_w, b,
+                           a.dt.name()),
+            "stream widths carry whole elements; use multiples of the element width");
+  return a;
+}
+
+// Elements per frame: from the shape attribute FINN writes, else the input's value_info.
+int64_t frame_elems(const Node& n, const Model& m) {
+  for (const char* k : {"in_shape", "shape"})
+    if (n.has_attr(k)) return hw::prod(n.get_ints(k));
+  const ValueInfo* vi = n.inputs.empty() ? nullptr : m.graph.find_value_info(n.inputs[0]);
+  if (!vi || !vi->shape_known())
+    op_fail(n, "cannot estimate: the input shape is unknown", "run shape inference or set the 'shape' attribute");
+  return shape_numel(vi->shape());
+}
+
+OpDef make_dwc_def() {
+  OpDef d;
+  d.op_type = "StreamingDataWidthConverter";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = d.max_inputs = 1;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    read(c.node);
+    c.set_out(0, ElemType::FLOAT, c.shape(0));
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).dt}; };
+  d.execute = [](ExecCtx& c) {
+    c.out.resize(1);
+    c.out[0] = c.input(0).cast(ElemType::FLOAT).clone();
+  };
+  d.estimate = [](const Node& n, const Model& m) {
+    const DwcAttrs a = read(n);
+    HwEstimate e;
+    const int64_t bits = frame_elems(n, m) * a.dt.bitwidth();
+    // The narrow side sets the pace: one beat per cycle there.
+    e.cycles = (bits + std::min(a.in_w, a.out_w) - 1) / std::min(a.in_w, a.out_w);
+    // A shift register as wide as the wider side (plus the least common multiple
+    // buffer when neither width divides the other).
+    const int64_t wide = std::max(a.in_w, a.out_w), narrow = std::min(a.in_w, a.out_w);
+    e.lut = wide % narrow == 0 ? (double)wide : (double)(wide + narrow) * 2;
+    return e;
+  };
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_dwc_def());
+
+}  // namespace sf

@@ -1,0 +1,75 @@
+// FINN's StreamingFIFO: a FIFO of `depth` beats between two layers. The
+// values pass through unchanged; folded_shape gives the beat width and count.
+#include <cmath>
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct FifoAttrs {
+  int64_t depth;
+  std::vector<int64_t> folded;
+  DataType dt;
+  std::string ram_style;
+};
+
+FifoAttrs read(const Node& n) {
+  FifoAttrs a;
+  a.depth = hw::pos_int(n, "depth");
+  a.folded = hw::pos_ints(n, "folded_shape", 0);
+  a.dt = hw::dtype_attr(n, "dataType");
+  a.ram_style = hw::choice(n, "ram_style", "auto", {"auto", "block", "distributed", "ultra"});
+  hw::choice(n, "impl_style", "rtl", {"rtl", "vivado"});
+  return a;
+}
+
+OpDef make_fifo_def() {
+  OpDef d;
+  d.op_type = "StreamingFIFO";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = d.max_inputs = 1;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    const FifoAttrs a = read(c.node);
+    if (shape_numel(c.shape(0)) != hw::prod(a.folded))
+      op_fail(c.node,
+              fmt::format("input {} and folded_shape [{}] hold different element counts", shape_str(c.shape(0)),
+                          hw::join_values(a.folded)),
+              "set folded_shape to the producer's folded output shape");
+    c.set_out(0, ElemType::FLOAT, c.shape(0));
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).dt}; };
+  d.execute = [](ExecCtx& c) {
+    c.out.resize(1);
+    c.out[0] = c.input(0).cast(ElemType::FLOAT).clone();
+  };
+  d.estimate = [](const Node& n, const Model& m) {
+    const FifoAttrs a = read(n);
+    HwEstimate e;
+    e.cycles = hw::prod(a.folded) / a.folded.back();
+    const int64_t width = a.folded.back() * a.dt.bitwidth();
+    // Shallow FIFOs are shift registers (SRL32: 1 LUT per bit per 32 entries);
+    // deep ones go to block RAM unless told otherwise.
+    const bool bram = a.ram_style == "block" || (a.ram_style == "auto" && a.depth > 256);
+    if (a.ram_style == "ultra") {
+      e.uram = std::ceil(a.depth / 4096.0) * std::ceil(width / 72.0);
+      e.lut = 30;
+    } else if (bram) {
+      e.bram18 = (double)hw::bram18_count(width, a.depth);
+      e.lut = 30;
+    } else {
+      e.lut = 30 + (double)width * std::ceil(a.depth / 32.0);
+    }
+    e.ff = (double)width;
+    return e;
+  };
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_fifo_def());
+
+}  // namespace sf

@@ -1,0 +1,95 @@
+// FINN's FMPadding: pads an NHWC feature map spatially. Padding is
+// [top, left, bottom, right] as FINN writes it. FINN's hardware pads with 0;
+// PadValue (a streamfold extension, default 0) lets the lowering keep Im2Col's
+// pad_value, e.g. -1 for bipolar data.
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct PadAttrs {
+  std::vector<int64_t> img, pad;
+  int64_t c, simd, pad_value;
+  DataType idt;
+};
+
+PadAttrs read(const Node& n) {
+  PadAttrs a;
+  a.img = hw::pos_ints(n, "ImgDim", 2);
+  a.pad = n.get_ints("Padding");
+  bool ok = a.pad.size() == 4;
+  for (int64_t p : a.pad) ok = ok && p >= 0;
+  if (!ok)
+    op_fail(n, fmt::format("attribute 'Padding' = [{}] must be four integers >= 0", hw::join_values(a.pad)),
+            "Padding is [top, left, bottom, right]");
+  a.c = hw::pos_int(n, "NumChannels");
+  a.simd = hw::pos_int(n, "SIMD", 1);
+  hw::check_fold(n, "SIMD", a.simd, "NumChannels", a.c);
+  a.idt = hw::dtype_attr(n, "inputDataType");
+  a.pad_value = n.get_int("PadValue", 0);
+  if (!a.idt.allowed((double)a.pad_value))
+    op_fail(n, fmt::format("PadValue {} is not a value of inputDataType {}", a.pad_value, a.idt.name()),
+            "choose a pad value the input type can hold");
+  return a;
+}
+
+Shape out_shape(const PadAttrs& a, int64_t batch) {
+  return {batch, a.img[0] + a.pad[0] + a.pad[2], a.img[1] + a.pad[1] + a.pad[3], a.c};
+}
+
+void check_input(const Node& n, const PadAttrs& a, const Shape& s) {
+  if (s.size() != 4 || s[1] != a.img[0] || s[2] != a.img[1] || s[3] != a.c)
+    op_fail(n, fmt::format("input has shape {}, expected (N, {}, {}, {})", shape_str(s), a.img[0], a.img[1], a.c),
+            "ImgDim and NumChannels must match the NHWC input");
+}
+
+OpDef make_fmpadding_def() {
+  OpDef d;
+  d.op_type = "FMPadding";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = d.max_inputs = 1;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    const PadAttrs a = read(c.node);
+    check_input(c.node, a, c.shape(0));
+    c.set_out(0, ElemType::FLOAT, out_shape(a, c.shape(0)[0]));
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).idt}; };
+  d.execute = [](ExecCtx& c) {
+    const PadAttrs a = read(c.node);
+    const Tensor& x = c.input(0);
+    check_input(c.node, a, x.shape());
+    const Shape os = out_shape(a, x.shape()[0]);
+    const std::vector<float> xv = x.to_float();
+    Tensor out(ElemType::FLOAT, os);
+    float* o = out.data<float>();
+    for (int64_t b = 0; b < os[0]; ++b)
+      for (int64_t y = 0; y < os[1]; ++y)
+        for (int64_t xx = 0; xx < os[2]; ++xx)
+          for (int64_t ch = 0; ch < a.c; ++ch) {
+            const int64_t iy = y - a.pad[0], ix = xx - a.pad[1];
+            const bool in = iy >= 0 && iy < a.img[0] && ix >= 0 && ix < a.img[1];
+            *o++ = in ? xv[((b * a.img[0] + iy) * a.img[1] + ix) * a.c + ch] : (float)a.pad_value;
+          }
+    c.out.resize(1);
+    c.out[0] = std::move(out);
+  };
+  d.estimate = [](const Node& n, const Model& m) {
+    const PadAttrs a = read(n);
+    HwEstimate e;
+    const Shape os = out_shape(a, n.get_int("numInputVectors", 1));
+    // One beat per output pixel and SIMD group: padding costs cycles too.
+    e.cycles = os[0] * os[1] * os[2] * (a.c / a.simd);
+    e.lut = 100 + 2.0 * a.simd * a.idt.bitwidth();
+    return e;
+  };
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_fmpadding_def());
+
+}  // namespace sf

@@ -1,0 +1,79 @@
+// FINN's GlobalAccPool: sums an NHWC map over H and W per channel, output
+// (N, 1, 1, C); the division of a global average pool stays a Mul after it.
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct GapAttrs {
+  int64_t c, pe;
+  Shape niv;  // (N, H, W) as FINN writes it
+  DataType idt;
+};
+
+GapAttrs read(const Node& n) {
+  GapAttrs a;
+  a.c = hw::pos_int(n, "NumChannels");
+  a.pe = hw::pos_int(n, "PE", 1);
+  hw::check_fold(n, "PE", a.pe, "NumChannels", a.c);
+  a.niv = hw::pos_ints(n, "numInputVectors", 0, {1});
+  a.idt = hw::dtype_attr(n, "inputDataType");
+  return a;
+}
+
+void check_input(const Node& n, const GapAttrs& a, const Shape& s) {
+  if (s.size() != 4 || s[3] != a.c)
+    op_fail(n, fmt::format("input has shape {}, expected NHWC (N, H, W, {})", shape_str(s), a.c),
+            "GlobalAccPool works on NHWC maps; set NumChannels to the last dimension");
+}
+
+OpDef make_gap_def() {
+  OpDef d;
+  d.op_type = "GlobalAccPool";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = d.max_inputs = 1;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    const GapAttrs a = read(c.node);
+    check_input(c.node, a, c.shape(0));
+    c.set_out(0, ElemType::FLOAT, {c.shape(0)[0], 1, 1, a.c});
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> {
+    const GapAttrs a = read(c.node);
+    if (c.node.has_attr("outputDataType")) return {hw::dtype_attr(c.node, "outputDataType")};
+    // Sum of H*W pixels: numInputVectors without the batch.
+    const double px = (double)hw::prod(a.niv) / (double)a.niv[0];
+    return {hw::range_datatype(std::min(0.0, a.idt.min() * px), a.idt.max() * px)};
+  };
+  d.execute = [](ExecCtx& c) {
+    const GapAttrs a = read(c.node);
+    const Tensor& x = c.input(0);
+    check_input(c.node, a, x.shape());
+    const Shape& s = x.shape();
+    const std::vector<double> xv = x.to_double();
+    std::vector<double> acc((size_t)(s[0] * a.c), 0.0);
+    const int64_t px = s[1] * s[2];
+    for (int64_t b = 0; b < s[0]; ++b)
+      for (int64_t p = 0; p < px; ++p)
+        for (int64_t ch = 0; ch < a.c; ++ch) acc[b * a.c + ch] += xv[(b * px + p) * a.c + ch];
+    c.out.resize(1);
+    c.out[0] = hw::float_tensor({s[0], 1, 1, a.c}, acc);
+  };
+  d.estimate = [](const Node& n, const Model& m) {
+    const GapAttrs a = read(n);
+    HwEstimate e;
+    // Every input beat, then C/PE beats to drain the accumulators (FINN's model).
+    e.cycles = hw::prod(a.niv) * a.c / a.pe + a.c / a.pe;
+    e.lut = 50 + (double)a.pe * (a.idt.bitwidth() + 16) * 2;
+    return e;
+  };
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_gap_def());
+
+}  // namespace sf

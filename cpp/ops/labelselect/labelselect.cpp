@@ -1,0 +1,85 @@
+// FINN's LabelSelect: indices of the K largest values along the last axis
+// (Labels wide), largest first; equal values keep the lower index first, as
+// TopK and FINN's stable sort do. Output type: the smallest UINT for Labels-1.
+#include <algorithm>
+#include <numeric>
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct LsAttrs {
+  int64_t labels, pe, k;
+  DataType idt, odt;
+};
+
+LsAttrs read(const Node& n) {
+  LsAttrs a;
+  a.labels = hw::pos_int(n, "Labels");
+  a.pe = hw::pos_int(n, "PE", 1);
+  a.k = hw::pos_int(n, "K");
+  hw::check_fold(n, "PE", a.pe, "Labels", a.labels);
+  if (a.k > a.labels)
+    op_fail(n, fmt::format("K={} is larger than Labels={}", a.k, a.labels), "K must be at most Labels");
+  a.idt = hw::dtype_attr(n, "inputDataType");
+  a.odt = hw::dtype_attr(n, "outputDataType", hw::range_datatype(0, (double)(a.labels - 1)));
+  return a;
+}
+
+void check_input(const Node& n, const LsAttrs& a, const Shape& s) {
+  if (s.empty() || s.back() != a.labels)
+    op_fail(n, fmt::format("input has shape {}, its last axis must be Labels={}", shape_str(s), a.labels),
+            "set Labels to the last dimension of the input");
+}
+
+OpDef make_labelselect_def() {
+  OpDef d;
+  d.op_type = "LabelSelect";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = d.max_inputs = 1;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    const LsAttrs a = read(c.node);
+    Shape s = c.shape(0);
+    check_input(c.node, a, s);
+    s.back() = a.k;
+    c.set_out(0, ElemType::FLOAT, s);
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).odt}; };
+  d.execute = [](ExecCtx& c) {
+    const LsAttrs a = read(c.node);
+    const Tensor& x = c.input(0);
+    check_input(c.node, a, x.shape());
+    const std::vector<double> xv = x.to_double();
+    Shape os = x.shape();
+    os.back() = a.k;
+    Tensor out(ElemType::FLOAT, os);
+    float* o = out.data<float>();
+    std::vector<int64_t> idx((size_t)a.labels);
+    for (int64_t r = 0; r < x.numel() / a.labels; ++r) {
+      const double* v = xv.data() + r * a.labels;
+      std::iota(idx.begin(), idx.end(), 0);
+      std::stable_sort(idx.begin(), idx.end(), [&](int64_t p, int64_t q) { return v[p] > v[q]; });
+      for (int64_t j = 0; j < a.k; ++j) *o++ = (float)idx[j];
+    }
+    c.out.resize(1);
+    c.out[0] = std::move(out);
+  };
+  d.estimate = [](const Node& n, const Model& m) {
+    const LsAttrs a = read(n);
+    HwEstimate e;
+    e.cycles = a.labels / a.pe;
+    // K-entry sorted register list of (value, index) pairs, PE comparators per entry.
+    e.lut = 100 + (double)a.k * a.pe * (a.idt.bitwidth() + a.odt.bitwidth());
+    return e;
+  };
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_labelselect_def());
+
+}  // namespace sf

@@ -1,0 +1,164 @@
+// FINN's MVAU (matrix-vector-activation unit): a MatMul of the (…, MW) input
+// with the (MW, MH) weight initializer, then (unless noActivation) the
+// threshold activation ActVal + #{t <= acc}. In binaryXnorMode inputs and
+// weights are bipolar values encoded as {0,1} and the dot product is the
+// XNOR-popcount (number of matching bits), as FINN computes it. Cost models
+// (cycles, LUT, BRAM18, URAM, DSP) follow DESIGN §5 / FINN-R.
+#include <cmath>
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct MvauAttrs {
+  int64_t mw, mh, simd, pe;
+  Shape niv;
+  DataType idt, wdt, odt;
+  int64_t act_val;
+  bool xnor, no_act;
+  std::string mem_mode, ram_style, res_type;
+};
+
+DataType acc_type(const Node& n, const MvauAttrs& a);
+
+MvauAttrs read(const Node& n) {
+  MvauAttrs a;
+  a.mw = hw::pos_int(n, "MW");
+  a.mh = hw::pos_int(n, "MH");
+  a.simd = hw::pos_int(n, "SIMD");
+  a.pe = hw::pos_int(n, "PE");
+  hw::check_fold(n, "SIMD", a.simd, "MW", a.mw);
+  hw::check_fold(n, "PE", a.pe, "MH", a.mh);
+  a.niv = hw::pos_ints(n, "numInputVectors", 0, {1});
+  a.idt = hw::dtype_attr(n, "inputDataType");
+  a.wdt = hw::dtype_attr(n, "weightDataType");
+  a.act_val = n.get_int("ActVal", 0);
+  a.xnor = n.get_int("binaryXnorMode", 0) != 0;
+  a.no_act = n.get_int("noActivation", 0) != 0;
+  a.mem_mode = hw::choice(n, "mem_mode", "internal_decoupled",
+                          {"internal_embedded", "internal_decoupled", "external", "const", "decoupled"});
+  a.ram_style = hw::choice(n, "ram_style", "auto", {"auto", "block", "distributed", "ultra"});
+  a.res_type = hw::choice(n, "resType", "auto", {"auto", "lut", "dsp"});
+  // Without an activation the accumulator is the output; its type may be left implicit.
+  a.odt = a.no_act && !n.has_attr("outputDataType") ? acc_type(n, a) : hw::dtype_attr(n, "outputDataType");
+  if (a.xnor && (a.idt.bitwidth() != 1 || a.wdt.bitwidth() != 1))
+    op_fail(n,
+            fmt::format("binaryXnorMode=1 needs 1-bit input and weight types, got {} and {}", a.idt.name(),
+                        a.wdt.name()),
+            "set binaryXnorMode=0 for multi-bit layers (XNOR-popcount is for bipolar x bipolar)");
+  if (!a.odt.is_integer() && !a.no_act)
+    op_fail(n, fmt::format("outputDataType {} is not an integer type", a.odt.name()),
+            "a thresholded MVAU outputs integers; use e.g. UINT4 or BIPOLAR");
+  return a;
+}
+
+DataType acc_type(const Node& n, const MvauAttrs& a) {
+  if (n.has_attr("accDataType")) return hw::dtype_attr(n, "accDataType");
+  if (a.xnor) return hw::range_datatype(0, (double)a.mw);  // popcount of MW matches
+  return hw::acc_datatype(a.idt, a.wdt, a.mw);
+}
+
+void mvau_execute(ExecCtx& c) {
+  const Node& n = c.node;
+  const MvauAttrs a = read(n);
+  const Tensor& x = c.input(0);
+  const Tensor& w = c.input(1);
+  if (x.rank() < 1 || x.shape().back() != a.mw)
+    op_fail(n, fmt::format("input has shape {}, its last axis must be MW={}", shape_str(x.shape()), a.mw),
+            "set MW to the input's last dimension");
+  if (w.shape() != Shape{a.mw, a.mh})
+    op_fail(n, fmt::format("weights have shape {}, expected (MW, MH) = ({}, {})", shape_str(w.shape()), a.mw, a.mh),
+            "the weight initializer is (MW, MH), like a MatMul's second input");
+  const std::vector<double> xv = x.to_double(), wv = w.to_double();
+  const int64_t rows = x.numel() / a.mw;
+  std::vector<double> acc((size_t)(rows * a.mh), 0.0);
+  // Integer values below 2^53 add exactly in double, in any order.
+  for (int64_t r = 0; r < rows; ++r)
+    for (int64_t k = 0; k < a.mw; ++k) {
+      const double xk = xv[(size_t)(r * a.mw + k)];
+      const double* wr = wv.data() + k * a.mh;
+      double* ar = acc.data() + r * a.mh;
+      if (a.xnor)
+        for (int64_t j = 0; j < a.mh; ++j) ar[j] += (xk == wr[j]) ? 1.0 : 0.0;
+      else
+        for (int64_t j = 0; j < a.mh; ++j) ar[j] += xk * wr[j];
+    }
+  Shape os = x.shape();
+  os.back() = a.mh;
+  c.out.resize(1);
+  if (a.no_act || !c.has_input(2)) {
+    if (!a.no_act)
+      op_fail(n, "noActivation=0 but no thresholds input is connected",
+              "connect the thresholds initializer as input 2, or set noActivation=1");
+    c.out[0] = hw::float_tensor(os, acc);
+    return;
+  }
+  Tensor out(ElemType::FLOAT, os);
+  hw::threshold_activate(acc, a.mh, c.input(2), n, a.odt, a.act_val, out.data<float>());
+  c.out[0] = std::move(out);
+}
+
+HwEstimate mvau_estimate(const Node& n, const Model& m) {
+  const MvauAttrs a = read(n);
+  HwEstimate e;
+  const int64_t P = a.pe, Q = a.simd;
+  const int64_t wmem = a.mw * a.mh / (P * Q), tmem = a.mh / P;
+  e.cycles = tmem * (a.mw / Q) * hw::prod(a.niv);
+  const int W = a.wdt.bitwidth(), A = a.idt.bitwidth();
+  const int acc_bits = acc_type(n, a).bitwidth();
+  const bool embedded = a.mem_mode == "internal_embedded" || a.mem_mode == "const";
+  const bool decoupled = a.mem_mode == "internal_decoupled" || a.mem_mode == "decoupled";
+  const bool external = a.mem_mode == "external";
+  // Weights in LUTRAM cost LUTs instead of BRAM (FINN's c2 term).
+  const bool lutram = (decoupled && a.ram_style == "distributed") || (embedded && wmem <= 128);
+  const double c2 = lutram ? (double)(P * Q * W) * std::ceil(wmem / 64.0) : 0.0;
+  const double mult = a.res_type == "dsp" ? 0.0 : (double)Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
+  const double adder = (double)(W + A) * (2 * Q - 1);
+  double thr = 0, comp = 0;
+  if (!a.no_act) {
+    const int B = a.odt.bitwidth();
+    thr = (std::pow(2.0, B) - 1) * acc_bits * std::ceil(tmem / 64.0);
+    comp = (std::pow(2.0, B) - 1) * acc_bits;
+  }
+  e.lut = 300 + 1.1 * P * (mult + adder + acc_bits + thr + comp) + c2;
+  e.dsp = a.res_type == "dsp" ? (double)(P * Q) * std::ceil((W + A) / 48.0) : 0.0;
+  const int64_t width = P * Q * W;
+  const bool no_bram = external || lutram || (decoupled && a.ram_style == "ultra");
+  e.bram18 = no_bram ? 0.0 : (double)hw::bram18_count(width, wmem);
+  // UltraRAM: 4K x 72 blocks.
+  if (decoupled && a.ram_style == "ultra") e.uram = std::ceil(wmem / 4096.0) * std::ceil(width / 72.0);
+  e.ff = 0;
+  return e;
+}
+
+OpDef make_mvau_def() {
+  OpDef d;
+  d.op_type = "MVAU";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = 2;
+  d.max_inputs = 3;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    const MvauAttrs a = read(c.node);
+    Shape s = c.shape(0);
+    if (s.empty() || s.back() != a.mw)
+      op_fail(c.node, fmt::format("input has shape {}, its last axis must be MW={}", shape_str(s), a.mw),
+              "set MW to the input's last dimension");
+    s.back() = a.mh;
+    c.set_out(0, ElemType::FLOAT, s);
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> {
+    return {read(c.node).odt};
+  };
+  d.execute = mvau_execute;
+  d.estimate = mvau_estimate;
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_mvau_def());
+
+}  // namespace sf

@@ -1,0 +1,99 @@
+// FINN's StreamingMaxPool: non-overlapping max pooling (stride = PoolDim) on
+// NHWC data, like MaxPoolNHWC with kernel = stride. CeilMode=1 keeps the
+// partial windows at the bottom/right edge (max over what is there).
+#include <algorithm>
+#include <cmath>
+#include <limits>
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct SmpAttrs {
+  std::vector<int64_t> img, k;
+  int64_t c, pe;
+  bool ceil_mode;
+  DataType dt;
+};
+
+SmpAttrs read(const Node& n) {
+  SmpAttrs a;
+  a.img = hw::pos_ints(n, "ImgDim", 2);
+  a.k = hw::pos_ints(n, "PoolDim", 2);
+  a.c = hw::pos_int(n, "NumChannels");
+  a.pe = hw::pos_int(n, "PE", 1);
+  hw::check_fold(n, "PE", a.pe, "NumChannels", a.c);
+  a.ceil_mode = n.get_int("CeilMode", 0) != 0;
+  a.dt = hw::dtype_attr(n, "dataType");
+  for (int i = 0; i < 2; ++i)
+    if (a.k[i] > a.img[i])
+      op_fail(n, fmt::format("PoolDim {} is larger than ImgDim {}", a.k[i], a.img[i]), "use a smaller PoolDim");
+  return a;
+}
+
+int64_t odim(const SmpAttrs& a, int i) {
+  return a.ceil_mode ? (a.img[i] + a.k[i] - 1) / a.k[i] : a.img[i] / a.k[i];
+}
+
+void check_input(const Node& n, const SmpAttrs& a, const Shape& s) {
+  if (s.size() != 4 || s[1] != a.img[0] || s[2] != a.img[1] || s[3] != a.c)
+    op_fail(n, fmt::format("input has shape {}, expected (N, {}, {}, {})", shape_str(s), a.img[0], a.img[1], a.c),
+            "ImgDim and NumChannels must match the NHWC input");
+}
+
+OpDef make_smp_def() {
+  OpDef d;
+  d.op_type = "StreamingMaxPool";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = d.max_inputs = 1;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    const SmpAttrs a = read(c.node);
+    check_input(c.node, a, c.shape(0));
+    c.set_out(0, ElemType::FLOAT, {c.shape(0)[0], odim(a, 0), odim(a, 1), a.c});
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).dt}; };
+  d.execute = [](ExecCtx& c) {
+    const SmpAttrs a = read(c.node);
+    const Tensor& x = c.input(0);
+    check_input(c.node, a, x.shape());
+    const int64_t N = x.shape()[0], H = a.img[0], W = a.img[1], OH = odim(a, 0), OW = odim(a, 1);
+    const std::vector<float> xv = x.to_float();
+    Tensor out(ElemType::FLOAT, {N, OH, OW, a.c});
+    float* o = out.data<float>();
+    for (int64_t b = 0; b < N; ++b)
+      for (int64_t oy = 0; oy < OH; ++oy)
+        for (int64_t ox = 0; ox < OW; ++ox)
+          for (int64_t ch = 0; ch < a.c; ++ch) {
+            float m = -std::numeric_limits<float>::infinity();
+            for (int64_t iy = oy * a.k[0]; iy < std::min(H, (oy + 1) * a.k[0]); ++iy)
+              for (int64_t ix = ox * a.k[1]; ix < std::min(W, (ox + 1) * a.k[1]); ++ix)
+                m = std::max(m, xv[((b * H + iy) * W + ix) * a.c + ch]);
+            *o++ = m;
+          }
+    c.out.resize(1);
+    c.out[0] = std::move(out);
+  };
+  d.estimate = [](const Node& n, const Model& m) {
+    const SmpAttrs a = read(n);
+    HwEstimate e;
+    // DESIGN §5 (FINN's 2-D estimate): IFM_w^2 * (1 + 1/k^2), truncated.
+    const double w = (double)a.img[1], k = (double)a.k[1];
+    e.cycles = (int64_t)(w * w * (1.0 + 1.0 / (k * k)));
+    // One row buffer of OFM_w * C/PE words, PE comparators.
+    e.lut = 100 + 1.0 * a.pe * a.dt.bitwidth() * 2;
+    const int64_t depth = odim(a, 1) * (a.c / a.pe), width = a.pe * a.dt.bitwidth();
+    if (depth * width > 4096) e.bram18 = (double)hw::bram18_count(width, depth);
+    else e.lut += (double)width * std::ceil(depth / 64.0);
+    return e;
+  };
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_smp_def());
+
+}  // namespace sf

@@ -1,0 +1,84 @@
+// FINN's Thresholding layer: MultiThreshold on channels-last data,
+// out = ActVal + #{t <= x} per channel (2*count-1 for BIPOLAR outputs), with
+// thresholds (NumChannels or 1, steps) as input 1. PE channels per cycle.
+#include <cmath>
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+
+namespace sf {
+namespace {
+
+struct ThrAttrs {
+  int64_t c, pe;
+  Shape niv;
+  DataType idt, odt;
+  int64_t act_val;
+};
+
+ThrAttrs read(const Node& n) {
+  ThrAttrs a;
+  a.c = hw::pos_int(n, "NumChannels");
+  a.pe = hw::pos_int(n, "PE");
+  hw::check_fold(n, "PE", a.pe, "NumChannels", a.c);
+  a.niv = hw::pos_ints(n, "numInputVectors", 0, {1});
+  a.idt = hw::dtype_attr(n, "inputDataType");
+  a.odt = hw::dtype_attr(n, "outputDataType");
+  a.act_val = n.get_int("ActVal", 0);
+  hw::choice(n, "mem_mode", "internal_embedded", {"internal_embedded", "internal_decoupled", "const", "decoupled"});
+  hw::choice(n, "ram_style", "distributed", {"auto", "block", "distributed", "ultra"});
+  if (!a.odt.is_integer())
+    op_fail(n, fmt::format("outputDataType {} is not an integer type", a.odt.name()), "use e.g. UINT4 or BIPOLAR");
+  return a;
+}
+
+void check_input(const Node& n, const ThrAttrs& a, const Shape& s) {
+  if (s.empty() || s.back() != a.c)
+    op_fail(n, fmt::format("input has shape {}, its last axis must be NumChannels={}", shape_str(s), a.c),
+            "Thresholding works channels-last (NHWC or NC); set NumChannels to the last dimension");
+}
+
+OpDef make_thresholding_def() {
+  OpDef d;
+  d.op_type = "Thresholding";
+  d.domain = OpDomain::FPGADATAFLOW;
+  d.min_inputs = 2;
+  d.max_inputs = 2;
+  d.validate = [](const Node& n) { read(n); };
+  d.infer_shape = [](InferCtx& c) {
+    check_input(c.node, read(c.node), c.shape(0));
+    c.set_out(0, ElemType::FLOAT, c.shape(0));
+  };
+  d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).odt}; };
+  d.execute = [](ExecCtx& c) {
+    const ThrAttrs a = read(c.node);
+    const Tensor& x = c.input(0);
+    check_input(c.node, a, x.shape());
+    Tensor out(ElemType::FLOAT, x.shape());
+    hw::threshold_activate(x.to_double(), a.c, c.input(1), c.node, a.odt, a.act_val, out.data<float>());
+    c.out.resize(1);
+    c.out[0] = std::move(out);
+  };
+  d.estimate = [](const Node& n, const Model& m) {
+    const ThrAttrs a = read(n);
+    HwEstimate e;
+    e.cycles = hw::prod(a.niv) * a.c / a.pe;
+    // One comparator per threshold step per PE, each as wide as the input;
+    // thresholds held in LUTRAM (TMEM = C/PE words) unless ram_style=block.
+    const int64_t steps = a.odt.kind() == DataType::Kind::BIPOLAR ? 1 : (int64_t)std::pow(2.0, a.odt.bitwidth()) - 1;
+    const int64_t tmem = a.c / a.pe, ib = a.idt.bitwidth();
+    e.lut = 100 + (double)a.pe * steps * ib * (1 + std::ceil(tmem / 64.0));
+    if (n.get_string("ram_style", "distributed") == "block") {
+      e.bram18 = (double)hw::bram18_count(a.pe * steps * ib, tmem);
+      e.lut = 100 + (double)a.pe * steps * ib;
+    }
+    return e;
+  };
+  return d;
+}
+
+}  // namespace
+
+SF_REGISTER_OP(make_thresholding_def());
+
+}  // namespace sf
