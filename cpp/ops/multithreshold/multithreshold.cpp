@@ -7,12 +7,12 @@
 #include <cmath>
 #include <fmt/format.h>
 
+#include "ops/multithreshold/multithreshold.h"
 #include "ops/op.h"
 
 namespace sf {
-namespace {
 
-int64_t channel_axis(const Node& n, int64_t rank) {
+int64_t multithreshold_channel_axis(const Node& n, int64_t rank) {
   std::string layout = n.get_string("data_layout", "");
   if (layout.empty()) {
     if (rank == 2) layout = "NC";
@@ -29,6 +29,8 @@ int64_t channel_axis(const Node& n, int64_t rank) {
             "inside the shape");
   return axis;
 }
+
+namespace {
 
 void check_thresholds(const Node& n, const Shape& x, const Shape& t, int64_t axis) {
   if (t.size() != 2)
@@ -94,7 +96,7 @@ void mt_execute(ExecCtx& c) {
   const Node& n = c.node;
   const Tensor& x = c.input(0);
   const Tensor& t = c.input(1);
-  const int64_t axis = channel_axis(n, x.rank());
+  const int64_t axis = multithreshold_channel_axis(n, x.rank());
   check_thresholds(n, x.shape(), t.shape(), axis);
   const float out_scale = n.get_float("out_scale", 1.0f), out_bias = n.get_float("out_bias", 0.0f);
   Tensor out(ElemType::FLOAT, x.shape());
@@ -129,7 +131,7 @@ OpDef make_multithreshold_def() {
   };
   d.infer_shape = [](InferCtx& c) {
     const Shape& x = c.shape(0);
-    const int64_t axis = channel_axis(c.node, (int64_t)x.size());
+    const int64_t axis = multithreshold_channel_axis(c.node, (int64_t)x.size());
     if (c.has_input(1) && c.in[1].shape) check_thresholds(c.node, x, *c.in[1].shape, axis);
     c.set_out(0, ElemType::FLOAT, x);
   };

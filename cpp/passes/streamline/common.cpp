@@ -1,5 +1,7 @@
 #include "passes/streamline/common.h"
 
+#include "ops/multithreshold/multithreshold.h"
+
 #include <cmath>
 #include <cstring>
 #include <deque>
@@ -24,16 +26,7 @@ std::string node_id(const Node& n) {
   return fmt::format("<{} writing '{}'>", n.op_type, n.outputs.empty() ? "" : n.outputs[0]);
 }
 
-int64_t mt_channel_axis(const Node& n, int64_t rank) {
-  std::string layout = n.get_string("data_layout", "");
-  if (layout.empty()) {
-    if (rank == 2) layout = "NC";
-    if (rank == 3) layout = "NWC";
-    if (rank == 4) layout = "NCHW";
-  }
-  const size_t pos = layout.find('C');
-  return pos == std::string::npos ? 1 : (int64_t)pos;
-}
+int64_t mt_channel_axis(const Node& n, int64_t rank) { return multithreshold_channel_axis(n, rank); }
 
 ElemType elem_type_of(const Graph& g, const std::string& t) {
   if (const Tensor* init = g.get_initializer(t)) return init->type();
