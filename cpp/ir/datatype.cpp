@@ -150,10 +150,11 @@ std::vector<DataType> DataType::all_integer_types() {
 DataType DataType::smallest_for_range(double lo, double hi) {
   if (lo > hi) std::swap(lo, hi);
   for (const DataType& t : all_integer_types()) {
-    // BIPOLAR has no zero; like qonnx, only the endpoints are checked, so
-    // [-1, 1] picks BIPOLAR before TERNARY.
+    // BIPOLAR has no zero, so it holds no interval wider than one value:
+    // [-1, 1] needs TERNARY. (qonnx's get_smallest_possible checks a single
+    // value, which is the lo == hi case here.)
     if (t.kind_ == Kind::BIPOLAR) {
-      if (t.allowed(lo) && t.allowed(hi)) return t;
+      if (lo == hi && t.allowed(lo)) return t;
       continue;
     }
     if (lo >= t.min() && hi <= t.max()) return t;

@@ -25,8 +25,9 @@ class DataType {
   // Throws ModelError naming the string for anything else.
   static DataType from_name(const std::string& name);
   static bool is_valid_name(const std::string& name);
-  // Smallest integer type holding [lo, hi]; prefers unsigned (BINARY, UINTn),
-  // then BIPOLAR, TERNARY, INTn. Falls back to FLOAT32 past 64 bits.
+  // Smallest integer type holding every integer in [lo, hi]; prefers unsigned
+  // (BINARY, UINTn), then BIPOLAR (only for the single value -1), TERNARY,
+  // INTn. Falls back to FLOAT32 past 64 bits.
   static DataType smallest_for_range(double lo, double hi);
   // Every integer type, in the preference order used above.
   static std::vector<DataType> all_integer_types();

@@ -59,6 +59,7 @@ const std::map<std::string, std::vector<std::string>>& steps() {
            "AbsorbUnitScaleIntoQuantAvgPool",
            "MoveTransposeToGraphInput",
            "RoundAndClipThresholds",
+           "InferThresholdOutputTypes",
            "InferShapes",
            "InferDataTypes",
            "RemoveUnusedTensors",

@@ -36,7 +36,8 @@ TEST(DataType, RangesAndNames) {
 TEST(DataType, SmallestPrefersUnsigned) {
   EXPECT_EQ(DataType::smallest_for_range(0, 1), DataType::binary());
   EXPECT_EQ(DataType::smallest_for_range(0, 2), DataType::uint(2));
-  EXPECT_EQ(DataType::smallest_for_range(-1, 1), DataType::bipolar());
+  EXPECT_EQ(DataType::smallest_for_range(-1, 1), DataType::ternary());  // 0 is inside
+  EXPECT_EQ(DataType::smallest_for_range(-1, -1), DataType::bipolar());
   EXPECT_EQ(DataType::smallest_for_range(-1, 0), DataType::ternary());
   EXPECT_EQ(DataType::smallest_for_range(-5, 3), DataType::sint(4));
   EXPECT_EQ(DataType::smallest_for_range(0, 65535), DataType::uint(16));

@@ -46,6 +46,14 @@ def test_zoo_streamlines_to_canonical_form(name):
     for n in m.graph.node:
         if n.op_type == "MatMul":
             assert m.get_tensor_datatype(n.input[1]).is_integer(), n.name
+    # annotations tell the truth: every integer-typed tensor holds only values of its type
+    ctx = sf.execute_onnx(m, {m.graph.input[0].name: zoo.example_input(name, n=1, seed=11)},
+                          return_full_exec_context=True)
+    for t, v in ctx.items():
+        dt = m.get_tensor_datatype(t)
+        if dt.is_integer():
+            bad = [float(e) for e in np.unique(v) if not dt.allowed(float(e))]
+            assert not bad, f"{name}: tensor {t} annotated {dt.name} holds {bad[:5]}"
 
 
 @pytest.mark.parametrize("name", MNIST_SHAPED)

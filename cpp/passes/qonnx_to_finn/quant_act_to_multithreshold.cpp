@@ -266,7 +266,9 @@ bool convert_one(Model& m, int qi, const QuantActOptions& opt) {
       double lo = plan->bias[0], hi = plan->bias[0];
       for (float b : plan->bias) lo = std::min<double>(lo, b), hi = std::max<double>(hi, b);
       const double span = plan->bipolar ? 0 : (double)plan->steps;
-      g.set_datatype(add_out, plan->bipolar ? DataType::smallest_for_range(lo - 1, hi + 1)
+      // a bipolar plan yields exactly {-1, +1} when the bias is uniform 0
+      g.set_datatype(add_out, plan->bipolar ? (lo == 0 && hi == 0 ? DataType::bipolar()
+                                                                  : DataType::smallest_for_range(lo - 1, hi + 1))
                                             : DataType::smallest_for_range(lo, hi + span));
     }
   }
