@@ -18,5 +18,7 @@ void bind_errors(py::module_& m);
 void bind_ir(py::module_& m);
 void bind_exec(py::module_& m);
 void bind_passes(py::module_& m);
+void bind_engine(py::module_& m);
+void bind_hw(py::module_& m);
 
 }  // namespace sf::py_bind

@@ -6,4 +6,6 @@ PYBIND11_MODULE(_core, m) {
   sf::py_bind::bind_ir(m);
   sf::py_bind::bind_exec(m);
   sf::py_bind::bind_passes(m);
+  sf::py_bind::bind_engine(m);
+  sf::py_bind::bind_hw(m);
 }

@@ -18,6 +18,7 @@ except ImportError as e:  # pragma: no cover - only when the extension was not b
 from ._core import DataType
 from .core.modelwrapper import ModelWrapper
 from .core.onnx_exec import execute_onnx
+from .engine import Engine, engine_info, evaluate
 from . import transformation
 from . import builder
 

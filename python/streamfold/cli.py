@@ -73,6 +73,20 @@ def _cmd_exec(args):
     return 0
 
 
+def _cmd_build(args):
+    from .builder import DataflowBuildConfig, build_dataflow_cfg
+
+    cfg = DataflowBuildConfig.from_file(args.config)
+    if args.output_dir:
+        cfg.output_dir = args.output_dir
+    summary = build_dataflow_cfg(args.model, cfg, progress=not args.quiet)
+    folding = summary.get("folding")
+    if folding is not None:
+        print(folding.message())
+    print(f"build outputs in {summary['output_dir']}")
+    return 0
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="streamfold", description="QNN to FPGA dataflow compiler")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -86,6 +100,12 @@ def main(argv=None):
     pe.add_argument("--output", "-o", help="output .npy (.npz for several outputs)")
     pe.add_argument("--backend", default="reference", choices=["reference"])
     pe.set_defaults(fn=_cmd_exec)
+    pb = sub.add_parser("build", help="run the FINN-style dataflow build steps (estimates so far)")
+    pb.add_argument("model")
+    pb.add_argument("--config", "-c", required=True, help="DataflowBuildConfig as .json or .yaml")
+    pb.add_argument("--output-dir", "-o", help="overrides the config's output_dir")
+    pb.add_argument("--quiet", "-q", action="store_true", help="no per-step progress display")
+    pb.set_defaults(fn=_cmd_build)
     args = p.parse_args(argv)
 
     from .errors import StreamfoldError

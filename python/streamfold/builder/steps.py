@@ -65,3 +65,138 @@ def streamlined_form_violations(model):
 
 __all__ = ["step_qonnx_to_finn", "step_tidy_up", "step_streamline", "step_pass_list",
            "streamlined_form_violations"]
+
+
+# ---- HW steps (convert, specialize, fold, minimize, estimate) ------------------
+# Config-dependent steps read cfg (a DataflowBuildConfig); cfg=None uses defaults.
+
+def _pass_registered(name):
+    return any(n == name for n, _, _ in _core.list_passes())
+
+
+def step_convert_to_hw(model, cfg=None, verify_inputs=None):
+    """Streamlined ops -> finn.custom_op.fpgadataflow HW layers (pass ConvertToHW)."""
+    from ..errors import ConfigError
+
+    if not _pass_registered("ConvertToHW"):
+        raise ConfigError("step_convert_to_hw is not yet available: the ConvertToHW pass is not registered",
+                          hint="start the build at a later step with a hand-built HW graph", key="steps")
+    return _run_passes(model, ["ConvertToHW"], cfg, verify_inputs)
+
+
+def _run_passes(model, names, cfg, verify_inputs):
+    m, report = run_pipeline(model, names, _verify_inputs(cfg, verify_inputs))
+    m._last_report = report
+    return m
+
+
+def step_create_dataflow_partition(model, cfg=None, verify_inputs=None):
+    """Split the HW layers off into a dataflow child model and continue with
+    the child, as FINN's builder does. The parent (host-side nodes around a
+    StreamingDataflowPartition node) is saved as
+    intermediate_models/dataflow_parent.onnx when cfg has an output_dir."""
+    import os
+
+    from ..errors import StreamfoldError
+    from ..partition import create_dataflow_partition
+
+    parent, children, cpu = create_dataflow_partition(model)
+    out_dir = getattr(cfg, "output_dir", None) if cfg is not None else None
+    if out_dir:
+        d = os.path.join(out_dir, "intermediate_models")
+        os.makedirs(d, exist_ok=True)
+        parent.save(os.path.join(d, "dataflow_parent.onnx"))
+    if len(children) != 1:
+        where = ", ".join(f"{n}: {r}" for n, r in cpu[:3])
+        raise StreamfoldError(
+            f"the model splits into {len(children)} dataflow partitions; this version builds exactly one",
+            hint="host-side nodes between HW layers split the graph"
+                 + (f" ({where})" if where else "") + "; make them HW-convertible or move them to the ends")
+    child = children[0]
+    child._dataflow_parent = parent
+    child._cpu_nodes = cpu
+    return child
+
+
+# FINN's choice where both exist: the RTL sliding window generator and FIFO,
+# HLS for everything else.
+_RTL_PREFERRED = {"ConvolutionInputGenerator", "StreamingFIFO"}
+
+
+def step_specialize_layers(model, cfg=None, verify_inputs=None):
+    """Record preferred_impl_style (hls/rtl) on every HW layer that has none.
+    The op_type keeps its generic name: the C++ ops serve both styles."""
+    from .folding import base_op, hw_nodes
+
+    for _, n in hw_nodes(model):
+        v = n.get_attr("preferred_impl_style")
+        if v in (None, b"", ""):
+            n.set_string("preferred_impl_style", "rtl" if base_op(n.op_type) in _RTL_PREFERRED else "hls")
+    return model
+
+
+def step_target_fps_parallelization(model, cfg=None, verify_inputs=None):
+    """SetFolding to cfg.target_fps on cfg's board (skipped without target_fps)."""
+    from .folding import folding_dict, set_folding
+
+    if cfg is None or cfg.target_fps is None:
+        return model
+    board = cfg.resolved_board()
+    m, res = set_folding(model, cfg.target_fps, cfg.synth_clk_period_ns, board.name, cfg.mvau_wwidth_max,
+                         cfg.folding_resource_fraction)
+    m._folding_result = res
+    m._step_note = res.message()
+    m._auto_folding_config = folding_dict(m)
+    return m
+
+
+def step_apply_folding_config(model, cfg=None, verify_inputs=None):
+    """ApplyConfig(cfg.folding_config_file) (skipped without one)."""
+    from .folding import apply_folding_config
+
+    if cfg is None or not cfg.folding_config_file:
+        return model
+    return apply_folding_config(model, cfg.folding_config_file)
+
+
+def step_minimize_bit_width(model, cfg=None, verify_inputs=None):
+    """MinimizeWeightBitWidth, then MinimizeAccumulatorWidth (FINN's order)."""
+    from .folding import MinimizeAccumulatorWidth, MinimizeWeightBitWidth
+
+    model = model.transform(MinimizeWeightBitWidth())
+    return model.transform(MinimizeAccumulatorWidth())
+
+
+def step_generate_estimate_reports(model, cfg=None, verify_inputs=None):
+    """The FINN estimate reports under <output_dir>/report."""
+    import os
+
+    from .estimates import write_estimate_reports
+
+    if cfg is None:
+        return model
+    if "estimate_reports" in (cfg.generate_outputs or []):
+        write_estimate_reports(model, os.path.join(os.fspath(cfg.output_dir), "report"), cfg.synth_clk_period_ns)
+    return model
+
+
+def _not_yet(name):
+    def step(model, cfg=None, verify_inputs=None):
+        from ..errors import StreamfoldError
+
+        raise StreamfoldError(f"{name} is not yet available in this version",
+                              hint="stop the build at step_generate_estimate_reports")
+    step.__name__ = name
+    step.__doc__ = f"{name}: not yet available (needs HLS/RTL generation and Vivado)."
+    return step
+
+
+step_hw_codegen = _not_yet("step_hw_codegen")
+step_hw_ipgen = _not_yet("step_hw_ipgen")
+step_set_fifo_depths = _not_yet("step_set_fifo_depths")
+step_create_stitched_ip = _not_yet("step_create_stitched_ip")
+step_measure_rtlsim_performance = _not_yet("step_measure_rtlsim_performance")
+step_out_of_context_synthesis = _not_yet("step_out_of_context_synthesis")
+step_synthesize_bitfile = _not_yet("step_synthesize_bitfile")
+step_make_pynq_driver = _not_yet("step_make_pynq_driver")
+step_deployment_package = _not_yet("step_deployment_package")

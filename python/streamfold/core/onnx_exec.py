@@ -5,7 +5,7 @@ from .. import _core
 from ..errors import InputError
 from .modelwrapper import ModelWrapper
 
-BACKENDS = ("reference",)
+BACKENDS = ("reference", "fast")
 
 
 def execute_onnx(model, input_dict, return_full_exec_context=False, backend="reference"):
@@ -22,4 +22,10 @@ def execute_onnx(model, input_dict, return_full_exec_context=False, backend="ref
         raise InputError("input_dict must be a dict mapping input names to arrays",
                          hint="e.g. execute_onnx(model, {'global_in': x})")
     mw = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
+    if backend == "fast":
+        if return_full_exec_context:
+            raise InputError("the fast backend keeps no intermediate tensors",
+                             hint="use backend='reference' with return_full_exec_context=True")
+        from ..engine import Engine
+        return Engine(mw, streamline=False)._engine.run(input_dict)
     return _core.execute(mw._model, input_dict, bool(return_full_exec_context))

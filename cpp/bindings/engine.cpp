@@ -1,0 +1,64 @@
+// Fast-engine bindings: compile once, run many times without the GIL.
+#include <fmt/format.h>
+#include <pybind11/stl.h>
+
+#include "bindings/common.h"
+#include "exec/engine/engine.h"
+#include "ir/errors.h"
+
+namespace sf::py_bind {
+
+void bind_engine(py::module_& m) {
+  using engine::Engine;
+  using engine::EngineOptions;
+  py::class_<Engine>(m, "Engine")
+      .def(py::init([](const Model& model, const std::string& isa, int threads, bool warn) {
+             EngineOptions o;
+             o.isa = isa;
+             o.threads = threads;
+             o.warn = warn;
+             return std::make_unique<Engine>(model, o);
+           }),
+           py::arg("model"), py::arg("isa") = "auto", py::arg("threads") = 0, py::arg("warn") = true,
+           py::call_guard<py::gil_scoped_release>())
+      .def("run",
+           [](const Engine& e, const py::dict& inputs) {
+             TensorMap in;
+             for (auto item : inputs) {
+               if (!py::isinstance<py::str>(item.first))
+                 throw InputError("input names must be strings", "pass a dict like {'global_in': x}");
+               std::string name = item.first.cast<std::string>();
+               in[name] = numpy_to_tensor(item.second, fmt::format("input '{}'", name));
+             }
+             TensorMap out;
+             {
+               py::gil_scoped_release nogil;
+               out = e.run(in);
+               in.clear();
+             }
+             py::dict r;
+             for (auto& [k, v] : out) r[py::str(k)] = tensor_to_numpy(v);
+             return r;
+           },
+           py::arg("inputs"))
+      .def_property_readonly("isa", [](const Engine& e) { return std::string(engine::isa_name(e.isa())); })
+      .def_property_readonly("threads", &Engine::threads)
+      .def_property_readonly("fallback_nodes", &Engine::fallback_nodes)
+      .def_property_readonly("binary_words_per_image", &Engine::binary_words_per_image)
+      .def("plan", &Engine::plan);
+
+  m.def("engine_isas", []() {
+    std::vector<std::string> r;
+    for (auto i : engine::available_isas()) r.push_back(engine::isa_name(i));
+    return r;
+  });
+  m.def("engine_best_isa", []() { return std::string(engine::isa_name(engine::best_isa())); });
+  m.def(
+      "popcount_peak_words_per_s",
+      [](const std::string& isa, double seconds) {
+        return engine::popcount_peak_words_per_s(engine::parse_isa(isa), seconds);
+      },
+      py::arg("isa") = "auto", py::arg("seconds") = 0.3, py::call_guard<py::gil_scoped_release>());
+}
+
+}  // namespace sf::py_bind

@@ -1,0 +1,54 @@
+// HW-layer cost bindings: per-node estimates and stream shapes for the
+// Python folding and report code (builder/folding.py, builder/estimates.py).
+#include <pybind11/stl.h>
+
+#include "bindings/common.h"
+#include "passes/folding/hw_cost.h"
+
+namespace sf::py_bind {
+
+namespace {
+py::tuple shape_tuple(const Shape& s) {
+  py::tuple t(s.size());
+  for (size_t i = 0; i < s.size(); ++i) t[i] = py::int_(s[i]);
+  return t;
+}
+}  // namespace
+
+void bind_hw(py::module_& m) {
+  m.def(
+      "hw_estimate",
+      [](const Model& model, const std::string& node) {
+        const HwEstimate e = folding::estimate_node(model, node);
+        py::dict d;
+        d["cycles"] = e.cycles;
+        d["lut"] = e.lut;
+        d["ff"] = e.ff;
+        d["bram18"] = e.bram18;
+        d["uram"] = e.uram;
+        d["dsp"] = e.dsp;
+        return d;
+      },
+      py::arg("model"), py::arg("node_name"));
+  m.def(
+      "hw_stream_shapes",
+      [](const Model& model, const std::string& node) {
+        const hw::StreamShapes s = folding::stream_shapes_node(model, node);
+        py::dict d;
+        d["normal_in"] = shape_tuple(s.normal_in);
+        d["folded_in"] = shape_tuple(s.folded_in);
+        d["normal_out"] = shape_tuple(s.normal_out);
+        d["folded_out"] = shape_tuple(s.folded_out);
+        d["in_width"] = s.in_width;
+        d["out_width"] = s.out_width;
+        return d;
+      },
+      py::arg("model"), py::arg("node_name"));
+  m.def(
+      "hw_validate", [](const Model& model, const std::string& node) { folding::validate_node(model, node); },
+      py::arg("model"), py::arg("node_name"));
+  m.def(
+      "is_hw_node", [](const Node& n) { return folding::is_hw_node(n); }, py::arg("node"));
+}
+
+}  // namespace sf::py_bind

@@ -1,0 +1,481 @@
+"""Folding: how much parallelism (PE, SIMD) each HW layer gets.
+
+- ApplyConfig: FINN's folding JSON, checked key by key before anything is set.
+- SetFolding: pick legal PE/SIMD to reach a target frame rate on a board.
+- MinimizeWeightBitWidth / MinimizeAccumulatorWidth: exact datatypes from
+  the weights, thresholds and input ranges.
+
+Every cost number comes from `_core.hw_estimate` (the op's own C++ cost model),
+so calibrating an op never touches this file. The legality rules here mirror
+the ops' validate() (PE | channels, SIMD | MW, …); after every change the
+node is re-validated by the C++ op, so a divergence fails loudly.
+"""
+from __future__ import annotations
+
+import difflib
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .. import _core
+from ..errors import ConfigError, ModelError
+from ..transformation.base import Transformation
+from .boards import get_board
+
+HW_DOMAIN_PREFIX = "finn.custom_op.fpgadataflow"
+
+
+def _raw(model):
+    return model._model if hasattr(model, "_model") else model
+
+
+def base_op(op_type):
+    """MVAU_hls -> MVAU: specialized variants share the folding rules."""
+    for suffix in ("_hls", "_rtl"):
+        if op_type.endswith(suffix):
+            return op_type[: -len(suffix)]
+    return op_type
+
+
+def is_hw(node):
+    return node.domain.startswith(HW_DOMAIN_PREFIX)
+
+
+def hw_nodes(model):
+    """[(index, node)] of the HW layers, in graph order."""
+    return [(i, n) for i, n in enumerate(_raw(model).graph.node) if is_hw(n)]
+
+
+def _attr(node, name, default=None):
+    v = node.get_attr(name)
+    if isinstance(v, bytes):  # string attributes come back as bytes
+        v = v.decode()
+    return default if v is None else v
+
+
+def _divisors(n):
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted(set(small + [n // d for d in small]))
+
+
+def _join(values, cap=16):
+    s = ", ".join(str(v) for v in values[:cap])
+    return s + (", …" if len(values) > cap else "")
+
+
+# Folding knobs per op: parameter -> (what it must divide, the dims). The same
+# rules the C++ ops' validate() enforce (cpp/ops/*/ check_fold calls).
+def fold_dims(node):
+    op = base_op(node.op_type)
+    a = lambda k, d=None: _attr(node, k, d)  # noqa: E731
+    if op == "MVAU":
+        return {"SIMD": ("MW", [a("MW")]), "PE": ("MH", [a("MH")])}
+    if op == "VVAU":
+        k = a("Kernel", [1, 1])
+        return {"PE": ("Channels", [a("Channels")]), "SIMD": ("Kernel h*w", [k[0] * k[1]])}
+    if op in ("Thresholding", "StreamingMaxPool", "AddStreams", "DuplicateStreams", "ChannelwiseOp",
+              "GlobalAccPool"):
+        return {"PE": ("NumChannels", [a("NumChannels")])}
+    if op == "Pool":
+        return {"PE": ("Channels", [a("Channels")])}
+    if op == "LabelSelect":
+        return {"PE": ("Labels", [a("Labels")])}
+    if op == "ConvolutionInputGenerator":
+        return {"SIMD": ("IFMChannels", [a("IFMChannels")])}
+    if op == "FMPadding":
+        return {"SIMD": ("NumChannels", [a("NumChannels")])}
+    if op == "StreamingConcat":
+        return {"SIMD": ("ChannelsPerStream entry", list(a("ChannelsPerStream", [1])))}
+    return {}
+
+
+def legal_values(node, param):
+    dim_name, dims = fold_dims(node)[param]
+    return _divisors(math.gcd(*[int(d) for d in dims]))
+
+
+# Non-folding attributes a folding config may set, by op; value kind for parsing.
+_COMMON_KEYS = {"inFIFODepths": "ints", "outFIFODepths": "ints", "preferred_impl_style": "str"}
+_EXTRA_KEYS = {
+    "MVAU": {"mem_mode": "str", "ram_style": "str", "resType": "str", "runtime_writeable_weights": "int",
+             "ram_style_thresholds": "str"},
+    "VVAU": {"mem_mode": "str", "ram_style": "str", "resType": "str", "runtime_writeable_weights": "int",
+             "ram_style_thresholds": "str"},
+    "Thresholding": {"mem_mode": "str", "ram_style": "str", "runtime_writeable_weights": "int"},
+    "ConvolutionInputGenerator": {"ram_style": "str", "parallel_window": "int"},
+    "StreamingFIFO": {"depth": "int", "ram_style": "str", "impl_style": "str"},
+}
+KNOWN_KEYS = {"PE", "SIMD"} | set(_COMMON_KEYS) | {k for d in _EXTRA_KEYS.values() for k in d}
+
+
+def config_keys(node):
+    """{key: kind} a folding config may set on this node."""
+    keys = {p: "int" for p in fold_dims(node)}
+    keys.update(_COMMON_KEYS)
+    keys.update(_EXTRA_KEYS.get(base_op(node.op_type), {}))
+    return keys
+
+
+def _set(node, key, kind, value, where):
+    if kind == "int":
+        if isinstance(value, bool) or not isinstance(value, (int, np.integer)):
+            raise ConfigError(f"{where} = {value!r} must be an integer", hint="write e.g. 4, not \"4\"", key=where)
+        node.set_int(key, int(value))
+    elif kind == "ints":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, int) for v in value):
+            raise ConfigError(f"{where} = {value!r} must be a list of integers", hint="write e.g. [32]", key=where)
+        node.set_ints(key, [int(v) for v in value])
+    else:
+        if not isinstance(value, str):
+            raise ConfigError(f"{where} = {value!r} must be a string", hint="e.g. \"block\"", key=where)
+        node.set_string(key, value)
+
+
+def check_fold_value(node, param, value):
+    """ConfigError 'MVAU_2: SIMD=24 does not divide MW=800; legal SIMD: 1, 2, …' unless legal."""
+    legal = legal_values(node, param)
+    if value not in legal:
+        dim_name, dims = fold_dims(node)[param]
+        bad = next((d for d in dims if value < 1 or d % value), dims[0])
+        raise ConfigError(f"{node.name}: {param}={value} does not divide {dim_name}={bad}; "
+                          f"legal {param}: {_join(legal)}",
+                          hint=f"pick one of the legal {param} values", key=f"{node.name}.{param}",
+                          legal=legal)
+
+
+def load_folding_config(cfg):
+    """A folding config from a dict or a JSON file path."""
+    if isinstance(cfg, (str, os.PathLike)):
+        try:
+            with open(cfg) as f:
+                cfg = json.load(f)
+        except OSError as e:
+            raise ConfigError(f"cannot read folding config {os.fspath(cfg)!r}: {e}", hint="check the path",
+                              key="folding_config_file")
+        except json.JSONDecodeError as e:
+            raise ConfigError(f"folding config is not valid JSON: {e}", hint="FINN's format: "
+                              "{\"Defaults\": {}, \"MVAU_0\": {\"PE\": 2, \"SIMD\": 4}}", key="folding_config_file")
+    if not isinstance(cfg, dict):
+        raise ConfigError("a folding config must be a JSON object", hint="{\"MVAU_0\": {\"PE\": 2}}",
+                          key="folding_config_file")
+    return cfg
+
+
+def apply_folding_config(model, cfg):
+    """Apply FINN's folding JSON in place on a copy and return it. Every node
+    name, key and value is checked first; the first problem is a ConfigError
+    naming it (and listing legal values for PE/SIMD)."""
+    cfg = load_folding_config(cfg)
+    m = model.copy()  # edits go to the copy; the caller's model is untouched on error
+    raw = _raw(m)
+    nodes = list(raw.graph.node)
+    by_name = {n.name: i for i, n in enumerate(nodes)}
+    touched = set()
+    defaults = cfg.get("Defaults", {}) or {}
+    if not isinstance(defaults, dict):
+        raise ConfigError("'Defaults' must be an object", hint="{\"Defaults\": {\"ram_style\": \"block\"}}",
+                          key="Defaults")
+    for key, value in defaults.items():
+        if key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, sorted(KNOWN_KEYS), n=1)
+            raise ConfigError(f"Defaults: unknown key {key!r}", key=f"Defaults.{key}",
+                              hint=(f"did you mean {close[0]!r}? " if close else "") +
+                              f"known keys: {', '.join(sorted(KNOWN_KEYS))}")
+        # FINN form: [value, ["all"] or [op types]]; a bare value means all.
+        ops = ["all"]
+        if isinstance(value, list) and len(value) == 2 and isinstance(value[1], list):
+            value, ops = value
+        for i, n in enumerate(nodes):
+            if not is_hw(n) or key not in config_keys(n):
+                continue
+            if ops != ["all"] and n.op_type not in ops and base_op(n.op_type) not in ops:
+                continue
+            if key in ("PE", "SIMD") and value not in legal_values(n, key):
+                continue  # a default only applies where it is legal; explicit entries are strict
+            _set(n, key, config_keys(n)[key], value, f"Defaults.{key}")
+            touched.add(i)
+    for name, entry in cfg.items():
+        if name == "Defaults":
+            continue
+        if name not in by_name:
+            close = difflib.get_close_matches(name, list(by_name), n=1)
+            raise ConfigError(f"folding config names node {name!r}, which is not in the graph", key=name,
+                              hint=(f"did you mean {close[0]!r}? " if close else "") +
+                              "node names come from the HW graph (see final_hw_config.json)")
+        n = nodes[by_name[name]]
+        if not is_hw(n):
+            raise ConfigError(f"folding config entry {name!r} is a {n.op_type}, not a HW layer", key=name,
+                              hint="only finn.custom_op.fpgadataflow nodes take folding attributes")
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{name}: entry must be an object of attributes", key=name,
+                              hint="{\"PE\": 2, \"SIMD\": 4}")
+        keys = config_keys(n)
+        for key, value in entry.items():
+            where = f"{name}.{key}"
+            if key not in keys:
+                close = difflib.get_close_matches(key, list(keys), n=1)
+                raise ConfigError(f"{name} ({n.op_type}) has no folding key {key!r}", key=where,
+                                  hint=(f"did you mean {close[0]!r}? " if close else "") +
+                                  f"its keys: {', '.join(keys)}")
+            _set(n, key, keys[key], value, where)
+            if key in ("PE", "SIMD"):
+                check_fold_value(n, key, int(value))
+        touched.add(by_name[name])
+    # `nodes` are live references into m's graph: the edits above are already in place.
+    for i in sorted(touched):
+        try:
+            _core.hw_validate(raw, nodes[i].name)
+        except ModelError as e:  # e.g. ram_style="bram": the op lists the legal choices
+            raise ConfigError(f"folding config: {e.message}", hint=e.hint, key=nodes[i].name) from None
+    return m
+
+
+def folding_dict(model):
+    """FINN's final_hw_config.json: {node: {PE/SIMD/ram_style/…}} for the HW layers."""
+    out = {"Defaults": {}}
+    for _, n in hw_nodes(model):
+        entry = {}
+        for k in config_keys(n):
+            v = _attr(n, k)
+            if v is not None:
+                entry[k] = v
+        out[n.name] = entry
+    return out
+
+
+# ---------------------------------------------------------------- SetFolding
+RES_KEYS = {"lut": "LUT", "ff": "FF", "bram18": "BRAM_18K", "uram": "URAM", "dsp": "DSP"}
+
+
+def node_estimate(model, name):
+    """The op's own cost model, as a dict(cycles, lut, ff, bram18, uram, dsp)."""
+    return _core.hw_estimate(_raw(model), name)
+
+
+@dataclass
+class FoldingResult:
+    target_fps: float
+    clock_ns: float
+    board: str
+    achieved_fps: float
+    met: bool
+    max_cycles: int
+    limiting_node: str
+    reason: str
+    resources: dict = field(default_factory=dict)
+    budget: dict = field(default_factory=dict)
+    over_budget: list = field(default_factory=list)  # resources the design exceeds even so
+
+    def message(self):
+        if self.over_budget:
+            return (f"the design does not fit {self.board} even at the chosen folding: "
+                    f"{', '.join(self.over_budget)} over budget ({self.resources} vs {self.budget}); "
+                    f"estimated {self.achieved_fps:,.0f} fps, slowest layer {self.limiting_node}")
+        if self.met:
+            return (f"target {self.target_fps:g} fps met: estimated {self.achieved_fps:,.0f} fps "
+                    f"(slowest layer {self.limiting_node}, {self.max_cycles} cycles)")
+        return (f"target {self.target_fps:g} fps not reachable on {self.board}: best reachable "
+                f"{self.achieved_fps:,.0f} fps, limited by {self.limiting_node} ({self.max_cycles} cycles): "
+                f"{self.reason}")
+
+
+def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_max=1024,
+                resource_fraction=0.85):
+    """Returns (model, FoldingResult). Resets every knob to 1, then repeatedly
+    raises the slowest layer's parallelism to its next legal value (the
+    candidate with the fewest cycles, then fewest LUTs) while the whole design
+    stays within resource_fraction of the board (the rest is left for the
+    shell, FIFOs and width converters) and MVAU PE·SIMD·wbits ≤ mvau_wwidth_max.
+    Stops when every layer meets clock_hz/target_fps or the slowest layer
+    cannot be sped up any more; the result says which and why."""
+    if not target_fps or target_fps <= 0:
+        raise ConfigError(f"target_fps = {target_fps!r} must be > 0", hint="e.g. target_fps: 1000",
+                          key="target_fps")
+    b = get_board(board)
+    budget = b.budget(resource_fraction)
+    m = model.copy()
+    raw = _raw(m)
+    nodes = list(raw.graph.node)
+    hw = [i for i, n in enumerate(nodes) if is_hw(n)]
+    for i in hw:
+        for p in fold_dims(nodes[i]):
+            nodes[i].set_int(p, 1)
+    est = {i: node_estimate(raw, nodes[i].name) for i in hw}
+    target_cycles = 1e9 / (clock_ns * target_fps)
+    frozen = {}  # node index -> why it cannot be sped up
+
+    def total():
+        return {k: sum(e[k] for e in est.values()) for k in RES_KEYS}
+
+    while True:
+        slowest = max(hw, key=lambda i: est[i]["cycles"], default=None)
+        if slowest is None or est[slowest]["cycles"] <= target_cycles or slowest in frozen:
+            break
+        i = slowest
+        n = nodes[i]
+        tot = total()
+        best = None
+        why = "fully parallel (every folding knob at its maximum)"
+        for p in fold_dims(n):
+            cur = int(_attr(n, p, 1))
+            nxt = [v for v in legal_values(n, p) if v > cur]
+            if not nxt:
+                continue
+            # Nodes from the binding are live references into the graph: try
+            # the value in place, estimate, and put the old value back.
+            n.set_int(p, nxt[0])
+            try:
+                if base_op(n.op_type) == "MVAU":
+                    wbits = _core.DataType.from_name(_attr(n, "weightDataType")).bitwidth()
+                    if int(_attr(n, "PE")) * int(_attr(n, "SIMD")) * wbits > mvau_wwidth_max:
+                        why = f"PE·SIMD·wbits would exceed mvau_wwidth_max={mvau_wwidth_max}"
+                        continue
+                e = node_estimate(raw, n.name)
+            finally:
+                n.set_int(p, cur)
+            over = [RES_KEYS[k] for k in RES_KEYS
+                    if tot[k] - est[i][k] + e[k] > budget[RES_KEYS[k]] and e[k] > est[i][k]]
+            if over:
+                why = f"the next step would exceed the board's {', '.join(over)} budget"
+                continue
+            if best is None or (e["cycles"], e["lut"]) < (best[2]["cycles"], best[2]["lut"]):
+                best = (p, nxt[0], e)
+        if best is None:
+            frozen[i] = why
+            continue
+        n.set_int(best[0], best[1])
+        est[i] = best[2]
+    slowest = max(hw, key=lambda i: est[i]["cycles"], default=None)
+    max_cycles = est[slowest]["cycles"] if slowest is not None else 0
+    fps = 1e9 / (clock_ns * max_cycles) if max_cycles else float("inf")
+    tot = total()
+    res = FoldingResult(target_fps=target_fps, clock_ns=clock_ns, board=b.name, achieved_fps=fps,
+                        met=max_cycles <= target_cycles, max_cycles=int(max_cycles),
+                        limiting_node=nodes[slowest].name if slowest is not None else "",
+                        reason=frozen.get(slowest, ""), resources={RES_KEYS[k]: v for k, v in tot.items()},
+                        budget=budget, over_budget=[RES_KEYS[k] for k in RES_KEYS if tot[k] > budget[RES_KEYS[k]]])
+    return m, res
+
+
+# ------------------------------------------------------ bit-width minimization
+def smallest_int_type(lo, hi):
+    """Smallest INTn/UINTn holding [lo, hi] (unsigned preferred, DESIGN §5)."""
+    lo, hi = int(math.floor(lo)), int(math.ceil(hi))
+    if lo >= 0:
+        return f"UINT{max(1, hi.bit_length())}"
+    bits = max((-lo - 1).bit_length(), hi.bit_length()) + 1
+    return f"INT{max(2, bits)}"
+
+
+def _weights_2d(raw, n):
+    """(K, C): K dot-product terms for each of C outputs (MVAU: (MW, MH);
+    VVAU: (C,1,kh,kw) -> (kh·kw, C))."""
+    w = raw.get_initializer(n.input[1])
+    if w is None:
+        return None
+    w = np.asarray(w, dtype=np.float64)
+    if base_op(n.op_type) == "VVAU":
+        w = w.reshape(w.shape[0], -1).T
+    return w
+
+
+def _minimize_weights(model):
+    raw = _raw(model)
+    changed = False
+    for i, n in hw_nodes(model):
+        if base_op(n.op_type) not in ("MVAU", "VVAU") or int(_attr(n, "binaryXnorMode", 0)):
+            continue
+        if int(_attr(n, "runtime_writeable_weights", 0)):
+            continue  # weights may change at run time: keep the declared width
+        w = _weights_2d(raw, n)
+        old = _core.DataType.from_name(_attr(n, "weightDataType"))
+        if w is None or w.size == 0 or old.bitwidth() <= 1 or not np.all(w == np.round(w)):
+            continue
+        new = _core.DataType.from_name(smallest_int_type(w.min(), w.max()))
+        if new.bitwidth() < old.bitwidth():
+            n.set_string("weightDataType", new.name)
+            raw.set_datatype(n.input[1], new)
+            changed = True
+    return changed
+
+
+def _minimize_accumulators(model):
+    raw = _raw(model)
+    changed = False
+    for i, n in hw_nodes(model):
+        op = base_op(n.op_type)
+        if op not in ("MVAU", "VVAU"):
+            continue
+        w = _weights_2d(raw, n)
+        if w is None:
+            continue
+        if int(_attr(n, "binaryXnorMode", 0)):
+            lo, hi = 0.0, float(w.shape[0])  # popcount of matching bits
+        else:
+            idt = _core.DataType.from_name(_attr(n, "inputDataType"))
+            a, b = w * idt.min(), w * idt.max()
+            lo = float(np.minimum(a, b).sum(axis=0).min())
+            hi = float(np.maximum(a, b).sum(axis=0).max())
+        no_act = int(_attr(n, "noActivation", 0))
+        if not no_act and len(n.input) > 2 and n.input[2]:
+            t = raw.get_initializer(n.input[2])
+            if t is not None and np.asarray(t).size:
+                # Thresholds are stored in the accumulator type: it must hold them too.
+                lo, hi = min(lo, float(np.min(t))), max(hi, float(np.max(t)))
+        adt = smallest_int_type(lo, hi)
+        if _attr(n, "accDataType") == adt:
+            continue
+        n.set_string("accDataType", adt)
+        if no_act:  # the accumulator is the output
+            n.set_string("outputDataType", adt)
+            raw.set_datatype(n.output[0], _core.DataType.from_name(adt))
+        changed = True
+    return changed
+
+
+# ----------------------------------------------------------- Transformations
+class ApplyConfig(Transformation):
+    """FINN's ApplyConfig: set node attributes from a folding JSON (dict or path)."""
+
+    def __init__(self, config):
+        self.config = config
+
+    def apply(self, model):
+        return apply_folding_config(model, self.config), False
+
+
+class SetFolding(Transformation):
+    """FINN's SetFolding with a board budget; the outcome is in `.result`."""
+
+    def __init__(self, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_max=1024, resource_fraction=0.85):
+        self.kw = dict(target_fps=target_fps, clock_ns=clock_ns, board=board, mvau_wwidth_max=mvau_wwidth_max,
+                       resource_fraction=resource_fraction)
+        self.result = None
+
+    def apply(self, model):
+        m, self.result = set_folding(model, **self.kw)
+        return m, False
+
+
+class MinimizeWeightBitWidth(Transformation):
+    """Narrow MVAU/VVAU weightDataType to the smallest type holding the actual weights."""
+
+    def apply(self, model):
+        _minimize_weights(model)
+        return model, False
+
+
+class MinimizeAccumulatorWidth(Transformation):
+    """accDataType from the exact range of weights · input type (and thresholds)."""
+
+    def apply(self, model):
+        _minimize_accumulators(model)
+        return model, False
+
+
+__all__ = ["ApplyConfig", "SetFolding", "MinimizeWeightBitWidth", "MinimizeAccumulatorWidth", "FoldingResult",
+           "apply_folding_config", "set_folding", "folding_dict", "legal_values", "fold_dims", "node_estimate",
+           "smallest_int_type", "hw_nodes"]
