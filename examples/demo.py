@@ -64,7 +64,48 @@ def main():
     if agree < 1.0:
         print("ERROR: streamfold disagrees with Brevitas", file=sys.stderr)
         return 1
+
+    # The bit-packed fast engine on the whole test set, checked against the reference.
+    fast = sf.evaluate(model, x, labels)
+    print(f"  fast engine ({sf.engine_info()['path']}): {fast['accuracy'] * 100:.2f} % top-1, "
+          f"{fast['images_per_s']:,.0f} images/s")
+    if abs(fast["accuracy"] - acc) > 0:
+        print("ERROR: the fast engine disagrees with the reference executor", file=sys.stderr)
+        return 1
+
+    build_dataflow(MODEL.with_suffix(".onnx"))
     return 0
+
+
+def build_dataflow(model_path, target_fps=200_000):
+    """FINN's build steps up to the estimate reports for PYNQ-Z2 at 100 MHz."""
+    import tempfile
+
+    from streamfold.builder import DataflowBuildConfig, build_dataflow_cfg
+    from streamfold.builder.config import ALL_STEPS
+
+    out = Path(tempfile.mkdtemp(prefix="streamfold_demo_build_"))
+    cfg = DataflowBuildConfig(output_dir=str(out), board="Pynq-Z2", synth_clk_period_ns=10.0,
+                              target_fps=target_fps, mvau_wwidth_max=1024, steps=ALL_STEPS[:10])
+    print(f"\ndataflow build for Pynq-Z2 at 100 MHz, target {target_fps:,} fps -> {out}")
+    summary = build_dataflow_cfg(str(model_path), cfg, progress=False)
+    rep = out / "report"
+    cycles = json.loads((rep / "estimate_layer_cycles.json").read_text())
+    res = json.loads((rep / "estimate_layer_resources.json").read_text())
+    perf = json.loads((rep / "estimate_network_performance.json").read_text())
+    hw = json.loads((out / "final_hw_config.json").read_text())
+    print(f"  {'layer':28} {'PE':>4} {'SIMD':>5} {'cycles':>8} {'LUT':>8} {'BRAM18':>7} {'DSP':>4}")
+    for node, c in cycles.items():
+        r = res.get(node, {})
+        f = hw.get(node, {})
+        print(f"  {node:28} {f.get('PE', ''):>4} {f.get('SIMD', ''):>5} {c:>8} {r.get('LUT', 0):>8.0f} "
+              f"{r.get('BRAM_18K', 0):>7.0f} {r.get('DSP', 0):>4.0f}")
+    t = res.get("total", {})
+    print(f"  {'total':28} {'':>4} {'':>5} {'':>8} {t.get('LUT', 0):>8.0f} {t.get('BRAM_18K', 0):>7.0f} "
+          f"{t.get('DSP', 0):>4.0f}")
+    print(f"  estimated throughput {perf['estimated_throughput_fps']:,.0f} fps, "
+          f"latency {perf['estimated_latency_ns'] / 1000:,.1f} us; folding "
+          f"{'meets the target' if summary['folding'].met else 'misses the target: ' + str(summary['folding'].reason)}")
 
 
 if __name__ == "__main__":
