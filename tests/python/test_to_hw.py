@@ -12,12 +12,10 @@ from streamfold.partition import create_dataflow_partition
 from streamfold.transformation import run_pipeline
 
 QONNX = "qonnx.custom_op.general"
-ZOO = ["tfc_w1a1", "tfc_w1a2", "tfc_w2a2", "sfc_w1a1", "lfc_w1a1", "cnv_w1a1", "cnv_w1a2", "cnv_w2a2",
-       "lenet5_w4a4", "emotion_cnn_8b", "emotion_cnn_4b", "emotion_cnn_2b", "dnn2fpga_cnn", "residual_block",
-       "dws_block"]
-# Reshape/Flatten between two HW layers renames the axes of a row-major
-# stream without reordering it; the partition keeps it inside (see partition.h).
-STREAM_VIEWS = {"Reshape", "Flatten"}
+ZOO = zoo.list_models()
+# AbsorbFlattenIntoMVAU removes the flatten in front of the FC head, so the
+# dataflow child holds HW layers only.
+STREAM_VIEWS = set()
 
 
 def build(nodes, inputs, outputs, inits, dtypes):

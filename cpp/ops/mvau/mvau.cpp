@@ -60,14 +60,29 @@ DataType acc_type(const Node& n, const MvauAttrs& a) {
   return hw::acc_datatype(a.idt, a.wdt, a.mw);
 }
 
+// The MVAU's output shape for input shape s: s with the last axis MW
+// replaced by MH, or, for an FC head reading a whole (1, H, W, C) feature map
+// as one vector (the flatten is a no-op on the stream, so AbsorbFlattenIntoMVAU
+// drops the Reshape), (1, MH) when H*W*C == MW.
+Shape mvau_out_shape(const Node& n, const Shape& s, int64_t mw, int64_t mh) {
+  // numInputVectors [1]: one vector per frame, whatever axes it arrives in.
+  const auto niv = n.get_ints("numInputVectors", {});
+  if (niv.size() == 1 && niv[0] == 1 && s.size() >= 2 && s[0] == 1 && shape_numel(s) == mw) return Shape{1, mh};
+  if (!s.empty() && s.back() == mw) {
+    Shape o = s;
+    o.back() = mh;
+    return o;
+  }
+  op_fail(n, fmt::format("input has shape {}, its last axis must be MW={}", shape_str(s), mw),
+          "set MW to the input's last dimension");
+}
+
 void mvau_execute(ExecCtx& c) {
   const Node& n = c.node;
   const MvauAttrs a = read(n);
   const Tensor& x = c.input(0);
   const Tensor& w = c.input(1);
-  if (x.rank() < 1 || x.shape().back() != a.mw)
-    op_fail(n, fmt::format("input has shape {}, its last axis must be MW={}", shape_str(x.shape()), a.mw),
-            "set MW to the input's last dimension");
+  const Shape os = mvau_out_shape(n, x.shape(), a.mw, a.mh);
   if (w.shape() != Shape{a.mw, a.mh})
     op_fail(n, fmt::format("weights have shape {}, expected (MW, MH) = ({}, {})", shape_str(w.shape()), a.mw, a.mh),
             "the weight initializer is (MW, MH), like a MatMul's second input");
@@ -85,8 +100,6 @@ void mvau_execute(ExecCtx& c) {
       else
         for (int64_t j = 0; j < a.mh; ++j) ar[j] += xk * wr[j];
     }
-  Shape os = x.shape();
-  os.back() = a.mh;
   c.out.resize(1);
   if (a.no_act || !c.has_input(2)) {
     if (!a.no_act)
@@ -142,12 +155,7 @@ OpDef make_mvau_def() {
   d.validate = [](const Node& n) { read(n); };
   d.infer_shape = [](InferCtx& c) {
     const MvauAttrs a = read(c.node);
-    Shape s = c.shape(0);
-    if (s.empty() || s.back() != a.mw)
-      op_fail(c.node, fmt::format("input has shape {}, its last axis must be MW={}", shape_str(s), a.mw),
-              "set MW to the input's last dimension");
-    s.back() = a.mh;
-    c.set_out(0, ElemType::FLOAT, s);
+    c.set_out(0, ElemType::FLOAT, mvau_out_shape(c.node, c.shape(0), a.mw, a.mh));
   };
   d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> {
     return {read(c.node).odt};

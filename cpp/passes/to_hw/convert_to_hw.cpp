@@ -14,7 +14,7 @@ const char* const kOrder[] = {
     "InferThresholdingLayer",      "InferConvInpGen",                   "InferStreamingMaxPool",
     "InferPool",                   "InferLabelSelectLayer",             "InferGlobalAccPoolLayer",
     "InferAddStreamsLayer",        "InferChannelwiseLinearLayer",       "InferConcatLayer",
-    "InferDuplicateStreamsLayer",
+    "InferDuplicateStreamsLayer", "AbsorbFlattenIntoMVAU",
 };
 
 bool convert_to_hw(Model& m) {
