@@ -82,3 +82,21 @@ def test_set_folding_legal_and_within_budget(name):
             hw, {hw.graph.input[0].name: x}, return_full_exec_context=True)[child.graph.input[0].name]})
         for a, b in zip(got.values(), want.values()):
             np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", ["tfc_w1a1", "lfc_w1a2", "cnv_w1a1", "lenet5_w4a4"])
+def test_hw_graph_runs_in_fast_engine(name):
+    """The folded HW-layer child runs in the fast engine (batched) with the
+    reference executor's results."""
+    m = steps.step_streamline(steps.step_tidy_up(steps.step_qonnx_to_finn(sf.ModelWrapper(zoo.export(name)))))
+    xs = [zoo.example_input(name, n=1, seed=s) for s in range(3)]
+    hw = to_hw(m, xs[:1])
+    _, children, _ = create_dataflow_partition(hw)
+    child, _ = set_folding(children[0], 1000, clock_ns=10.0, board="Pynq-Z2")
+    cin = child.graph.input[0].name
+    feed = np.concatenate([sf.execute_onnx(hw, {hw.graph.input[0].name: x}, return_full_exec_context=True)[cin]
+                           for x in xs])
+    want = np.concatenate([list(sf.execute_onnx(child, {cin: feed[i:i + 1]}).values())[0] for i in range(len(xs))])
+    got = sf.Engine(child).run(feed)
+    got = list(got.values())[0] if isinstance(got, dict) else got
+    np.testing.assert_array_equal(got, want)
