@@ -31,6 +31,8 @@ def supported_ops():
 
 
 __all__ = [
-    "ModelWrapper", "DataType", "execute_onnx", "supported_ops",
+    "ModelWrapper", "DataType", "execute_onnx", "supported_ops", "Engine", "engine_info", "evaluate",
+    "transformation", "builder",
     "StreamfoldError", "ModelError", "UnsupportedOpError", "InputError", "ConfigError", "VerificationError",
+    "StreamlineError",
 ]

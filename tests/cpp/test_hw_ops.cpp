@@ -372,5 +372,287 @@ TEST(HwVvau, DepthwiseDotProduct) {
   EXPECT_EQ(estimate(n).cycles, 1);
 }
 
+// FF models: first-order, but every HW op must report some flip-flops and
+// more of them when it handles more elements per cycle.
+TEST(HwFf, PositiveAndScalesWithParallelism) {
+  Node m1 = mvau(64, 16, 4, 2, "UINT4", "INT4", "UINT4");
+  Node m2 = mvau(64, 16, 8, 4, "UINT4", "INT4", "UINT4");
+  const double f1 = estimate(m1).ff, f2 = estimate(m2).ff;
+  EXPECT_GT(f1, 0);
+  EXPECT_GT(f2, f1);
+  // acc INT14 (UINT4 x INT4 over 64: [-7680, 6720]),
+  // 2*(14+4) + 4*4 + 2*4*4 + 32 + log2(WMEM=128) + log2(TMEM=8).
+  EXPECT_DOUBLE_EQ(f1, 2 * (14 + 4) + 16 + 32 + 32 + 7 + 3);
+
+  Node t = hw_node("Thresholding", 2);
+  t.set_int("NumChannels", 8);
+  t.set_int("PE", 1);
+  t.set_string("inputDataType", "INT8");
+  t.set_string("outputDataType", "UINT4");
+  const double t1 = estimate(t).ff;
+  EXPECT_DOUBLE_EQ(t1, 1 * (8 + 4) + 16 + 3);
+  t.set_int("PE", 4);
+  EXPECT_GT(estimate(t).ff, t1);
+
+  Node g = hw_node("ConvolutionInputGenerator", 1);
+  g.set_ints("ConvKernelDim", {3, 3});
+  g.set_ints("IFMDim", {8, 8});
+  g.set_ints("OFMDim", {6, 6});
+  g.set_int("IFMChannels", 8);
+  g.set_int("SIMD", 1);
+  g.set_string("inputDataType", "UINT4");
+  const double g1 = estimate(g).ff;
+  g.set_int("SIMD", 8);
+  EXPECT_GT(g1, 0);
+  EXPECT_GT(estimate(g).ff, g1);
+
+  Node v = hw_node("VVAU", 2);
+  v.set_ints("Dim", {4, 4});
+  v.set_ints("Kernel", {3, 3});
+  v.set_int("Channels", 8);
+  v.set_int("PE", 1);
+  v.set_int("SIMD", 1);
+  v.set_string("inputDataType", "INT4");
+  v.set_string("weightDataType", "INT4");
+  v.set_string("outputDataType", "INT16");
+  v.set_int("noActivation", 1);
+  const double v1 = estimate(v).ff;
+  v.set_int("PE", 4);
+  v.set_int("SIMD", 3);
+  EXPECT_GT(v1, 0);
+  EXPECT_GT(estimate(v).ff, v1);
+
+  // Ops with a PE (or SIMD) attribute: ff > 0 at 1, larger at 2.
+  auto check_par = [](Node n, const char* par) {
+    n.set_int(par, 1);
+    const double a = estimate(n).ff;
+    n.set_int(par, 2);
+    const double b = estimate(n).ff;
+    EXPECT_GT(a, 0) << n.op_type;
+    EXPECT_GT(b, a) << n.op_type;
+  };
+  Node p = hw_node("FMPadding", 1);
+  p.set_ints("ImgDim", {4, 4});
+  p.set_ints("Padding", {1, 1, 1, 1});
+  p.set_int("NumChannels", 4);
+  p.set_string("inputDataType", "INT4");
+  check_par(p, "SIMD");
+  Node s = hw_node("StreamingMaxPool", 1);
+  s.set_ints("ImgDim", {4, 4});
+  s.set_ints("PoolDim", {2, 2});
+  s.set_int("NumChannels", 4);
+  s.set_string("dataType", "INT4");
+  check_par(s, "PE");
+  Node l = hw_node("LabelSelect", 1);
+  l.set_int("Labels", 10);
+  l.set_int("K", 1);
+  l.set_string("inputDataType", "INT8");
+  check_par(l, "PE");
+  Node a = hw_node("AddStreams", 2);
+  a.set_int("NumChannels", 4);
+  Attribute types;
+  types.name = "inputDataTypes";
+  types.type = AttrType::STRINGS;
+  types.strings = {"INT4", "INT4"};
+  a.attrs.push_back(types);
+  check_par(a, "PE");
+  Node d = hw_node("DuplicateStreams", 1, 2);
+  d.set_int("NumChannels", 4);
+  d.set_string("inputDataType", "INT4");
+  check_par(d, "PE");
+  Node c = hw_node("StreamingConcat", 2);
+  c.set_ints("ChannelsPerStream", {2, 4});
+  types.strings = {"UINT4", "UINT4"};
+  c.attrs.push_back(types);
+  check_par(c, "SIMD");
+  Node gp = hw_node("GlobalAccPool", 1);
+  gp.set_int("NumChannels", 4);
+  gp.set_ints("numInputVectors", {1, 4, 4});
+  gp.set_string("inputDataType", "UINT4");
+  check_par(gp, "PE");
+  Node cw = hw_node("ChannelwiseOp", 2);
+  cw.set_int("NumChannels", 4);
+  cw.set_string("inputDataType", "INT4");
+  cw.set_string("outputDataType", "INT8");
+  cw.set_string("Func", "add");
+  check_par(cw, "PE");
+  Node pl = hw_node("Pool", 1);
+  pl.set_int("Channels", 4);
+  pl.set_ints("KernelSize", {2, 2});
+  pl.set_ints("OutImgDims", {2, 2});
+  pl.set_string("InputDataType", "UINT4");
+  check_par(pl, "PE");
+
+  Node w = hw_node("StreamingDataWidthConverter", 1);
+  w.set_int("inWidth", 8);
+  w.set_int("outWidth", 16);
+  w.set_string("dataType", "UINT4");
+  w.set_ints("shape", {1, 16});
+  const double w1 = estimate(w).ff;
+  w.set_int("outWidth", 32);
+  EXPECT_GT(w1, 0);
+  EXPECT_GT(estimate(w).ff, w1);
+  Node f = hw_node("StreamingFIFO", 1);
+  f.set_int("depth", 32);
+  f.set_ints("folded_shape", {1, 4, 2});
+  f.set_string("dataType", "INT8");
+  EXPECT_DOUBLE_EQ(estimate(f).ff, 16 + 2 * 5);
+}
+
+TEST(HwCommon, StreamShapesStreamOps) {
+  Node s = hw_node("StreamingMaxPool", 1);
+  s.set_ints("ImgDim", {4, 6});
+  s.set_ints("PoolDim", {2, 2});
+  s.set_int("NumChannels", 6);
+  s.set_int("PE", 3);
+  s.set_string("dataType", "INT4");
+  const hw::StreamShapes ss = hw::stream_shapes(s);
+  EXPECT_EQ(ss.normal_in, (Shape{1, 4, 6, 6}));
+  EXPECT_EQ(ss.folded_in, (Shape{1, 4, 6, 2, 3}));
+  EXPECT_EQ(ss.normal_out, (Shape{1, 2, 3, 6}));
+  EXPECT_EQ(ss.folded_out, (Shape{1, 2, 3, 2, 3}));
+  EXPECT_EQ(ss.in_width, 12);
+  EXPECT_EQ(ss.out_width, 12);
+
+  Node p = hw_node("FMPadding", 1);
+  p.set_ints("ImgDim", {3, 3});
+  p.set_ints("Padding", {1, 0, 1, 2});
+  p.set_int("NumChannels", 4);
+  p.set_int("SIMD", 2);
+  p.set_string("inputDataType", "UINT3");
+  const hw::StreamShapes ps = hw::stream_shapes(p);
+  EXPECT_EQ(ps.folded_in, (Shape{1, 3, 3, 2, 2}));
+  EXPECT_EQ(ps.normal_out, (Shape{1, 5, 5, 4}));
+  EXPECT_EQ(ps.folded_out, (Shape{1, 5, 5, 2, 2}));
+  EXPECT_EQ(ps.in_width, 6);
+
+  // AddStreams: INT4 + INT4 -> INT5 output beats.
+  Node a = hw_node("AddStreams", 2);
+  a.set_int("NumChannels", 8);
+  a.set_int("PE", 4);
+  a.set_ints("numInputVectors", {1, 2});
+  Attribute t;
+  t.name = "inputDataTypes";
+  t.type = AttrType::STRINGS;
+  t.strings = {"INT4", "INT4"};
+  a.attrs.push_back(t);
+  const hw::StreamShapes as = hw::stream_shapes(a);
+  EXPECT_EQ(as.normal_in, (Shape{1, 2, 8}));
+  EXPECT_EQ(as.folded_out, (Shape{1, 2, 2, 4}));
+  EXPECT_EQ(as.in_width, 16);
+  EXPECT_EQ(as.out_width, 20);
+
+  Node c = hw_node("StreamingConcat", 2);
+  c.set_ints("ChannelsPerStream", {2, 4});
+  c.set_int("SIMD", 2);
+  c.set_ints("numInputVectors", {1, 3, 3});
+  t.strings = {"UINT4", "UINT4"};
+  c.attrs.push_back(t);
+  const hw::StreamShapes cs = hw::stream_shapes(c);
+  EXPECT_EQ(cs.folded_in, (Shape{1, 3, 3, 1, 2}));
+  EXPECT_EQ(cs.normal_out, (Shape{1, 3, 3, 6}));
+  EXPECT_EQ(cs.folded_out, (Shape{1, 3, 3, 3, 2}));
+  EXPECT_EQ(cs.out_width, 8);
+
+  // GlobalAccPool over 4x4 UINT4 pixels: sums up to 240 -> UINT8 outputs.
+  Node g = hw_node("GlobalAccPool", 1);
+  g.set_int("NumChannels", 4);
+  g.set_int("PE", 2);
+  g.set_ints("numInputVectors", {1, 4, 4});
+  g.set_string("inputDataType", "UINT4");
+  const hw::StreamShapes gs = hw::stream_shapes(g);
+  EXPECT_EQ(gs.folded_in, (Shape{1, 4, 4, 2, 2}));
+  EXPECT_EQ(gs.folded_out, (Shape{1, 1, 1, 2, 2}));
+  EXPECT_EQ(gs.in_width, 8);
+  EXPECT_EQ(gs.out_width, 16);
+
+  Node l = hw_node("LabelSelect", 1);
+  l.set_int("Labels", 10);
+  l.set_int("PE", 5);
+  l.set_int("K", 3);
+  l.set_string("inputDataType", "INT8");
+  const hw::StreamShapes ls = hw::stream_shapes(l);
+  EXPECT_EQ(ls.folded_in, (Shape{1, 2, 5}));
+  EXPECT_EQ(ls.folded_out, (Shape{1, 3, 1}));
+  EXPECT_EQ(ls.in_width, 40);
+  EXPECT_EQ(ls.out_width, 4);  // UINT4 holds labels 0..9
+
+  Node w = hw_node("StreamingDataWidthConverter", 1);
+  w.set_int("inWidth", 8);
+  w.set_int("outWidth", 24);
+  w.set_string("dataType", "UINT4");
+  w.set_ints("shape", {1, 12});
+  const hw::StreamShapes ws = hw::stream_shapes(w);
+  EXPECT_EQ(ws.folded_in, (Shape{1, 6, 2}));
+  EXPECT_EQ(ws.folded_out, (Shape{1, 2, 6}));
+  EXPECT_EQ(ws.out_width, 24);
+
+  Node f = hw_node("StreamingFIFO", 1);
+  f.set_int("depth", 4);
+  f.set_ints("folded_shape", {1, 4, 2});
+  f.set_string("dataType", "INT8");
+  const hw::StreamShapes fs = hw::stream_shapes(f);
+  EXPECT_EQ(fs.normal_in, (Shape{1, 8}));
+  EXPECT_EQ(fs.in_width, 16);
+
+  Node pl = hw_node("Pool", 1);
+  pl.set_int("Channels", 4);
+  pl.set_int("PE", 2);
+  pl.set_ints("KernelSize", {2, 2});
+  pl.set_ints("OutImgDims", {3, 3});
+  pl.set_string("InputDataType", "UINT4");
+  pl.set_string("Function", "AccPool");
+  const hw::StreamShapes pls = hw::stream_shapes(pl);
+  EXPECT_EQ(pls.folded_in, (Shape{1, 3, 3, 8, 2}));
+  EXPECT_EQ(pls.folded_out, (Shape{1, 3, 3, 2, 2}));
+  EXPECT_EQ(pls.out_width, 12);  // sum of 4 UINT4 values: UINT6
+
+  Node u = hw_node("Softmax", 1);
+  EXPECT_THROW(hw::stream_shapes(u), ModelError);
+}
+
+TEST(HwSwg, OneDimensionalCycles) {
+  Node n = hw_node("ConvolutionInputGenerator", 1);
+  n.set_ints("ConvKernelDim", {1, 3});
+  n.set_ints("IFMDim", {1, 16});
+  n.set_ints("OFMDim", {1, 14});
+  n.set_int("IFMChannels", 8);
+  n.set_int("SIMD", 2);
+  n.set_string("inputDataType", "UINT4");
+  // (K-1)*D*C/SIMD + OFM_L*max(K, S)*C/SIMD = 2*4 + 14*3*4.
+  EXPECT_EQ(estimate(n).cycles, 8 + 14 * 12);
+  // Stride 4 > K: reading the new pixels dominates; dilation 2 widens the fill.
+  n.set_ints("Stride", {1, 4});
+  n.set_ints("Dilation", {1, 2});
+  n.set_ints("OFMDim", {1, 3});
+  EXPECT_EQ(estimate(n).cycles, 2 * 2 * 4 + 3 * 4 * 4);
+  // The transposed layout (IFMDim [L, 1]) takes the same model.
+  n.set_ints("ConvKernelDim", {3, 1});
+  n.set_ints("IFMDim", {16, 1});
+  n.set_ints("OFMDim", {14, 1});
+  n.set_ints("Stride", {1, 1});
+  n.set_ints("Dilation", {1, 1});
+  EXPECT_EQ(estimate(n).cycles, 8 + 14 * 12);
+  // Depthwise reorders beats, not their count.
+  n.set_int("depthwise", 1);
+  EXPECT_EQ(estimate(n).cycles, 8 + 14 * 12);
+}
+
+TEST(HwStreamingMaxPool, OneDimensionalCycles) {
+  Node n = hw_node("StreamingMaxPool", 1);
+  n.set_ints("ImgDim", {1, 12});
+  n.set_ints("PoolDim", {1, 3});
+  n.set_int("NumChannels", 8);
+  n.set_int("PE", 2);
+  n.set_string("dataType", "INT4");
+  EXPECT_EQ(estimate(n).cycles, 12 * 4);  // L*C/PE
+  std::vector<float> x(12);
+  for (int i = 0; i < 12; ++i) x[i] = (float)((i * 5) % 7 - 3);
+  n.set_int("NumChannels", 1);
+  n.set_int("PE", 1);
+  // windows {-3,2,0}, {-2,3,1}, {-1,-3,2}, {0,-2,3}
+  EXPECT_EQ(run(n, {f32({1, 1, 12, 1}, x)}), (std::vector<float>{2, 3, 2, 3}));
+}
+
 }  // namespace
 }  // namespace sf

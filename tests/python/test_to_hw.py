@@ -151,3 +151,31 @@ def test_zoo_convert_and_partition(name):
         assert len(children) == 1
         kinds = set(ops(children[0]))
         assert ("AddStreams" in kinds and "DuplicateStreams" in kinds) if name == "residual_block" else "VVAU" in kinds
+
+
+def test_concat_becomes_streaming_concat_in_one_partition():
+    # Two thresholding branches of one NHWC integer map, joined on the channel
+    # (last) axis: the fork becomes DuplicateStreams, each branch Thresholding,
+    # the join StreamingConcat, and the whole diamond is one dataflow child.
+    thr_a = np.array([[-4.0, 0.0, 3.0]], dtype=np.float32)
+    thr_b = np.array([[-1.0, 1.0, 5.0]], dtype=np.float32)
+    nodes = [helper.make_node("MultiThreshold", ["x", "ta"], ["a"], name="MT_a", domain=QONNX, out_dtype="UINT2",
+                              data_layout="NHWC"),
+             helper.make_node("MultiThreshold", ["x", "tb"], ["b"], name="MT_b", domain=QONNX, out_dtype="UINT2",
+                              data_layout="NHWC"),
+             helper.make_node("Concat", ["a", "b"], ["y"], name="Concat_0", axis=3)]
+    m = build(nodes, [vi("x", [1, 4, 4, 3])], [vi("y", [1, 4, 4, 6])], {"ta": thr_a, "tb": thr_b},
+              {"x": "INT4", "a": "UINT2", "b": "UINT2"})
+    x = int_input(m, "x", -8, 7)
+    hw, _ = run_pipeline(m, ["ConvertToHW"], verify_inputs={"x": x})
+    assert sorted(ops(hw)) == ["DuplicateStreams", "StreamingConcat", "Thresholding", "Thresholding"]
+    cat = next(n for n in hw.graph.node if n.op_type == "StreamingConcat")
+    assert list(cat.get_attr("ChannelsPerStream")) == [3, 3]
+    assert hw.get_tensor_datatype("y") == sf.DataType["UINT2"]
+    parent, children, cpu = create_dataflow_partition(hw)
+    assert len(children) == 1 and not cpu
+    assert sorted(ops(children[0])) == sorted(ops(hw))
+    want = sf.execute_onnx(m, {"x": x})["y"]
+    np.testing.assert_array_equal(sf.execute_onnx(parent, {"x": x})["y"], want)
+    # Branch a fills channels 0..2 and branch b channels 3..5 of every pixel.
+    np.testing.assert_array_equal(want[..., :3], (x[..., None] >= thr_a[0]).sum(-1))

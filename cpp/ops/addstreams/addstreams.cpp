@@ -66,6 +66,9 @@ OpDef make_addstreams_def() {
     HwEstimate e;
     e.cycles = hw::prod(a.niv) * a.c / a.pe;
     e.lut = 50 + (double)a.pe * (std::max(a.dt0.bitwidth(), a.dt1.bitwidth()) + 1);
+    // FF: a first-order model, to be calibrated against Yosys later: the PE-wide
+    // sum (output) register, one bit wider than the wider input, ~16 control bits.
+    e.ff = (double)a.pe * (std::max(a.dt0.bitwidth(), a.dt1.bitwidth()) + 1) + 16;
     return e;
   };
   return d;

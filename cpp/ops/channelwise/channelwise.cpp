@@ -73,6 +73,9 @@ OpDef make_cw_def() {
     // One adder/comparator (or LUT multiplier) per PE; parameters in LUTRAM.
     const double op = a.func == "mul" ? (double)bits * bits / 2.0 : (double)bits;
     e.lut = 50 + a.pe * op + (double)a.pe * a.pdt.bitwidth() * std::ceil((a.c / a.pe) / 64.0);
+    // FF: a first-order model, to be calibrated against Yosys later: per PE an
+    // input and an output register, the parameter address counter, ~16 control bits.
+    e.ff = (double)a.pe * (a.idt.bitwidth() + a.odt.bitwidth()) + hw::clog2(a.c / a.pe) + 16;
     return e;
   };
   return d;

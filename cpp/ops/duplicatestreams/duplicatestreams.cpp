@@ -56,6 +56,9 @@ OpDef make_dup_def() {
     HwEstimate e;
     e.cycles = hw::prod(a.niv) * a.c / a.pe;
     e.lut = 20.0 * a.nout + (double)a.pe * a.idt.bitwidth() * a.nout / 4.0;
+    // FF: a first-order model, to be calibrated against Yosys later: one PE-wide
+    // output register and a valid bit per output stream, ~8 control bits.
+    e.ff = (double)a.nout * (a.pe * a.idt.bitwidth() + 1) + 8;
     return e;
   };
   return d;

@@ -63,6 +63,10 @@ OpDef make_dwc_def() {
     // buffer when neither width divides the other).
     const int64_t wide = std::max(a.in_w, a.out_w), narrow = std::min(a.in_w, a.out_w);
     e.lut = wide % narrow == 0 ? (double)wide : (double)(wide + narrow) * 2;
+    // FF: a first-order model, to be calibrated against Yosys later: the
+    // shift register as the LUT model sees it (wide side, or the lcm buffer),
+    // the narrow-side output register and a beat counter.
+    e.ff = (wide % narrow == 0 ? (double)(wide + narrow) : (double)(wide + narrow) * 2) + hw::clog2(wide / narrow + 1);
     return e;
   };
   return d;

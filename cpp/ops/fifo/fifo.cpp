@@ -62,7 +62,9 @@ OpDef make_fifo_def() {
     } else {
       e.lut = 30 + (double)width * std::ceil(a.depth / 32.0);
     }
-    e.ff = (double)width;
+    // FF: a first-order model, to be calibrated against Yosys later: the
+    // output register plus read/write pointers over `depth` entries.
+    e.ff = (double)width + 2 * hw::clog2(a.depth);
     return e;
   };
   return d;

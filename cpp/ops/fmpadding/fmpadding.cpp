@@ -83,6 +83,9 @@ OpDef make_fmpadding_def() {
     // One beat per output pixel and SIMD group: padding costs cycles too.
     e.cycles = os[0] * os[1] * os[2] * (a.c / a.simd);
     e.lut = 100 + 2.0 * a.simd * a.idt.bitwidth();
+    // FF: a first-order model, to be calibrated against Yosys later: the
+    // SIMD-wide output register, row/column/channel-fold counters, ~16 control bits.
+    e.ff = (double)a.simd * a.idt.bitwidth() + hw::clog2(os[1]) + hw::clog2(os[2]) + hw::clog2(a.c / a.simd) + 16;
     return e;
   };
   return d;

@@ -67,6 +67,12 @@ OpDef make_gap_def() {
     // Every input beat, then C/PE beats to drain the accumulators (FINN's model).
     e.cycles = hw::prod(a.niv) * a.c / a.pe + a.c / a.pe;
     e.lut = 50 + (double)a.pe * (a.idt.bitwidth() + 16) * 2;
+    // FF: a first-order model, to be calibrated against Yosys later: PE input
+    // registers and PE accumulators widened by log2(H*W) bits, the pixel and
+    // channel-fold counters, ~16 control bits.
+    const int64_t px = hw::prod(a.niv) / a.niv[0];
+    const int ib = a.idt.bitwidth(), acc = ib + hw::clog2(px);
+    e.ff = (double)a.pe * (ib + acc) + hw::clog2(px) + hw::clog2(a.c / a.pe) + 16;
     return e;
   };
   return d;

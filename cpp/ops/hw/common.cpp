@@ -87,6 +87,12 @@ int64_t prod(const std::vector<int64_t>& v) {
   return p;
 }
 
+int clog2(int64_t n) {
+  int b = 0;
+  while (n > 1 && (int64_t(1) << b) < n) ++b;
+  return b;
+}
+
 int64_t bram18_count(int64_t width, int64_t depth) {
   if (width <= 0 || depth <= 0) return 0;
   auto cdiv = [](int64_t a, int64_t b) { return (a + b - 1) / b; };
@@ -128,6 +134,172 @@ void threshold_activate(const std::vector<double>& acc, int64_t channels, const 
 }
 
 static int bits_of(const Node& n, const char* name) { return dtype_attr(n, name).bitwidth(); }
+
+// Output element width of an op whose output type follows from its attributes
+// (AddStreams' sum range, GlobalAccPool's and Pool's accumulator): ask the op's
+// own infer_datatype, so the stream width cannot drift from the type the graph
+// annotation gets.
+static int out_bits_of(const Node& n) {
+  const OpDef* d = OpRegistry::instance().find(n.op_type, n.domain);
+  if (!d || !d->infer_datatype) op_fail(n, "cannot derive the output datatype", "set outputDataType");
+  Model m;
+  const DataTypeCtx c{n, m, {}, std::vector<DataType>(n.inputs.size(), DataType::float32()), {}};
+  const std::vector<DataType> t = d->infer_datatype(c);
+  if (t.empty()) op_fail(n, "cannot derive the output datatype", "set outputDataType");
+  return t[0].bitwidth();
+}
+
+// `v` with its last axis c folded into (c/par, par): FINN's folded layout for
+// an op that handles `par` channels (PE or SIMD) per beat.
+static Shape fold_last(const Shape& v, int64_t c, int64_t par) {
+  Shape f = v;
+  f.insert(f.end(), {c / par, par});
+  return f;
+}
+static Shape with_last(const Shape& v, int64_t c) {
+  Shape f = v;
+  f.push_back(c);
+  return f;
+}
+
+// Stream shapes of the channel-parallel layers: the innermost (channel) axis
+// splits into (C/P, P) where P is the op's PE or SIMD attribute, and a beat is
+// P elements wide. Returns false for an op_type it does not know.
+static bool channel_stream_shapes(const Node& n, StreamShapes& s) {
+  const std::string& op = n.op_type;
+  // Same-shape element streams: in and out fold the same way.
+  auto same = [&](const Shape& v, int64_t c, int64_t par, int ib, int ob) {
+    s.normal_in = s.normal_out = with_last(v, c);
+    s.folded_in = s.folded_out = fold_last(v, c, par);
+    s.in_width = par * ib;
+    s.out_width = par * ob;
+  };
+  if (op == "StreamingMaxPool") {
+    const auto img = pos_ints(n, "ImgDim", 2), k = pos_ints(n, "PoolDim", 2);
+    const int64_t c = pos_int(n, "NumChannels"), pe = pos_int(n, "PE", 1);
+    check_fold(n, "PE", pe, "NumChannels", c);
+    const bool ceil_mode = n.get_int("CeilMode", 0) != 0;
+    Shape o = {1, 0, 0};
+    for (int i = 0; i < 2; ++i) o[i + 1] = ceil_mode ? (img[i] + k[i] - 1) / k[i] : img[i] / k[i];
+    s.normal_in = with_last({1, img[0], img[1]}, c);
+    s.folded_in = fold_last({1, img[0], img[1]}, c, pe);
+    s.normal_out = with_last(o, c);
+    s.folded_out = fold_last(o, c, pe);
+    s.in_width = s.out_width = pe * bits_of(n, "dataType");
+  } else if (op == "Pool") {
+    const auto k = pos_ints(n, "KernelSize", 2), od = pos_ints(n, "OutImgDims", 2);
+    const int64_t c = pos_int(n, "Channels"), pe = pos_int(n, "PE", 1), kk = k[0] * k[1];
+    check_fold(n, "PE", pe, "Channels", c);
+    const Shape v = {1, od[0], od[1]};
+    s.normal_in = with_last(v, kk * c);
+    s.folded_in = fold_last(v, kk * c, pe);
+    s.normal_out = with_last(v, c);
+    s.folded_out = fold_last(v, c, pe);
+    s.in_width = pe * bits_of(n, "InputDataType");
+    s.out_width = pe * out_bits_of(n);
+  } else if (op == "FMPadding") {
+    const auto img = pos_ints(n, "ImgDim", 2);
+    const auto pad = n.get_ints("Padding", {0, 0, 0, 0});
+    if (pad.size() != 4) op_fail(n, "attribute 'Padding' must have 4 entries", "Padding is [top, left, bottom, right]");
+    const int64_t c = pos_int(n, "NumChannels"), simd = pos_int(n, "SIMD", 1);
+    check_fold(n, "SIMD", simd, "NumChannels", c);
+    const Shape o = {1, img[0] + pad[0] + pad[2], img[1] + pad[1] + pad[3]};
+    s.normal_in = with_last({1, img[0], img[1]}, c);
+    s.folded_in = fold_last({1, img[0], img[1]}, c, simd);
+    s.normal_out = with_last(o, c);
+    s.folded_out = fold_last(o, c, simd);
+    s.in_width = s.out_width = simd * bits_of(n, "inputDataType");
+  } else if (op == "LabelSelect") {
+    const int64_t l = pos_int(n, "Labels"), pe = pos_int(n, "PE", 1), k = pos_int(n, "K");
+    check_fold(n, "PE", pe, "Labels", l);
+    const Shape v = pos_ints(n, "numInputVectors", 0, {1});
+    s.normal_in = with_last(v, l);
+    s.folded_in = fold_last(v, l, pe);
+    // The K indices leave one per beat, after the whole input was seen.
+    s.normal_out = with_last(v, k);
+    s.folded_out = fold_last(v, k, 1);
+    s.in_width = pe * bits_of(n, "inputDataType");
+    s.out_width = out_bits_of(n);
+  } else if (op == "AddStreams") {
+    const int64_t c = pos_int(n, "NumChannels"), pe = pos_int(n, "PE", 1);
+    check_fold(n, "PE", pe, "NumChannels", c);
+    const Attribute* t = n.attr("inputDataTypes");
+    int ib = 0;
+    for (const std::string& name : t ? t->strings : std::vector<std::string>{})
+      if (DataType::is_valid_name(name)) ib = std::max(ib, DataType::from_name(name).bitwidth());
+    if (ib == 0) op_fail(n, "attribute 'inputDataTypes' must list QONNX datatype names", "e.g. ['INT4', 'INT4']");
+    same(pos_ints(n, "numInputVectors", 0, {1}), c, pe, ib, out_bits_of(n));
+  } else if (op == "DuplicateStreams" || op == "ChannelwiseOp") {
+    const int64_t c = pos_int(n, "NumChannels"), pe = pos_int(n, "PE", 1);
+    check_fold(n, "PE", pe, "NumChannels", c);
+    const int ib = bits_of(n, "inputDataType");
+    same(pos_ints(n, "numInputVectors", 0, {1}), c, pe, ib,
+         op == "ChannelwiseOp" ? bits_of(n, "outputDataType") : ib);
+  } else if (op == "GlobalAccPool") {
+    const int64_t c = pos_int(n, "NumChannels"), pe = pos_int(n, "PE", 1);
+    check_fold(n, "PE", pe, "NumChannels", c);
+    const Shape v = pos_ints(n, "numInputVectors", 0, {1});  // (N, H, W)
+    s.normal_in = with_last(v, c);
+    s.folded_in = fold_last(v, c, pe);
+    s.normal_out = with_last({v[0], 1, 1}, c);
+    s.folded_out = fold_last({v[0], 1, 1}, c, pe);
+    s.in_width = pe * bits_of(n, "inputDataType");
+    s.out_width = pe * out_bits_of(n);
+  } else if (op == "StreamingConcat") {
+    // The inputs differ only in channel count and share SIMD and datatype, so
+    // the main input (stream 0) stands for all of them.
+    const auto ch = pos_ints(n, "ChannelsPerStream", 0);
+    const int64_t simd = pos_int(n, "SIMD", 1);
+    for (int64_t c : ch) check_fold(n, "SIMD", simd, "ChannelsPerStream entry", c);
+    const Attribute* t = n.attr("inputDataTypes");
+    if (!t || t->strings.empty() || !DataType::is_valid_name(t->strings[0]))
+      op_fail(n, "attribute 'inputDataTypes' must list QONNX datatype names", "InferConcatLayer writes it");
+    const int bits = DataType::from_name(t->strings[0]).bitwidth();
+    const Shape v = pos_ints(n, "numInputVectors", 0, {1});
+    int64_t sum = 0;
+    for (int64_t c : ch) sum += c;
+    s.normal_in = with_last(v, ch[0]);
+    s.folded_in = fold_last(v, ch[0], simd);
+    s.normal_out = with_last(v, sum);
+    s.folded_out = fold_last(v, sum, simd);
+    s.in_width = s.out_width = simd * bits;
+  } else if (op == "StreamingDataWidthConverter") {
+    // Elements per beat change from inWidth/bits to outWidth/bits; the shape
+    // attribute FINN writes gives the normal shape (both sides).
+    const int64_t in_w = pos_int(n, "inWidth"), out_w = pos_int(n, "outWidth"), b = bits_of(n, "dataType");
+    const char* key = n.has_attr("in_shape") ? "in_shape" : "shape";
+    const Shape sh = pos_ints(n, key, 0);
+    const Shape v(sh.begin(), sh.end() - 1);
+    const int64_t c = sh.back();
+    check_fold(n, "inWidth/bits", in_w / b, "the last axis", c);
+    check_fold(n, "outWidth/bits", out_w / b, "the last axis", c);
+    s.normal_in = s.normal_out = sh;
+    s.folded_in = fold_last(v, c, in_w / b);
+    s.folded_out = fold_last(v, c, out_w / b);
+    s.in_width = in_w;
+    s.out_width = out_w;
+  } else if (op == "StreamingFIFO") {
+    // folded_shape is the producer's folded output; the normal shape merges
+    // its last two axes unless normal_shape is given.
+    const Shape f = pos_ints(n, "folded_shape", 0);
+    Shape nrm;
+    if (n.has_attr("normal_shape")) {
+      nrm = pos_ints(n, "normal_shape", 0);
+    } else {
+      nrm = f;
+      if (nrm.size() >= 2) {
+        nrm[nrm.size() - 2] *= nrm.back();
+        nrm.pop_back();
+      }
+    }
+    s.normal_in = s.normal_out = nrm;
+    s.folded_in = s.folded_out = f;
+    s.in_width = s.out_width = f.back() * bits_of(n, "dataType");
+  } else {
+    return false;
+  }
+  return true;
+}
 
 StreamShapes stream_shapes(const Node& n) {
   StreamShapes s;
@@ -177,9 +349,11 @@ StreamShapes stream_shapes(const Node& n) {
     s.folded_out = {1, dim[0], dim[1], c / pe, pe};
     s.in_width = simd * pe * bits_of(n, "inputDataType");
     s.out_width = pe * bits_of(n, "outputDataType");
-  } else {
+  } else if (!channel_stream_shapes(n, s)) {
     op_fail(n, fmt::format("stream_shapes does not know op_type '{}'", op),
-            "supported: MVAU, VVAU, Thresholding, ConvolutionInputGenerator");
+            "supported: MVAU, VVAU, Thresholding, ConvolutionInputGenerator, StreamingMaxPool, Pool, FMPadding, "
+            "LabelSelect, AddStreams, DuplicateStreams, StreamingConcat, StreamingDataWidthConverter, "
+            "StreamingFIFO, GlobalAccPool, ChannelwiseOp");
   }
   return s;
 }

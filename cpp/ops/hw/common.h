@@ -31,6 +31,9 @@ std::string choice(const Node& n, const char* name, const std::string& dflt, con
 DataType dtype_attr(const Node& n, const char* name);
 DataType dtype_attr(const Node& n, const char* name, const DataType& dflt);
 int64_t prod(const std::vector<int64_t>& v);
+// ceil(log2(n)) for n >= 1 (0 for n <= 1): bits of a counter over n states,
+// used by the flip-flop models.
+int clog2(int64_t n);
 
 // FINN's block-RAM rule: number of RAMB18 needed for `depth` words of `width`
 // bits with the 1Kx18 / 2Kx9 / 4Kx4 / 8Kx2 / 16Kx1 aspect ratios.
@@ -49,7 +52,10 @@ void threshold_activate(const std::vector<double>& acc, int64_t channels, const 
 
 // Normal and folded shapes and stream widths of one HW layer's main input and
 // output. Supported op_types: MVAU, VVAU, Thresholding, ConvolutionInputGenerator,
-// and every other op with a channel axis and a PE or SIMD attribute.
+// StreamingMaxPool, Pool, FMPadding, LabelSelect, AddStreams, DuplicateStreams,
+// StreamingConcat (input 0 stands for all inputs), StreamingDataWidthConverter
+// (needs its shape attribute), StreamingFIFO, GlobalAccPool, ChannelwiseOp.
+// Channel-parallel ops fold the innermost axis C into (C/P, P), P = PE or SIMD.
 struct StreamShapes {
   Shape normal_in, folded_in, normal_out, folded_out;
   int64_t in_width = 0, out_width = 0;  // bits per stream beat

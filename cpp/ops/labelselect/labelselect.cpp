@@ -73,6 +73,11 @@ OpDef make_labelselect_def() {
     e.cycles = a.labels / a.pe;
     // K-entry sorted register list of (value, index) pairs, PE comparators per entry.
     e.lut = 100 + (double)a.k * a.pe * (a.idt.bitwidth() + a.odt.bitwidth());
+    // FF: a first-order model, to be calibrated against Yosys later: the K
+    // (value, index) registers of the sorted list, the PE-wide input register,
+    // the label counter, ~16 control bits.
+    e.ff = (double)a.k * (a.idt.bitwidth() + a.odt.bitwidth()) + (double)a.pe * a.idt.bitwidth() +
+           hw::clog2(a.labels) + 16;
     return e;
   };
   return d;

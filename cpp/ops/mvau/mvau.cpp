@@ -142,7 +142,13 @@ HwEstimate mvau_estimate(const Node& n, const Model& m) {
   e.bram18 = no_bram ? 0.0 : (double)hw::bram18_count(width, wmem);
   // UltraRAM: 4K x 72 blocks.
   if (decoupled && a.ram_style == "ultra") e.uram = std::ceil(wmem / 4096.0) * std::ceil(width / 72.0);
-  e.ff = 0;
+  // FF: a first-order model, to be calibrated against Yosys later. Per PE an
+  // accumulator and an output register; the SIMD-wide input register; the
+  // PE*SIMD weight word read each cycle; ~32 bits of handshake/control and the
+  // weight and threshold address counters.
+  const int out_bits = a.no_act ? acc_bits : a.odt.bitwidth();
+  e.ff = (double)P * (acc_bits + out_bits) + (double)Q * A + (double)(P * Q * W) + 32 + hw::clog2(wmem) +
+         hw::clog2(tmem);
   return e;
 }
 

@@ -85,6 +85,15 @@ OpDef make_concat_def() {
     for (int64_t ch : a.ch) total += ch;
     e.cycles = hw::prod(a.niv) * total / a.simd;
     e.lut = 50.0 + 20.0 * a.ch.size();
+    // FF: a first-order model, to be calibrated against Yosys later: the
+    // SIMD-wide output register, the input-select and channel-fold counters,
+    // ~16 control bits. Without inputDataTypes the element is taken as a byte.
+    int bits = 8;
+    if (const Attribute* t = n.attr("inputDataTypes"))
+      if (!t->strings.empty() && DataType::is_valid_name(t->strings[0]))
+        bits = DataType::from_name(t->strings[0]).bitwidth();
+    e.ff = (double)a.simd * bits + hw::clog2((int64_t)a.ch.size()) +
+           hw::clog2(*std::max_element(a.ch.begin(), a.ch.end()) / a.simd) + 16;
     return e;
   };
   return d;

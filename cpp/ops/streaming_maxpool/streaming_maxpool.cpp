@@ -79,14 +79,26 @@ OpDef make_smp_def() {
   d.estimate = [](const Node& n, const Model& m) {
     const SmpAttrs a = read(n);
     HwEstimate e;
-    // DESIGN §5 (FINN's 2-D estimate): IFM_w^2 * (1 + 1/k^2), truncated.
-    const double w = (double)a.img[1], k = (double)a.k[1];
-    e.cycles = (int64_t)(w * w * (1.0 + 1.0 / (k * k)));
+    const bool one_d = (a.img[0] == 1 && a.k[0] == 1) || (a.img[1] == 1 && a.k[1] == 1);
+    if (one_d) {
+      // 1-D (ImgDim [1, L] with PoolDim [1, k], or transposed): no row buffer;
+      // every input pixel is one beat per PE group and a window's maximum
+      // leaves in the cycle its last pixel arrives, so cycles = L*C/PE.
+      e.cycles = std::max(a.img[0], a.img[1]) * (a.c / a.pe);
+    } else {
+      // DESIGN §5 (FINN's 2-D estimate): IFM_w^2 * (1 + 1/k^2), truncated.
+      const double w = (double)a.img[1], k = (double)a.k[1];
+      e.cycles = (int64_t)(w * w * (1.0 + 1.0 / (k * k)));
+    }
     // One row buffer of OFM_w * C/PE words, PE comparators.
     e.lut = 100 + 1.0 * a.pe * a.dt.bitwidth() * 2;
     const int64_t depth = odim(a, 1) * (a.c / a.pe), width = a.pe * a.dt.bitwidth();
     if (depth * width > 4096) e.bram18 = (double)hw::bram18_count(width, depth);
     else e.lut += (double)width * std::ceil(depth / 64.0);
+    // FF: a first-order model, to be calibrated against Yosys later: the PE-wide
+    // running-max and output registers, row/column counters, the row-buffer
+    // address, ~16 control bits.
+    e.ff = 2.0 * width + hw::clog2(a.img[0]) + hw::clog2(a.img[1]) + hw::clog2(depth) + 16;
     return e;
   };
   return d;

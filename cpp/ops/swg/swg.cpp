@@ -2,7 +2,11 @@
 // input without padding (FMPadding does that in front), output
 // (1, OFM_h, OFM_w, Kh*Kw*C) with the inner order (kh, kw, c) as Im2Col. The
 // depthwise flag only changes the order of beats inside the hardware stream,
-// not the normal-shape result.
+// not the normal-shape result: a standard SWG emits each window as
+// (kh, kw, C/SIMD) beats, so an MVAU sees SIMD channels of one kernel tap per
+// beat; a depthwise SWG emits (C/SIMD, kh, kw) beats, all taps of one channel
+// group in a row, which is what a VVAU (or Pool) with SIMD over the kernel
+// needs. The beat count, and hence the cycle model, is the same.
 #include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
@@ -43,6 +47,12 @@ SwgAttrs read(const Node& n) {
               "OFMDim = (IFMDim - Dilation*(ConvKernelDim-1) - 1) / Stride + 1; pad with FMPadding first");
   }
   return a;
+}
+
+// A 1-D SWG: the feature map and the kernel are both 1 along the same axis
+// (FINN's ConvolutionInputGenerator1D case).
+bool is_1d(const SwgAttrs& a) {
+  return (a.ifm[0] == 1 && a.k[0] == 1 && a.ifm[1] > 1) || (a.ifm[1] == 1 && a.k[1] == 1 && a.ifm[0] > 1);
 }
 
 void check_input(const Node& n, const SwgAttrs& a, const Shape& s) {
@@ -90,8 +100,21 @@ OpDef make_swg_def() {
     const SwgAttrs a = read(n);
     HwEstimate e;
     const int64_t cs = a.c / a.simd;
-    const int64_t write = a.ofm[1] * a.k[1] * a.k[0] * cs, read_ = a.stride[1] * a.ifm[1] * cs;
-    e.cycles = a.ifm[1] * a.k[0] * a.dil[0] * cs + a.ofm[0] * std::max(write, read_);
+    if (is_1d(a)) {
+      // 1-D (IFMDim [1, L] with kernel [1, K], or [L, 1] with [K, 1]): the
+      // buffer holds one dilated window of (K-1)*D+1 pixels. Filling all but
+      // the last pixel of the first window takes (K-1)*D*C/SIMD cycles; after
+      // that each output pixel writes K*C/SIMD beats while reading the S new
+      // pixels of the next window, so it costs max(K, S)*C/SIMD cycles:
+      //   cycles = (K-1)*D*C/SIMD + OFM_L*max(K, S)*C/SIMD.
+      const int ax = a.ifm[0] == 1 ? 1 : 0;
+      e.cycles = (a.k[ax] - 1) * a.dil[ax] * cs + a.ofm[ax] * std::max(a.k[ax], a.stride[ax]) * cs;
+    } else {
+      // 2-D (DESIGN §5): fill Kh dilated rows, then per output row the larger
+      // of writing OFM_w windows and reading S_w new input rows.
+      const int64_t write = a.ofm[1] * a.k[1] * a.k[0] * cs, read_ = a.stride[1] * a.ifm[1] * cs;
+      e.cycles = a.ifm[1] * a.k[0] * a.dil[0] * cs + a.ofm[0] * std::max(write, read_);
+    }
     // Line buffer of Kh rows (dilated) of IFM_w pixels, SIMD*bits wide.
     const int64_t width = a.simd * a.idt.bitwidth();
     const int64_t depth = ((a.k[0] - 1) * a.dil[0] + 1) * a.ifm[1] * cs;
@@ -102,6 +125,12 @@ OpDef make_swg_def() {
       e.bram18 = (double)hw::bram18_count(width, depth);
       e.lut = 300 + 2.0 * width;
     }
+    // FF: a first-order model, to be calibrated against Yosys later: the
+    // SIMD-wide buffer read and output registers, read and write addresses into
+    // the line buffer, one counter per output loop (OFM h/w, kernel h/w, C/SIMD)
+    // and ~16 control bits.
+    e.ff = 2.0 * width + 2 * hw::clog2(depth) + hw::clog2(a.ofm[0]) + hw::clog2(a.ofm[1]) + hw::clog2(a.k[0]) +
+           hw::clog2(a.k[1]) + hw::clog2(cs) + 16;
     return e;
   };
   return d;

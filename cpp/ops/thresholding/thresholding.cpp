@@ -72,6 +72,9 @@ OpDef make_thresholding_def() {
       e.bram18 = (double)hw::bram18_count(a.pe * steps * ib, tmem);
       e.lut = 100 + (double)a.pe * steps * ib;
     }
+    // FF: a first-order model, to be calibrated against Yosys later: per PE an
+    // input and an output register, ~16 control bits, the threshold address counter.
+    e.ff = (double)a.pe * (ib + a.odt.bitwidth()) + 16 + hw::clog2(tmem);
     return e;
   };
   return d;

@@ -107,6 +107,12 @@ OpDef make_vvau_def() {
     const int64_t wmem = a.c * kk / (a.pe * a.simd);
     e.lut = 300 + 1.1 * a.pe * (mult + adder + acc_bits + act) + (double)(a.pe * a.simd * W) * std::ceil(wmem / 64.0);
     e.dsp = a.res_type == "dsp" ? (double)(a.pe * a.simd) * std::ceil((W + A) / 48.0) : 0.0;
+    // FF: a first-order model, to be calibrated against Yosys later. Per PE an
+    // accumulator and an output register; PE*SIMD input and weight registers
+    // (each lane has its own channel, nothing is shared as in the MVAU); ~32
+    // control bits and the weight address counter.
+    const int out_bits = a.no_act ? acc_bits : a.odt.bitwidth();
+    e.ff = (double)a.pe * (acc_bits + out_bits) + (double)(a.pe * a.simd) * (A + W) + 32 + hw::clog2(wmem);
     return e;
   };
   return d;
