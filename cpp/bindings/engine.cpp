@@ -23,22 +23,14 @@ void bind_engine(py::module_& m) {
            py::call_guard<py::gil_scoped_release>())
       .def("run",
            [](const Engine& e, const py::dict& inputs) {
-             TensorMap in;
-             for (auto item : inputs) {
-               if (!py::isinstance<py::str>(item.first))
-                 throw InputError("input names must be strings", "pass a dict like {'global_in': x}");
-               std::string name = item.first.cast<std::string>();
-               in[name] = numpy_to_tensor(item.second, fmt::format("input '{}'", name));
-             }
+             TensorMap in = dict_to_tensors(inputs);
              TensorMap out;
              {
                py::gil_scoped_release nogil;
                out = e.run(in);
                in.clear();
              }
-             py::dict r;
-             for (auto& [k, v] : out) r[py::str(k)] = tensor_to_numpy(v);
-             return r;
+             return tensors_to_dict(out);
            },
            py::arg("inputs"))
       .def_property_readonly("isa", [](const Engine& e) { return std::string(engine::isa_name(e.isa())); })

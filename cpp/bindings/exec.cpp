@@ -13,22 +13,14 @@ void bind_exec(py::module_& m) {
   m.def(
       "execute",
       [](const Model& model, const py::dict& inputs, bool full_context) {
-        TensorMap in;
-        for (auto item : inputs) {
-          if (!py::isinstance<py::str>(item.first))
-            throw InputError("input names must be strings", "pass a dict like {'global_in': x}");
-          std::string name = item.first.cast<std::string>();
-          in[name] = numpy_to_tensor(item.second, fmt::format("input '{}'", name));
-        }
+        TensorMap in = dict_to_tensors(inputs);
         TensorMap out;
         {
           py::gil_scoped_release nogil;
           out = execute_model(model, in, ExecOptions{full_context});
-          in.clear();  // drop array references while the GIL is free is fine: deleters take it
+          in.clear();  // deleters of borrowed arrays take the GIL themselves
         }
-        py::dict r;
-        for (auto& [k, v] : out) r[py::str(k)] = tensor_to_numpy(v);
-        return r;
+        return tensors_to_dict(out);
       },
       py::arg("model"), py::arg("inputs"), py::arg("full_context") = false);
 

@@ -83,6 +83,23 @@ py::array tensor_to_numpy(const Tensor& t) {
   return py::array(numpy_dtype(t.type()), shape, t.raw(), cap);
 }
 
+std::map<std::string, Tensor> dict_to_tensors(const py::dict& d) {
+  std::map<std::string, Tensor> r;
+  for (auto item : d) {
+    if (!py::isinstance<py::str>(item.first))
+      throw InputError("input names must be strings", "pass a dict like {'global_in': x}");
+    std::string name = item.first.cast<std::string>();
+    r[name] = numpy_to_tensor(item.second, fmt::format("input '{}'", name));
+  }
+  return r;
+}
+
+py::dict tensors_to_dict(const std::map<std::string, Tensor>& m) {
+  py::dict r;
+  for (const auto& [k, v] : m) r[py::str(k)] = tensor_to_numpy(v);
+  return r;
+}
+
 void bind_ir(py::module_& m) {
   // ---- DataType (qonnx method names) ----
   py::class_<DataType>(m, "DataType")

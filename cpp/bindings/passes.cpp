@@ -8,17 +8,6 @@
 
 namespace sf::py_bind {
 
-namespace {
-TensorMap to_tensor_map(const py::dict& d) {
-  TensorMap r;
-  for (auto item : d) {
-    std::string name = item.first.cast<std::string>();
-    r[name] = numpy_to_tensor(item.second, fmt::format("input '{}'", name));
-  }
-  return r;
-}
-}  // namespace
-
 void bind_passes(py::module_& m) {
   m.def("apply_pass", [](Model& model, const std::string& name) { return apply_pass(model, name); },
         py::arg("model"), py::arg("name"), py::call_guard<py::gil_scoped_release>());
@@ -58,7 +47,7 @@ void bind_passes(py::module_& m) {
         v.enabled = py::len(verify_inputs) > 0;
         v.rtol = rtol;
         v.atol = atol;
-        for (auto d : verify_inputs) v.inputs.push_back(to_tensor_map(d.cast<py::dict>()));
+        for (auto d : verify_inputs) v.inputs.push_back(dict_to_tensors(d.cast<py::dict>()));
         PipelineReport rep;
         {
           py::gil_scoped_release nogil;

@@ -99,6 +99,30 @@ void check_inputs(const Graph& g, const TensorMap& inputs) {
 
 }  // namespace
 
+void run_node(const OpDef& def, ExecCtx& ec) {
+  const Node& node = ec.node;
+  const size_t nin = node.inputs.size();
+  if (nin < def.min_inputs || nin > def.max_inputs)
+    op_fail(node, fmt::format("has {} inputs, but {} takes {} to {}", nin, node.op_type, def.min_inputs,
+                              def.max_inputs),
+            "fix the node's inputs");
+  try {
+    if (def.validate) def.validate(node);
+    def.execute(ec);
+  } catch (const UnsupportedOpError&) {
+    throw;
+  } catch (const ModelError& e) {
+    if (!e.where().empty()) throw;
+    throw ModelError(fmt::format("{}: {}", node.label(), e.what()), e.hint(), node.name);
+  } catch (const StreamfoldError& e) {
+    throw ModelError(fmt::format("{}: {}", node.label(), e.what()), e.hint(), node.name);
+  } catch (const std::bad_alloc&) {
+    throw StreamfoldError(fmt::format("{}: out of memory", node.label()), "use a smaller batch");
+  } catch (const std::exception& e) {
+    throw ModelError(fmt::format("{}: {}", node.label(), e.what()), "", node.name);
+  }
+}
+
 TensorMap execute_model(const Model& model, const TensorMap& inputs, const ExecOptions& opts) {
   const Graph& g = model.graph;
   check_inputs(g, inputs);
@@ -125,11 +149,6 @@ TensorMap execute_model(const Model& model, const TensorMap& inputs, const ExecO
   for (size_t step = 0; step < order.size(); ++step) {
     const Node& node = g.nodes[order[step]];
     const OpDef& def = *defs[order[step]];
-    const size_t nin = node.inputs.size();
-    if (nin < def.min_inputs || nin > def.max_inputs)
-      op_fail(node, fmt::format("has {} inputs, but {} takes {} to {}", nin, node.op_type, def.min_inputs,
-                                def.max_inputs),
-              "fix the node's inputs");
     ExecCtx ec{node, opset, {}, {}};
     for (const auto& in : node.inputs) {
       if (in.empty()) {
@@ -141,21 +160,7 @@ TensorMap execute_model(const Model& model, const TensorMap& inputs, const ExecO
         op_fail(node, fmt::format("input '{}' has no value", in), "add the missing initializer");
       ec.in.push_back(&it->second);
     }
-    try {
-      if (def.validate) def.validate(node);
-      def.execute(ec);
-    } catch (const UnsupportedOpError&) {
-      throw;
-    } catch (const ModelError& e) {
-      if (!e.where().empty()) throw;
-      throw ModelError(fmt::format("{}: {}", node.label(), e.what()), e.hint(), node.name);
-    } catch (const StreamfoldError& e) {
-      throw ModelError(fmt::format("{}: {}", node.label(), e.what()), e.hint(), node.name);
-    } catch (const std::bad_alloc&) {
-      throw StreamfoldError(fmt::format("{}: out of memory", node.label()), "use a smaller batch");
-    } catch (const std::exception& e) {
-      throw ModelError(fmt::format("{}: {}", node.label(), e.what()), "", node.name);
-    }
+    run_node(def, ec);
     if (ec.out.size() < node.outputs.size()) {
       // Ops may leave trailing optional outputs unset only if nobody names them.
       for (size_t k = ec.out.size(); k < node.outputs.size(); ++k)

@@ -18,6 +18,13 @@ struct ExecOptions {
 // types, concrete dims): mismatches raise InputError naming the input.
 TensorMap execute_model(const Model& model, const TensorMap& inputs, const ExecOptions& opts = {});
 
+struct OpDef;
+struct ExecCtx;
+// Runs one node with its reference semantics: input-count check, attribute
+// validation, execution, and every failure turned into a typed error naming
+// the node. Shared by the executor and the fast engine's per-node fallback.
+void run_node(const OpDef& def, ExecCtx& ec);
+
 // Node indices in an order where every producer precedes its consumers.
 // Throws ModelError on cycles and on tensors nobody produces.
 std::vector<int> topological_order(const Graph& g);
