@@ -4,6 +4,7 @@
 // reference executor, batched and not.
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <random>
 
 #include "exec/engine/engine.h"
@@ -43,6 +44,30 @@ TEST(EngineKernels, PopcountGemmMatchesNaive) {
             ASSERT_EQ(acc[(size_t)(m * N + n)], want) << isa_name(isa) << " K=" << K << " N=" << N;
           }
       }
+}
+
+// Activation packing must agree bit for bit on every path, including ragged
+// K, -0.0, and the rejection of values outside {lo, hi} (NaN included).
+TEST(EngineKernels, PackRowBitsMatchesNaive) {
+  std::mt19937_64 rng(7);
+  for (Isa isa : available_isas())
+    for (int64_t K : k_sizes())
+      for (float lo : {0.0f, -1.0f})
+        for (int bad = 0; bad < 3; ++bad) {
+          std::vector<float> a((size_t)K);
+          for (auto& v : a) v = (rng() & 1) ? 1.0f : (lo == 0.0f && (rng() & 1) ? -0.0f : lo);
+          if (bad == 1) a[(size_t)(rng() % K)] = 0.5f;
+          if (bad == 2) a[(size_t)(rng() % K)] = std::nanf("");
+          const int64_t words = (K + 63) / 64;
+          std::vector<uint64_t> got((size_t)words, ~uint64_t(0)), want((size_t)words, 0);
+          for (int64_t k = 0; k < K; ++k)
+            if (a[(size_t)k] > 0) want[(size_t)(k / 64)] |= uint64_t(1) << (k % 64);
+          const bool ok = pack_row_bits(isa, a.data(), K, lo, 1.0f, got.data());
+          ASSERT_EQ(ok, bad == 0) << isa_name(isa) << " K=" << K;
+          if (ok) {
+            ASSERT_EQ(got, want) << isa_name(isa) << " K=" << K;
+          }
+        }
 }
 
 TEST(EngineKernels, Int16GemmMatchesNaive) {

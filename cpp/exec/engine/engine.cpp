@@ -35,6 +35,13 @@ void build_thresholds(Step& s, const Node& mt, const Tensor& t) {
     }
     s.rbeg.push_back((int64_t)s.fthr.size());
   }
+  s.one_thr = steps >= 1;
+  for (int64_t r = 0; r < s.rows; ++r) {
+    const int64_t n = s.rbeg[(size_t)r + 1] - s.rbeg[(size_t)r];
+    s.one_thr &= n <= 1;
+    s.ithr1.push_back(n ? s.ithr[(size_t)s.rbeg[(size_t)r]] : std::numeric_limits<int64_t>::max());
+    s.fthr1.push_back(n ? s.fthr[(size_t)s.rbeg[(size_t)r]] : std::numeric_limits<double>::quiet_NaN());
+  }
   // The reference computes (float)(out_scale * (float)count + out_bias) in
   // float32 with no fused multiply-add; volatile keeps it that way here.
   const float sc = mt.get_float("out_scale", 1.0f), bi = mt.get_float("out_bias", 0.0f);

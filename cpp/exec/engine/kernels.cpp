@@ -3,11 +3,15 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstring>
 #include <exception>
 #include <mutex>
 #include <thread>
+
+#include <unistd.h>
 
 #include <fmt/format.h>
 
@@ -94,6 +98,55 @@ PackedI16 pack_weight_i16(int64_t K, int64_t N, const std::function<int16_t(int6
       p.w[(size_t)(((b * (p.Kp / 2) + k / 2) * kI16Block + j) * 2 + (k % 2))] = val(k, n);
     }
   return p;
+}
+
+// ---- activation packing -------------------------------------------------------
+// Converting float activations to bits cost more than the popcount GEMM
+// itself at batch 256; AVX-512 compares 16 floats per instruction.
+
+namespace {
+
+bool pack_row_scalar(const float* a, int64_t K, float lo, float hi, uint64_t* out) {
+  bool ok = true;
+  for (int64_t k0 = 0; k0 < K; k0 += 64) {
+    const int64_t k1 = std::min<int64_t>(K, k0 + 64);
+    uint64_t word = 0;  // built in a register rather than by read-modify-write
+    for (int64_t k = k0; k < k1; ++k) {
+      const float v = a[k];
+      ok &= (v == lo) | (v == hi);
+      word |= uint64_t(v > 0) << (k - k0);
+    }
+    out[k0 / 64] = word;
+  }
+  return ok;
+}
+
+__attribute__((target("avx512f"))) bool pack_row_avx512(const float* a, int64_t K, float lo, float hi,
+                                                        uint64_t* out) {
+  const __m512 vlo = _mm512_set1_ps(lo), vhi = _mm512_set1_ps(hi), zero = _mm512_setzero_ps();
+  bool ok = true;
+  for (int64_t k0 = 0; k0 < K; k0 += 64) {
+    uint64_t word = 0;
+    for (int j = 0; j < 4 && k0 + 16 * j < K; ++j) {
+      const int64_t k = k0 + 16 * j, left = K - k;
+      const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+      const __m512 v = _mm512_maskz_loadu_ps(live, a + k);
+      // Ordered compares: NaN is neither lo nor hi, and not > 0.
+      const __mmask16 good = _mm512_cmp_ps_mask(v, vlo, _CMP_EQ_OQ) | _mm512_cmp_ps_mask(v, vhi, _CMP_EQ_OQ);
+      ok &= (uint16_t)(good | (__mmask16)~live) == 0xFFFF;
+      const __mmask16 pos = _mm512_mask_cmp_ps_mask(live, v, zero, _CMP_GT_OQ);
+      word |= uint64_t((uint16_t)pos) << (16 * j);
+    }
+    out[k0 / 64] = word;
+  }
+  return ok;
+}
+
+}  // namespace
+
+bool pack_row_bits(Isa isa, const float* a, int64_t K, float lo, float hi, uint64_t* out) {
+  if (isa == Isa::AVX512) return pack_row_avx512(a, K, lo, hi, out);
+  return pack_row_scalar(a, K, lo, hi, out);
 }
 
 // ---- binary kernels -----------------------------------------------------------
@@ -325,6 +378,86 @@ double popcount_peak_words_per_s(Isa isa, double seconds) {
   return words_per_call * (double)calls / el;
 }
 
+namespace {
+
+// A persistent pool: an engine run calls parallel_for once per layer, and
+// spawning std::threads each time cost tens of microseconds per layer, more
+// than a small layer's whole compute. Workers spin briefly for the next job
+// (consecutive layers follow within microseconds), then sleep on a condvar.
+// One job at a time holds the pool; a concurrent or nested caller falls back
+// to spawning its own threads, so correctness never depends on the pool.
+class Pool {
+ public:
+  // Runs chunks [1, nt) on workers, chunk 0 on the caller; false when busy.
+  bool run(int64_t nt, const std::function<void(int64_t)>& chunk) {
+    // A forked child (Python multiprocessing) inherits the pool but not its
+    // threads: it spawns threads per call instead of waiting on nobody.
+    if (tl_worker_ || getpid() != pid_ || !busy_.try_lock()) return false;
+    std::lock_guard<std::mutex> hold(busy_, std::adopt_lock);
+    {
+      std::lock_guard<std::mutex> g(mu_);
+      while ((int64_t)workers_.size() < nt - 1) {
+        const int id = (int)workers_.size() + 1;
+        // The worker starts from the generation before this job's bump, so a
+        // late-starting thread still sees the job as new.
+        const uint64_t g0 = gen_.load(std::memory_order_relaxed);
+        workers_.emplace_back([this, id, g0] { loop(id, g0); });
+        workers_.back().detach();  // the pool lives until the process exits
+      }
+      chunk_ = &chunk;
+      nt_ = nt;
+      left_.store(nt - 1, std::memory_order_relaxed);
+      gen_.fetch_add(1, std::memory_order_release);
+    }
+    cv_.notify_all();
+    chunk(0);
+    while (left_.load(std::memory_order_acquire) != 0) _mm_pause();
+    return true;
+  }
+
+ private:
+  const pid_t pid_ = getpid();
+  std::mutex busy_, mu_;
+  std::condition_variable cv_;
+  std::vector<std::thread> workers_;
+  const std::function<void(int64_t)>* chunk_ = nullptr;
+  int64_t nt_ = 0;
+  std::atomic<uint64_t> gen_{0};
+  std::atomic<int64_t> left_{0};
+  static thread_local bool tl_worker_;
+
+  void loop(int id, uint64_t seen) {
+    tl_worker_ = true;
+    for (;;) {
+      for (int spin = 0; spin < 4000 && gen_.load(std::memory_order_acquire) == seen; ++spin) _mm_pause();
+      if (gen_.load(std::memory_order_acquire) == seen) {
+        std::unique_lock<std::mutex> lk(mu_);
+        cv_.wait(lk, [&] { return gen_.load(std::memory_order_acquire) != seen; });
+      }
+      const std::function<void(int64_t)>* chunk;
+      int64_t nt;
+      {
+        std::lock_guard<std::mutex> g(mu_);  // chunk_/nt_ were written under mu_
+        seen = gen_.load(std::memory_order_acquire);
+        chunk = chunk_;
+        nt = nt_;
+      }
+      if (id < nt) {
+        (*chunk)(id);
+        left_.fetch_sub(1, std::memory_order_acq_rel);
+      }
+    }
+  }
+};
+thread_local bool Pool::tl_worker_ = false;
+
+Pool& pool() {
+  static Pool* p = new Pool();  // never destroyed: detached workers may still wait on it at exit
+  return *p;
+}
+
+}  // namespace
+
 void parallel_for(int64_t n, int threads, const std::function<void(int64_t)>& fn) {
   if (n <= 0) return;
   const int64_t nt = std::min<int64_t>(std::max(threads, 1), n);
@@ -335,7 +468,7 @@ void parallel_for(int64_t n, int threads, const std::function<void(int64_t)>& fn
   std::exception_ptr err;
   std::mutex mu;
   // Static contiguous split: tasks are equal-sized chunks already.
-  auto worker = [&](int64_t t) {
+  const std::function<void(int64_t)> worker = [&](int64_t t) {
     try {
       for (int64_t i = t * n / nt; i < (t + 1) * n / nt; ++i) fn(i);
     } catch (...) {
@@ -343,10 +476,12 @@ void parallel_for(int64_t n, int threads, const std::function<void(int64_t)>& fn
       if (!err) err = std::current_exception();
     }
   };
-  std::vector<std::thread> pool;
-  for (int64_t t = 1; t < nt; ++t) pool.emplace_back(worker, t);
-  worker(0);
-  for (auto& th : pool) th.join();
+  if (!pool().run(nt, worker)) {
+    std::vector<std::thread> threads_v;
+    for (int64_t t = 1; t < nt; ++t) threads_v.emplace_back(worker, t);
+    worker(0);
+    for (auto& th : threads_v) th.join();
+  }
   if (err) std::rethrow_exception(err);
 }
 

@@ -33,6 +33,11 @@ struct PackedBits {
 // bit(k, n) gives the weight bit of row k, column n.
 PackedBits pack_weight_bits(int64_t K, int64_t N, const std::function<bool(int64_t, int64_t)>& bit);
 
+// Packs one row of K floats into ceil(K/64) words (bit k = a[k] > 0).
+// Returns false when some value is neither lo nor hi (the binary types hold
+// exactly {0, 1} or {-1, 1}), in which case `out` is unspecified.
+bool pack_row_bits(Isa isa, const float* a, int64_t K, float lo, float hi, uint64_t* out);
+
 enum class BitOp { XOR, AND };
 // acc[m * ldo + n] = sum over words of popcount(op(a[m][w], W[w][n])) for rows
 // [m0, m1) and column blocks [b0, b1); a has `words` words per row.

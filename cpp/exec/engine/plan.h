@@ -40,6 +40,12 @@ struct Step {
   std::vector<int64_t> rbeg;     // row r spans [rbeg[r], rbeg[r+1])
   std::vector<int64_t> ithr;
   std::vector<double> fthr;
+  // Binary activations have at most one threshold per row: then the count is
+  // a single compare (x >= t), with an empty row as t = INT64_MAX / NaN, which
+  // no accumulator reaches and no float compares >= to.
+  bool one_thr = false;
+  std::vector<int64_t> ithr1;
+  std::vector<double> fthr1;
   mutable std::atomic<bool> warned{false};  // one warning per step for bad input values
   std::vector<float> lut;        // count -> out_scale * count + out_bias, rounded as the reference does
 };

@@ -11,6 +11,7 @@
 #include <fmt/format.h>
 
 #include "exec/engine/plan.h"
+#include "exec/executor.h"
 
 namespace sf::engine {
 namespace {
@@ -19,6 +20,22 @@ namespace {
 // spawning threads costs tens of microseconds.
 constexpr double kParallelWork = 1 << 18;
 
+// How many of the sorted thresholds [b, e) are <= v: equal to
+// upper_bound(b, e, v) - b for sorted data without NaNs, but a branch-free
+// linear count is several times faster for the few thresholds per channel
+// that quantized layers have.
+template <class T>
+inline int64_t count_le(const T* b, const T* e, T v) {
+  if (e - b <= 8) {
+    int64_t c = 0;
+    for (; b < e; ++b) c += *b <= v;
+    return c;
+  }
+  return std::upper_bound(b, e, v) - b;
+}
+
+// MultiThreshold's channel rule (see ops/multithreshold), on the layout
+// string the plan recorded.
 int64_t channel_axis_of(const std::string& data_layout, int64_t rank) {
   std::string layout = data_layout;
   if (layout.empty()) layout = rank == 2 ? "NC" : rank == 3 ? "NWC" : rank == 4 ? "NCHW" : "";
@@ -37,27 +54,8 @@ std::vector<Tensor> exec_ref(const Model& model, const Node& node, const OpDef& 
                              const std::vector<const Tensor*>& ins) {
   int64_t opset = model.opset_version("");
   if (opset <= 0) opset = 1000;
-  const size_t nin = node.inputs.size();
-  if (nin < def.min_inputs || nin > def.max_inputs)
-    op_fail(node, fmt::format("has {} inputs, but {} takes {} to {}", nin, node.op_type, def.min_inputs,
-                              def.max_inputs),
-            "fix the node's inputs");
   ExecCtx ec{node, opset, ins, {}};
-  try {
-    if (def.validate) def.validate(node);
-    def.execute(ec);
-  } catch (const UnsupportedOpError&) {
-    throw;
-  } catch (const ModelError& e) {
-    if (!e.where().empty()) throw;
-    throw ModelError(fmt::format("{}: {}", node.label(), e.what()), e.hint(), node.name);
-  } catch (const StreamfoldError& e) {
-    throw ModelError(fmt::format("{}: {}", node.label(), e.what()), e.hint(), node.name);
-  } catch (const std::bad_alloc&) {
-    throw StreamfoldError(fmt::format("{}: out of memory", node.label()), "use a smaller batch");
-  } catch (const std::exception& e) {
-    throw ModelError(fmt::format("{}: {}", node.label(), e.what()), "", node.name);
-  }
+  run_node(def, ec);  // the executor's checks and error wrapping
   return std::move(ec.out);
 }
 
@@ -225,15 +223,27 @@ void Engine::run_thresholds(const Step& s, std::vector<Tensor>& vals, int64_t ba
   Tensor out(ElemType::FLOAT, x.shape());
   const float* xv = x.data<float>();
   float* ov = out.data<float>();
+  // Lines of `inner` elements share one channel: walking them avoids two
+  // 64-bit divisions per element, which dominated this loop.
+  const int64_t lines = inner ? total / inner : 0;
   const int64_t chunks = total * 8 >= kParallelWork ? threads_ : 1;
   parallel_for(chunks, chunks, [&](int64_t c) {
-    for (int64_t i = c * total / chunks; i < (c + 1) * total / chunks; ++i) {
-      const int64_t r = s.rows == 1 ? 0 : (i / inner) % channels;
-      const double v = xv[i];
+    const int64_t l0 = c * lines / chunks;
+    int64_t ch = channels ? l0 % channels : 0;  // the line's channel, advanced without a division per line
+    for (int64_t l = l0; l < (c + 1) * lines / chunks; ++l, ch = ch + 1 == channels ? 0 : ch + 1) {
+      const int64_t r = s.rows == 1 ? 0 : ch;
       const double* b = s.fthr.data() + s.rbeg[(size_t)r];
       const double* e = s.fthr.data() + s.rbeg[(size_t)r + 1];
-      const int64_t count = std::isnan(v) ? 0 : std::upper_bound(b, e, v) - b;
-      ov[i] = s.lut[(size_t)count];
+      if (s.one_thr) {  // NaN inputs (and empty rows, t = NaN) compare false: count 0
+        const double t = s.fthr1[(size_t)r];
+        for (int64_t i = l * inner; i < (l + 1) * inner; ++i) ov[i] = s.lut[(double)xv[i] >= t];
+        continue;
+      }
+      for (int64_t i = l * inner; i < (l + 1) * inner; ++i) {
+        const double v = xv[i];
+        const int64_t count = std::isnan(v) ? 0 : count_le(b, e, v);
+        ov[i] = s.lut[(size_t)count];
+      }
     }
   });
   vals[(size_t)s.out[0]] = std::move(out);
@@ -282,15 +292,22 @@ void Engine::run_matmul(const Step& s, std::vector<Tensor>& vals, bool batched) 
   auto pack = [&](int64_t m0, int64_t m1) {
     for (int64_t m = m0; m < m1; ++m) {
       const float* ar = a + m * K;
-      for (int64_t k = 0; k < K; ++k) {
-        const float v = ar[k];
-        if (!(v >= lo && v <= hi && v == std::floor(v)) || (bip && v == 0)) {
+      if (bin) {
+        if (!pack_row_bits(isa_, ar, K, (float)lo, (float)hi, abits.data() + m * s.pb.words)) {
           bad = true;  // the kernels' range assumptions fail: recompute below
           return;
         }
-        if (bin) {
-          if (v > 0) abits[(size_t)(m * s.pb.words + k / 64)] |= uint64_t(1) << (k % 64);
-        } else if (i16) {
+        continue;
+      }
+      for (int64_t k = 0; k < K; ++k) {
+        const float v = ar[k];
+        // I16 operands are at most 8 bits, so once in range the int32 round
+        // trip is an exact integrality test (std::floor is a libm call here).
+        if (!(v >= lo && v <= hi && (i16 ? v == (float)(int32_t)v : v == std::floor(v))) || (bip && v == 0)) {
+          bad = true;  // the kernels' range assumptions fail: recompute below
+          return;
+        }
+        if (i16) {
           a16[(size_t)(m * s.pi.Kp + k)] = (int16_t)v;
         } else {
           a64[(size_t)(m * K + k)] = (int64_t)v;
@@ -299,6 +316,14 @@ void Engine::run_matmul(const Step& s, std::vector<Tensor>& vals, bool batched) 
     }
   };
   auto epilogue = [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1, auto value) {
+    if (fuse && s.one_thr) {  // one compare per output; this loop dominated the layer
+      const int64_t* t1 = s.ithr1.data();
+      const int64_t ts = s.rows == 1 ? 0 : 1;
+      const float* lut = s.lut.data();
+      for (int64_t m = m0; m < m1; ++m)
+        for (int64_t n = n0; n < n1; ++n) o[m * N + n] = lut[value(m, n) >= t1[n * ts]];
+      return;
+    }
     for (int64_t m = m0; m < m1; ++m)
       for (int64_t n = n0; n < n1; ++n) {
         const int64_t v = value(m, n);
@@ -306,7 +331,7 @@ void Engine::run_matmul(const Step& s, std::vector<Tensor>& vals, bool batched) 
           const int64_t r = s.rows == 1 ? 0 : n;
           const int64_t* b = s.ithr.data() + s.rbeg[(size_t)r];
           const int64_t* e = s.ithr.data() + s.rbeg[(size_t)r + 1];
-          o[m * N + n] = s.lut[(size_t)(std::upper_bound(b, e, v) - b)];
+          o[m * N + n] = s.lut[(size_t)count_le(b, e, v)];
         } else {
           o[m * N + n] = (float)v;
         }
