@@ -56,9 +56,7 @@ std::vector<int> topological_order(const Graph& g) {
   return order;
 }
 
-namespace {
-
-void check_inputs(const Graph& g, const TensorMap& inputs) {
+int64_t check_model_inputs(const Graph& g, const TensorMap& inputs, bool any_batch) {
   auto rt = g.runtime_inputs();
   std::string expected;
   for (const auto* vi : rt) expected += (expected.empty() ? "'" : ", '") + vi->name + "'";
@@ -69,6 +67,7 @@ void check_inputs(const Graph& g, const TensorMap& inputs) {
       throw InputError(fmt::format("'{}' is not an input of the model", name),
                        fmt::format("the model's inputs are {}", expected));
   }
+  int64_t batch = -1;
   for (const auto* vi : rt) {
     auto it = inputs.find(vi->name);
     if (it == inputs.end())
@@ -79,25 +78,28 @@ void check_inputs(const Graph& g, const TensorMap& inputs) {
       throw InputError(fmt::format("input '{}' is {}, but the model expects {}", vi->name, elem_type_name(t.type()),
                                    elem_type_name(vi->elem_type)),
                        fmt::format("convert it first, e.g. x.astype(np.{})", elem_type_name(vi->elem_type)));
-    if (vi->has_shape) {
-      bool ok = t.rank() == (int64_t)vi->dims.size();
-      for (size_t k = 0; ok && k < vi->dims.size(); ++k)
-        ok = vi->dims[k].value < 0 || vi->dims[k].value == t.shape()[k];
-      if (!ok) {
-        std::string want = "(";
-        for (size_t k = 0; k < vi->dims.size(); ++k)
-          want += (k ? ", " : "") + (vi->dims[k].value >= 0 ? std::to_string(vi->dims[k].value)
-                                                             : (vi->dims[k].param.empty() ? "?" : vi->dims[k].param));
-        want += ")";
-        throw InputError(fmt::format("input '{}' has shape {}, but the model expects {}", vi->name,
-                                     shape_str(t.shape()), want),
-                         "reshape the input, or change the model's batch size");
-      }
+    if (!vi->has_shape) continue;
+    bool ok = t.rank() == (int64_t)vi->dims.size() && (!any_batch || t.rank() >= 1);
+    for (size_t k = 0; ok && k < vi->dims.size(); ++k)
+      ok = vi->dims[k].value < 0 || vi->dims[k].value == t.shape()[k] ||
+           (any_batch && k == 0 && vi->dims[0].value == 1);
+    if (ok && any_batch && batch >= 0 && t.shape()[0] != batch) ok = false;
+    if (!ok) {
+      std::string want = "(";
+      for (size_t k = 0; k < vi->dims.size(); ++k)
+        want += (k ? ", " : "") + (vi->dims[k].value >= 0 ? std::to_string(vi->dims[k].value)
+                                                           : (vi->dims[k].param.empty() ? "?" : vi->dims[k].param));
+      want += ")";
+      throw InputError(fmt::format("input '{}' has shape {}, but the model expects {}", vi->name,
+                                   shape_str(t.shape()), want),
+                       any_batch ? "only axis 0 (the batch) may differ from the model's shape, and only when the "
+                                   "model's batch is 1"
+                                 : "reshape the input, or change the model's batch size");
     }
+    if (t.rank() >= 1) batch = t.shape()[0];
   }
+  return batch;
 }
-
-}  // namespace
 
 void run_node(const OpDef& def, ExecCtx& ec) {
   const Node& node = ec.node;
@@ -125,7 +127,7 @@ void run_node(const OpDef& def, ExecCtx& ec) {
 
 TensorMap execute_model(const Model& model, const TensorMap& inputs, const ExecOptions& opts) {
   const Graph& g = model.graph;
-  check_inputs(g, inputs);
+  check_model_inputs(g, inputs, false);
   const std::vector<int> order = topological_order(g);
   const auto& reg = OpRegistry::instance();
   // Resolve every op before running anything: an unsupported op fails fast.

@@ -18,6 +18,12 @@ struct ExecOptions {
 // types, concrete dims): mismatches raise InputError naming the input.
 TensorMap execute_model(const Model& model, const TensorMap& inputs, const ExecOptions& opts = {});
 
+// Checks inputs against the graph's runtime inputs (names, element types,
+// concrete dims) and raises InputError naming the input. With any_batch, axis
+// 0 may differ from a declared batch of 1 (same for every input). Returns the
+// batch size (axis 0 of the inputs), or -1 when no input has a shape.
+int64_t check_model_inputs(const Graph& g, const TensorMap& inputs, bool any_batch);
+
 struct OpDef;
 struct ExecCtx;
 // Runs one node with its reference semantics: input-count check, attribute

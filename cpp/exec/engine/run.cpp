@@ -63,39 +63,7 @@ std::vector<Tensor> exec_ref(const Model& model, const Node& node, const OpDef& 
 
 TensorMap Engine::run(const TensorMap& inputs) const {
   const Graph& g = model_.graph;
-  auto rt = g.runtime_inputs();
-  std::string expected;
-  for (const auto* vi : rt) expected += (expected.empty() ? "'" : ", '") + vi->name + "'";
-  for (const auto& [name, t] : inputs) {
-    bool known = false;
-    for (const auto* vi : rt) known |= vi->name == name;
-    if (!known)
-      throw InputError(fmt::format("'{}' is not an input of the model", name),
-                       fmt::format("the model's inputs are {}", expected));
-  }
-  int64_t batch = -1;
-  for (const auto* vi : rt) {
-    auto it = inputs.find(vi->name);
-    if (it == inputs.end())
-      throw InputError(fmt::format("input '{}' was not given", vi->name),
-                       fmt::format("pass a value for every model input: {}", expected));
-    const Tensor& t = it->second;
-    if (vi->elem_type != ElemType::UNDEFINED && t.type() != vi->elem_type)
-      throw InputError(fmt::format("input '{}' is {}, but the model expects {}", vi->name, elem_type_name(t.type()),
-                                   elem_type_name(vi->elem_type)),
-                       fmt::format("convert it first, e.g. x.astype(np.{})", elem_type_name(vi->elem_type)));
-    if (!vi->has_shape) continue;
-    bool ok = t.rank() == (int64_t)vi->dims.size() && t.rank() >= 1;
-    // Axis 0 may differ when the model declares batch 1: the engine runs the batch through.
-    for (size_t k = 0; ok && k < vi->dims.size(); ++k)
-      ok = vi->dims[k].value < 0 || vi->dims[k].value == t.shape()[k] || (k == 0 && vi->dims[0].value == 1);
-    if (ok && batch >= 0 && t.shape()[0] != batch) ok = false;
-    if (!ok)
-      throw InputError(fmt::format("input '{}' has shape {}, which does not fit the model's input {}", vi->name,
-                                   shape_str(t.shape()), shape_str(vi->shape())),
-                       "only axis 0 (the batch) may differ from the model's shape, and only when the model's batch is 1");
-    batch = t.shape()[0];
-  }
+  const int64_t batch = check_model_inputs(g, inputs, true);
   const bool batched = batch > 0 && batch != model_batch_;
 
   std::vector<Tensor> vals(slot_.size());

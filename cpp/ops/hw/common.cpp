@@ -358,6 +358,21 @@ StreamShapes stream_shapes(const Node& n) {
   return s;
 }
 
+void write_activation(ExecCtx& c, bool no_act, const Shape& os, const std::vector<double>& acc, int64_t channels,
+                      const DataType& odt, int64_t act_val) {
+  c.out.resize(1);
+  if (no_act || !c.has_input(2)) {
+    if (!no_act)
+      op_fail(c.node, "noActivation=0 but no thresholds input is connected",
+              "connect the thresholds initializer as input 2, or set noActivation=1");
+    c.out[0] = float_tensor(os, acc);
+    return;
+  }
+  Tensor out(ElemType::FLOAT, os);
+  threshold_activate(acc, channels, c.input(2), c.node, odt, act_val, out.data<float>());
+  c.out[0] = std::move(out);
+}
+
 Tensor float_tensor(const Shape& s, const std::vector<double>& v) {
   Tensor t(ElemType::FLOAT, s);
   float* d = t.data<float>();

@@ -49,6 +49,10 @@ DataType range_datatype(double lo, double hi);
 // thr holds `rows` rows of `steps` thresholds; rows is 1 or the channel count.
 void threshold_activate(const std::vector<double>& acc, int64_t channels, const Tensor& thr, const Node& n,
                         const DataType& odt, int64_t act_val, float* out);
+// The MVAU/VVAU output: the accumulators themselves with noActivation=1,
+// else threshold_activate on input 2 (which must then be connected).
+void write_activation(ExecCtx& c, bool no_act, const Shape& os, const std::vector<double>& acc, int64_t channels,
+                      const DataType& odt, int64_t act_val);
 
 // Normal and folded shapes and stream widths of one HW layer's main input and
 // output. Supported op_types: MVAU, VVAU, Thresholding, ConvolutionInputGenerator,

@@ -100,17 +100,7 @@ void mvau_execute(ExecCtx& c) {
       else
         for (int64_t j = 0; j < a.mh; ++j) ar[j] += xk * wr[j];
     }
-  c.out.resize(1);
-  if (a.no_act || !c.has_input(2)) {
-    if (!a.no_act)
-      op_fail(n, "noActivation=0 but no thresholds input is connected",
-              "connect the thresholds initializer as input 2, or set noActivation=1");
-    c.out[0] = hw::float_tensor(os, acc);
-    return;
-  }
-  Tensor out(ElemType::FLOAT, os);
-  hw::threshold_activate(acc, a.mh, c.input(2), n, a.odt, a.act_val, out.data<float>());
-  c.out[0] = std::move(out);
+  hw::write_activation(c, a.no_act, os, acc, a.mh, a.odt, a.act_val);
 }
 
 HwEstimate mvau_estimate(const Node& n, const Model& m) {

@@ -64,17 +64,7 @@ void vvau_execute(ExecCtx& c) {
     for (int64_t t = 0; t < kk; ++t)
       for (int64_t ch = 0; ch < a.c; ++ch) acc[p * a.c + ch] += xv[(p * kk + t) * a.c + ch] * wv[ch * kk + t];
   const Shape os = {x.shape()[0], a.dim[0], a.dim[1], a.c};
-  c.out.resize(1);
-  if (a.no_act || !c.has_input(2)) {
-    if (!a.no_act)
-      op_fail(n, "noActivation=0 but no thresholds input is connected",
-              "connect the thresholds initializer as input 2, or set noActivation=1");
-    c.out[0] = hw::float_tensor(os, acc);
-    return;
-  }
-  Tensor out(ElemType::FLOAT, os);
-  hw::threshold_activate(acc, a.c, c.input(2), n, a.odt, a.act_val, out.data<float>());
-  c.out[0] = std::move(out);
+  hw::write_activation(c, a.no_act, os, acc, a.c, a.odt, a.act_val);
 }
 
 OpDef make_vvau_def() {
