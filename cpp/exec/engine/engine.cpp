@@ -1,10 +1,12 @@
+// Compiling the plan: one Step per node (a MatMul and the MultiThreshold that
+// reads it share one), with a packed storage layout decided statically for
+// every integer activation the kernels can keep packed.
 #include "exec/engine/plan.h"
 
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
-#include <cstring>
 #include <limits>
 #include <thread>
 #include <unordered_map>
@@ -17,49 +19,106 @@ namespace sf::engine {
 
 namespace {
 
-void build_thresholds(Step& s, const Node& mt, const Tensor& t) {
-  const std::vector<double> v = t.to_double();
-  s.rows = t.shape()[0];
-  const int64_t steps = t.shape()[1];
-  s.rbeg.assign(1, 0);
-  for (int64_t r = 0; r < s.rows; ++r) {
-    std::vector<double> row;
-    for (int64_t b = 0; b < steps; ++b)
-      if (!std::isnan(v[r * steps + b])) row.push_back(v[r * steps + b]);
-    std::sort(row.begin(), row.end());  // a count of t <= x does not depend on order
-    for (double x : row) {
-      s.fthr.push_back(x);
-      const double c = std::ceil(x);
-      s.ithr.push_back(c >= 9.2e18 ? std::numeric_limits<int64_t>::max()
-                                   : c <= -9.2e18 ? std::numeric_limits<int64_t>::min() : (int64_t)c);
-    }
-    s.rbeg.push_back((int64_t)s.fthr.size());
-  }
-  s.one_thr = steps >= 1;
-  for (int64_t r = 0; r < s.rows; ++r) {
-    const int64_t n = s.rbeg[(size_t)r + 1] - s.rbeg[(size_t)r];
-    s.one_thr &= n <= 1;
-    s.ithr1.push_back(n ? s.ithr[(size_t)s.rbeg[(size_t)r]] : std::numeric_limits<int64_t>::max());
-    s.fthr1.push_back(n ? s.fthr[(size_t)s.rbeg[(size_t)r]] : std::numeric_limits<double>::quiet_NaN());
-  }
-  // The reference computes (float)(out_scale * (float)count + out_bias) in
-  // float32 with no fused multiply-add; volatile keeps it that way here.
-  const float sc = mt.get_float("out_scale", 1.0f), bi = mt.get_float("out_bias", 0.0f);
-  s.lut.resize((size_t)steps + 1);
-  for (int64_t c = 0; c <= steps; ++c) {
-    volatile float scaled = sc * (float)c;
-    s.lut[(size_t)c] = (float)(scaled + bi);
-  }
-  s.mt_layout = mt.get_string("data_layout", "");
-}
+constexpr double kI32 = 2147483647.0;
 
-bool all_integer(const Tensor& w) {
-  for (double x : w.to_double())
+bool all_integer(const std::vector<double>& v) {
+  for (double x : v)
     if (!(std::isfinite(x) && x == std::floor(x))) return false;
   return true;
 }
 
-double max_abs(const DataType& dt) { return std::max(std::fabs(dt.min()), std::fabs(dt.max())); }
+int bits_for(int64_t span) {
+  int b = 1;
+  while (b < 62 && (int64_t(1) << b) - 1 < span) ++b;
+  return b;
+}
+
+// MultiThreshold's channel rule (see ops/multithreshold) for a static rank.
+int64_t channel_axis_of(const std::string& data_layout, int64_t rank) {
+  std::string layout = data_layout;
+  if (layout.empty()) layout = rank == 2 ? "NC" : rank == 3 ? "NWC" : rank == 4 ? "NCHW" : "";
+  const size_t pos = layout.find('C');
+  return pos == std::string::npos ? 1 : (int64_t)pos;
+}
+
+MtPlan plan_thresholds(const Node& mt, const OpDef* def, int node, const Tensor& t) {
+  MtPlan p;
+  p.node = node;
+  p.def = def;
+  const std::vector<double> v = t.to_double();
+  p.rows = t.shape()[0];
+  const int64_t steps = t.shape()[1];
+  p.rbeg.assign(1, 0);
+  for (int64_t r = 0; r < p.rows; ++r) {
+    std::vector<double> row;
+    for (int64_t b = 0; b < steps; ++b)
+      if (!std::isnan(v[(size_t)(r * steps + b)])) row.push_back(v[(size_t)(r * steps + b)]);
+    std::sort(row.begin(), row.end());  // a count of t <= x does not depend on order
+    p.fthr.insert(p.fthr.end(), row.begin(), row.end());
+    p.rbeg.push_back((int64_t)p.fthr.size());
+    p.tmax = std::max(p.tmax, (int)row.size());
+  }
+  // The reference computes (float)(out_scale * (float)count + out_bias) in
+  // float32 with no fused multiply-add; volatile keeps it that way here.
+  const float sc = mt.get_float("out_scale", 1.0f), bi = mt.get_float("out_bias", 0.0f);
+  p.lut.resize((size_t)steps + 1);
+  for (int64_t c = 0; c <= steps; ++c) {
+    volatile float scaled = sc * (float)c;
+    p.lut[(size_t)c] = (float)(scaled + bi);
+  }
+  p.layout = mt.get_string("data_layout", "");
+  return p;
+}
+
+// Packed output when every reachable count maps to a value of the output
+// type (a code), channels are last, and no value is -0.0 (decoding would
+// lose the sign the reference keeps).
+void plan_packed_output(MtPlan& p, const DataType& out_dt, int64_t channels, int64_t rank) {
+  if (rank < 2 || channel_axis_of(p.layout, rank) != rank - 1) return;
+  auto L = natural_layout(out_dt, channels);
+  if (!L) return;
+  std::vector<int32_t> code;
+  for (int c = 0; c <= p.tmax; ++c) {
+    const float v = p.lut[(size_t)c];
+    if (!out_dt.allowed(v) || (v == 0 && std::signbit(v))) return;
+    const double q = ((double)v - (double)L->lo) / (double)L->step;
+    if (q != std::floor(q) || q < 0 || q >= (1 << L->bits)) return;
+    code.push_back((int32_t)q);
+  }
+  p.packs = L;
+  p.code = std::move(code);
+}
+
+// Integer thresholds [T][Npad] for the GEMM epilogue: ceil(t), clamped to
+// int32 (the plan proves |dot| < 2^31 - 1, so the clamps never change a
+// compare), INT32_MAX padding.
+void fill_int_thresholds(Epilogue& e, const MtPlan& p) {
+  e.T = p.tmax;
+  e.thr.assign((size_t)(e.T * e.Npad), std::numeric_limits<int32_t>::max());
+  for (int64_t n = 0; n < e.N; ++n) {
+    const int64_t r = p.rows == 1 ? 0 : n;
+    for (int64_t k = p.rbeg[(size_t)r]; k < p.rbeg[(size_t)r + 1]; ++k) {
+      const double c = std::ceil(p.fthr[(size_t)k]);
+      const int32_t t = c >= kI32 ? std::numeric_limits<int32_t>::max()
+                        : c <= -kI32 ? std::numeric_limits<int32_t>::min() : (int32_t)c;
+      e.thr[(size_t)((k - p.rbeg[(size_t)r]) * e.Npad + n)] = t;
+    }
+  }
+  e.lut = p.lut;
+  if (p.packs) {
+    e.code = p.code;
+    e.identity = true;
+    for (size_t c = 0; c < e.code.size(); ++c) e.identity &= e.code[c] == (int32_t)c;
+  }
+}
+
+// The smallest float32 that is >= t: for float x, x >= t exactly when
+// x >= round_up(t) (NaN compares false either way).
+float round_up_to_float(double t) {
+  float f = (float)t;
+  if ((double)f < t) f = std::nextafter(f, std::numeric_limits<float>::infinity());
+  return f;
+}
 
 }  // namespace
 
@@ -89,6 +148,17 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
   };
   for (const auto& [name, t] : g.initializers) slot_of(name);
   for (const auto& vi : g.inputs) slot_of(vi.name);
+  auto static_shape = [&](const std::string& name) -> std::optional<Shape> {
+    const ValueInfo* vi = g.find_value_info(name);
+    if (!vi || !vi->shape_known()) return std::nullopt;
+    return vi->shape();
+  };
+  // The packed layout planned for each slot that will hold packed data.
+  std::unordered_map<int, Layout> packed;
+  auto packed_of = [&](const std::string& name) -> const Layout* {
+    auto it = packed.find(slot_of(name));
+    return it == packed.end() ? nullptr : &it->second;
+  };
 
   const auto& reg = OpRegistry::instance();
   std::vector<bool> fused(g.nodes.size(), false);
@@ -103,97 +173,255 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
       s->in.push_back(in.empty() ? -1 : slot_of(in));
       s->in_const.push_back(!in.empty() && g.get_initializer(in) != nullptr);
     }
+    if (!n.outputs.empty())
+      if (auto sh = static_shape(n.outputs[0])) s->out_shape = *sh;
     const bool qonnx = domain_family(n.domain) == OpDomain::QONNX;
     const bool is_mm = (n.op_type == "MatMul" && domain_family(n.domain) == OpDomain::ONNX) ||
                        (n.op_type == "XnorPopcountMatMul" && qonnx);
+    const bool is_mt = n.op_type == "MultiThreshold" && qonnx;
     const Tensor* w = is_mm && n.inputs.size() == 2 ? g.get_initializer(n.inputs[1]) : nullptr;
-    bool expected_fallback = true;
-    if (is_mm) {
-      expected_fallback = false;
+    const Layout* in_packed = n.inputs.empty() || n.inputs[0].empty() ? nullptr : packed_of(n.inputs[0]);
+    const std::optional<Shape> in_shape =
+        n.inputs.empty() || n.inputs[0].empty() ? std::nullopt : static_shape(n.inputs[0]);
+    // Batched runs scale axis 0; shapes that do not lead with the batch
+    // cannot be planned statically.
+    const bool batch_lead = in_shape && !in_shape->empty() && (*in_shape)[0] == model_batch_ &&
+                            !s->out_shape.empty() && s->out_shape[0] == model_batch_;
+
+    if (is_mm && w && w->rank() == 2) {
+      const std::vector<double> wv = w->to_double();
       const DataType adt = g.get_datatype(n.inputs[0]), wdt = g.get_datatype(n.inputs[1]);
-      if (w && w->rank() == 2 && all_integer(*w)) {
-        const int64_t K = w->shape()[0], N = w->shape()[1];
-        const std::vector<double> wv = w->to_double();
+      const bool xnor = n.op_type == "XnorPopcountMatMul";
+      const int64_t K = w->shape()[0], N = w->shape()[1];
+      bool ok = all_integer(wv) && adt.is_integer() && K > 0 && N > 0;
+      // Weights outside the annotated type would make the fast path wrong.
+      for (size_t i = 0; ok && !xnor && i < wv.size(); ++i) ok = wdt.allowed(wv[i]);
+      if (ok && xnor) {
+        ok = adt.kind() == DataType::Kind::BINARY;
+        for (size_t i = 0; ok && i < wv.size(); ++i) ok = wv[i] == 0 || wv[i] == 1;
+      }
+      if (ok) {
+        s->kind = Kind::GEMM;
         s->K = K;
         s->N = N;
         s->a_dt = adt;
-        using DK = DataType::Kind;
-        const bool xnor = n.op_type == "XnorPopcountMatMul";
-        if (xnor || (adt.kind() == DK::BIPOLAR && wdt.kind() == DK::BIPOLAR) ||
-            (adt.kind() == DK::BINARY && wdt.kind() == DK::BINARY)) {
-          s->kind = Kind::BIN;
-          s->mode = xnor ? BinMode::XNOR : adt.kind() == DK::BIPOLAR ? BinMode::BIPOLAR : BinMode::AND;
-          if (xnor) s->a_dt = DataType::binary();
-          s->pb = pack_weight_bits(K, N, [&](int64_t k, int64_t j) { return wv[(size_t)(k * N + j)] > 0; });
-          s->label += fmt::format(": {}-popcount K={} N={}", xnor ? "xnor" : s->mode == BinMode::AND ? "and" : "xor",
-                                  K, N);
-        } else if (adt.is_integer() && wdt.is_integer()) {
-          const double bound = (double)K * max_abs(adt) * max_abs(wdt);
-          if (adt.bitwidth() <= 8 && wdt.bitwidth() <= 8 && bound < 2147483647.0) {
-            s->kind = Kind::I16;
-            s->pi = pack_weight_i16(K, N, [&](int64_t k, int64_t j) { return (int16_t)wv[(size_t)(k * N + j)]; });
-            s->label += fmt::format(": int16 madd K={} N={} ({} x {})", K, N, adt.name(), wdt.name());
-          } else if (bound < 4.0e18) {
-            s->kind = Kind::WIDE;
-            s->ww.assign(wv.begin(), wv.end());  // exact: the weights are integers
-            s->label += fmt::format(": int64 K={} N={} ({} x {})", K, N, adt.name(), wdt.name());
+        const double wmin = *std::min_element(wv.begin(), wv.end()), wmax = *std::max_element(wv.begin(), wv.end());
+        bool w_bip = true;
+        for (double x : wv) w_bip &= x == -1 || x == 1;
+        std::optional<Layout> L;
+        if (in_packed && in_packed->channels() == K && in_packed->dt == adt) L = *in_packed;
+        else L = natural_layout(adt, K);
+        Epilogue& e = s->epi;
+        e.N = N;
+        e.Npad = (N + kStrip - 1) / kStrip * kStrip;
+        e.CW.assign((size_t)e.Npad, 0);
+        // Weight codes cw = (w - lw) / sw: bipolar weights need one plane.
+        const int64_t sw = w_bip && !xnor ? 2 : 1, lw = xnor ? 0 : w_bip ? -1 : (int64_t)wmin;
+        const int pw = bits_for(((int64_t)wmax - lw) / sw);
+        const double amax = std::max(std::fabs(adt.min()), std::fabs(adt.max()));
+        const double wabs = std::max(std::fabs(wmin), std::fabs(wmax));
+        bool planned = false;
+        if (L && L->rep == Rep::PLANES && (xnor || pw <= kMaxPlanes)) {
+          s->gk = Gk::PLANES;
+          s->in_L = *L;
+          s->xor_mode = xnor || (adt.kind() == DataType::Kind::BIPOLAR && w_bip);
+          const int64_t segw = L->seg_words * 64;
+          // Weight row k sits at bit (k / seg_c) * segw + k % seg_c of the
+          // packed input row; the other bits are segment padding.
+          s->pw = pack_weight_planes(L->plane_words(), N, s->xor_mode ? 1 : pw, [&](int64_t kb, int64_t j) -> uint32_t {
+            const int64_t seg = kb / segw, within = kb % segw;
+            if (within >= L->seg_c) return 0;
+            const double x = wv[(size_t)((seg * L->seg_c + within) * N + j)];
+            return s->xor_mode ? (uint32_t)(x > 0) : (uint32_t)(((int64_t)x - lw) / sw);
+          });
+          s->pw.K = K;
+          const double la = (double)L->lo, sa = (double)L->step;
+          double pmax;
+          if (s->xor_mode) {
+            // XnorPopcountMatMul counts matches (K - mismatches); bipolar
+            // products are K - 2 * mismatches.
+            e.A = xnor ? -1 : -2;
+            e.D = (int32_t)K;
+            pmax = (double)K * (xnor ? 1 : 2) + (double)K;
+          } else {
+            // (sa*ca + la)(sw*cw + lw) summed over k.
+            e.A = (int32_t)(sa * sw);
+            e.B = (int32_t)(sa * lw);
+            e.C = (int32_t)(la * sw);
+            s->need_ra = e.B != 0;
+            for (int64_t j = 0; j < N; ++j) {
+              int64_t cw = 0;
+              for (int64_t k = 0; k < K; ++k) cw += ((int64_t)wv[(size_t)(k * N + j)] - lw) / sw;
+              e.CW[(size_t)j] = (int32_t)cw;
+            }
+            const double kd = (double)K, ca = (double)((1 << L->bits) - 1), cwm = (double)((1 << pw) - 1);
+            e.D = (int32_t)std::clamp(kd * la * (double)lw, -kI32, kI32);
+            pmax = std::fabs(e.A) * kd * ca * cwm + std::fabs(e.B) * kd * ca + std::fabs(e.C) * kd * cwm +
+                   std::fabs(kd * la * (double)lw);
+          }
+          planned = pmax < kI32 && (double)K * amax * wabs < kI32;
+          if (planned) {
+            const int pa = s->xor_mode ? 1 : L->bits;
+            s->label += fmt::format(": {} K={} N={} ({} x {}, {} x {} planes)", s->xor_mode ? "xor-popcount" : "and-popcount",
+                                    K, N, adt.name(), xnor ? "BINARY" : wdt.name(), pa, s->pw.planes);
+            const ValueInfo* vi = g.find_value_info(n.inputs[0]);
+            const double rows = vi && vi->shape_known() ? (double)shape_numel(vi->shape()) / (double)K : 1.0;
+            bin_words_ += rows * (double)s->pw.words * pa * s->pw.planes * (double)N / (double)model_batch_;
           }
         }
-        // Weights outside the annotated type would make the fast path wrong.
-        if (s->kind != Kind::FALLBACK && !xnor)
-          for (double x : wv)
-            if (!wdt.allowed(x)) {
-              s->kind = Kind::FALLBACK;
-              break;
+        if (!planned && !xnor) {
+          // Byte codes x integer weights: dot = sa * sum(ca * w) + la * sum(w).
+          auto LB = make_layout(Rep::BYTES, adt, 1, K);
+          e = Epilogue{};
+          e.N = N;
+          e.Npad = (N + kStrip - 1) / kStrip * kStrip;
+          e.CW.assign((size_t)e.Npad, 0);
+          if (LB && wabs <= 32767) {
+            e.A = (int32_t)LB->step;
+            e.C = (int32_t)LB->lo;
+            double cwmax = 0;
+            for (int64_t j = 0; j < N; ++j) {
+              int64_t cw = 0;
+              for (int64_t k = 0; k < K; ++k) cw += (int64_t)wv[(size_t)(k * N + j)];
+              e.CW[(size_t)j] = (int32_t)std::clamp<int64_t>(cw, INT32_MIN, INT32_MAX);
+              cwmax = std::max(cwmax, std::fabs((double)cw));
             }
-      }
-      // Fuse a MultiThreshold that is the sole reader of the accumulator.
-      const std::string& acc = n.outputs[0];
-      auto cons = g.find_consumers(acc);
-      bool is_out = false;
-      for (const auto& o : g.outputs) is_out |= o.name == acc;
-      if (s->kind != Kind::FALLBACK && cons.size() == 1 && !is_out) {
-        const Node& mt = g.nodes[cons[0]];
-        const Tensor* thr = mt.inputs.size() == 2 ? g.get_initializer(mt.inputs[1]) : nullptr;
-        if (mt.op_type == "MultiThreshold" && domain_family(mt.domain) == OpDomain::QONNX && mt.inputs[0] == acc &&
-            thr && thr->rank() == 2 && (thr->shape()[0] == 1 || thr->shape()[0] == s->N) && mt.outputs.size() == 1) {
-          s->mt_node = cons[0];
-          s->mt_def = &reg.get(mt);
-          build_thresholds(*s, mt, *thr);
-          s->mt_acc_slot = slot_of(acc);
-          fused[cons[0]] = true;
-          s->label += " + " + mt.name;
+            const double pmax = (double)K * 255.0 * wabs;
+            if (pmax * std::fabs(e.A) + cwmax * std::fabs(e.C) < kI32 && (double)K * amax * wabs < kI32) {
+              s->in_L = *LB;
+              planned = true;
+              if (wmin >= -128 && wmax <= 127 && isa_ == Isa::AVX512 && vnni_available()) {
+                s->gk = Gk::VNNI;
+                s->ps8 = pack_weight_s8(K, N, [&](int64_t k, int64_t j) { return (int8_t)wv[(size_t)(k * N + j)]; });
+                s->label += fmt::format(": u8 x s8 vnni K={} N={} ({} x {})", K, N, adt.name(), wdt.name());
+              } else {
+                s->gk = Gk::I16;
+                s->pi16 = pack_weight_i16(K, N, [&](int64_t k, int64_t j) { return (int16_t)wv[(size_t)(k * N + j)]; });
+                s->label += fmt::format(": int16 madd K={} N={} ({} x {})", K, N, adt.name(), wdt.name());
+              }
+            }
+          }
         }
+        if (!planned && !xnor && (double)K * amax * wabs < 4.0e18) {
+          s->gk = Gk::WIDE;
+          s->ww.assign(wv.begin(), wv.end());  // exact: the weights are integers
+          s->label += fmt::format(": int64 K={} N={} ({} x {})", K, N, adt.name(), wdt.name());
+          planned = true;
+        }
+        if (!planned) s->kind = Kind::FALLBACK;
       }
-      const std::string& final_out = s->mt_node >= 0 ? g.nodes[s->mt_node].outputs[0] : acc;
-      s->out.push_back(slot_of(final_out));
-      if (s->kind == Kind::BIN) {
-        // Rows per image from the annotated input shape (OH*OW for a conv).
-        const ValueInfo* vi = g.find_value_info(n.inputs[0]);
-        const double rows = vi && vi->shape_known() && s->K ? (double)shape_numel(vi->shape()) / (double)s->K : 1.0;
-        bin_words_ += rows * (double)s->pb.words * (double)s->N / (double)model_batch_;
+      if (s->kind == Kind::GEMM) {
+        // Fuse a MultiThreshold that is the sole reader of the accumulator
+        // and thresholds along its last axis.
+        const std::string& acc = n.outputs[0];
+        auto cons = g.find_consumers(acc);
+        bool is_out = false;
+        for (const auto& o : g.outputs) is_out |= o.name == acc;
+        const int64_t rank = (int64_t)s->out_shape.size();
+        if (cons.size() == 1 && !is_out && rank >= 2) {
+          const Node& mt = g.nodes[(size_t)cons[0]];
+          const Tensor* thr = mt.inputs.size() == 2 ? g.get_initializer(mt.inputs[1]) : nullptr;
+          if (mt.op_type == "MultiThreshold" && domain_family(mt.domain) == OpDomain::QONNX && mt.inputs[0] == acc &&
+              thr && thr->rank() == 2 && (thr->shape()[0] == 1 || thr->shape()[0] == N) && mt.outputs.size() == 1 &&
+              channel_axis_of(mt.get_string("data_layout", ""), rank) == rank - 1) {
+            s->mt = plan_thresholds(mt, &reg.get(mt), cons[0], *thr);
+            if (s->gk != Gk::WIDE) {
+              plan_packed_output(s->mt, g.get_datatype(mt.outputs[0]), N, rank);
+              fill_int_thresholds(s->epi, s->mt);
+            }
+            s->mt_acc_slot = slot_of(acc);
+            fused[(size_t)cons[0]] = true;
+            s->label += " + " + mt.name + (s->mt.packs ? fmt::format(" -> packed {}", s->mt.packs->dt.name()) : "");
+          }
+        }
+        const std::string& final_out = s->mt.node >= 0 ? g.nodes[(size_t)s->mt.node].outputs[0] : acc;
+        s->out.push_back(slot_of(final_out));
+        if (s->mt.packs) packed[s->out[0]] = *s->mt.packs;
+        if (auto sh = static_shape(final_out)) s->out_shape = *sh;
       }
-    } else if (n.op_type == "MultiThreshold" && qonnx && n.inputs.size() == 2 && g.get_initializer(n.inputs[1]) &&
+    } else if (is_mt && n.inputs.size() == 2 && g.get_initializer(n.inputs[1]) &&
                g.get_initializer(n.inputs[1])->rank() == 2) {
-      expected_fallback = false;
       s->kind = Kind::THRESH;
-      build_thresholds(*s, n, *g.get_initializer(n.inputs[1]));
-      s->label += ": thresholds (binary search)";
+      s->mt = plan_thresholds(n, s->def, ni, *g.get_initializer(n.inputs[1]));
       for (const auto& o : n.outputs) s->out.push_back(o.empty() ? -1 : slot_of(o));
+      const int64_t rank = (int64_t)s->out_shape.size();
+      const int64_t C = rank ? s->out_shape.back() : 0;
+      if (rank >= 2 && (s->mt.rows == 1 || s->mt.rows == C) && batch_lead)
+        plan_packed_output(s->mt, g.get_datatype(n.outputs[0]), C, rank);
+      if (s->mt.packs) {
+        FloatThresholds& f = s->fthr;
+        f.C = C;
+        f.Cpad = (C + kStrip - 1) / kStrip * kStrip;
+        f.T = s->mt.tmax;
+        f.thr.assign((size_t)(f.T * f.Cpad), std::numeric_limits<float>::quiet_NaN());
+        for (int64_t c = 0; c < C; ++c) {
+          const int64_t r = s->mt.rows == 1 ? 0 : c;
+          for (int64_t k = s->mt.rbeg[(size_t)r]; k < s->mt.rbeg[(size_t)r + 1]; ++k)
+            f.thr[(size_t)((k - s->mt.rbeg[(size_t)r]) * f.Cpad + c)] = round_up_to_float(s->mt.fthr[(size_t)k]);
+        }
+        f.code = s->mt.code;
+        packed[s->out[0]] = *s->mt.packs;
+        s->label += fmt::format(": thresholds -> packed {}", s->mt.packs->dt.name());
+      } else {
+        s->label += ": thresholds";
+      }
     } else {
       for (const auto& o : n.outputs) s->out.push_back(o.empty() ? -1 : slot_of(o));
+      if (in_packed && batch_lead && in_shape && n.outputs.size() == 1) {
+        const Shape& is = *in_shape;
+        const Shape& os = s->out_shape;
+        if (n.op_type == "Im2Col" && qonnx && is.size() == 4 && os.size() == 4) {
+          const auto st = n.get_ints("stride", {}), k = n.get_ints("kernel_size", {}),
+                     d = n.get_ints("dilations", {1, 1}), p = n.get_ints("pad_amount", {0, 0, 0, 0});
+          const int64_t pv = n.get_int("pad_value", 0);
+          const int64_t pc = (pv - in_packed->lo) / in_packed->step;
+          if (st.size() == 2 && k.size() == 2 && d.size() == 2 && p.size() == 4 && in_packed->dt.allowed((double)pv) &&
+              pc >= 0 && pc < 256 && (pv - in_packed->lo) % in_packed->step == 0 && os[3] == k[0] * k[1] * is[3]) {
+            s->kind = Kind::IM2COL;
+            s->in_L = *in_packed;
+            s->in_shape = is;
+            s->im2col = {k[0], k[1], st[0], st[1], d[0], d[1], p[0], p[1], p[2], p[3], (uint8_t)pc};
+            s->out_L = im2col_layout(*in_packed, k[0], k[1]);
+          }
+        } else if (n.op_type == "MaxPoolNHWC" && qonnx && is.size() == 4 && os.size() == 4 && os[3] == is[3] &&
+                   !n.has_attr("dilations")) {
+          const auto k = n.get_ints("kernel_shape", {}), st = n.get_ints("strides", {1, 1}),
+                     p = n.get_ints("pads", {0, 0, 0, 0});
+          bool ok = k.size() == 2 && st.size() == 2 && p.size() == 4;
+          // Every window must hold a real pixel (padding never wins a max).
+          for (int64_t oy = 0; ok && oy < os[1]; ++oy) ok = oy * st[0] - p[0] + k[0] > 0 && oy * st[0] - p[0] < is[1];
+          for (int64_t ox = 0; ok && ox < os[2]; ++ox) ok = ox * st[1] - p[1] + k[1] > 0 && ox * st[1] - p[1] < is[2];
+          if (ok) {
+            s->kind = Kind::MAXPOOL;
+            s->in_L = *in_packed;
+            s->in_shape = is;
+            s->pool = {k[0], k[1], st[0], st[1], p[0], p[1]};
+            s->out_L = *in_packed;
+          }
+        } else if ((n.op_type == "Reshape" || n.op_type == "Flatten") && domain_family(n.domain) == OpDomain::ONNX &&
+                   !is.empty() && !os.empty() && shape_numel(is) == shape_numel(os)) {
+          if (auto L = reshape_layout(*in_packed, is.back(), os.back())) {
+            s->kind = Kind::RESHAPE;
+            s->in_L = *in_packed;
+            s->in_shape = is;
+            s->out_L = *L;
+          }
+        }
+        if (s->out_L) {
+          packed[s->out[0]] = *s->out_L;
+          s->label += fmt::format(": packed {}", n.op_type);
+        }
+      }
     }
     if (s->kind == Kind::FALLBACK) {
-      if (!expected_fallback || (n.op_type == "MultiThreshold" && qonnx)) {
+      if (is_mm || is_mt) {
         fallbacks_.push_back(n.name);
         if (opts.warn)
           std::fprintf(stderr, "streamfold engine: %s runs on the reference implementation (not specialized)\n",
                        n.label().c_str());
       }
-      if (is_mm) {  // give the slots back their plain meaning
-        s->out.clear();
-        for (const auto& o : n.outputs) s->out.push_back(o.empty() ? -1 : slot_of(o));
-      }
+      s->out.clear();
+      for (const auto& o : n.outputs) s->out.push_back(o.empty() ? -1 : slot_of(o));
       s->label = n.name + ": reference " + n.op_type;
     }
     steps_.push_back(std::move(s));

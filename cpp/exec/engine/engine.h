@@ -1,9 +1,13 @@
-// The fast engine: an execution plan compiled once from a streamlined model.
-// MatMul / XnorPopcountMatMul on 1-bit operands run as XOR/AND + popcount on
-// packed 64-bit words, narrow-integer MatMuls as int16 multiply-adds, and a
-// MultiThreshold that reads a MatMul's output is fused into it as an
-// epilogue. Everything else runs through the reference op implementations,
-// so the engine's outputs equal the reference executor's bit for bit.
+// The fast engine: an execution plan compiled once from a streamlined (or
+// HW-layer) model. Activations stay integer between layers, stored as packed
+// bit-planes (1-2 bit data) or bytes (up to 8 bits) with the channel axis
+// last; weights are packed once. MatMul / XnorPopcountMatMul run as
+// XOR/AND + popcount (bit-serial over planes) or int8 dot products, with the
+// following MultiThreshold fused into the epilogue, which writes the next
+// layer's packed input directly. Im2Col, MaxPoolNHWC and flattening Reshapes
+// move packed words. Every other op runs through the reference
+// implementation on float32 (decoded on demand), so the engine's outputs
+// equal the reference executor's bit for bit.
 #pragma once
 #include <memory>
 #include <string>
@@ -24,6 +28,7 @@ struct EngineOptions {
 };
 
 struct Step;  // one planned node (or a fused MatMul + MultiThreshold pair)
+struct Val;   // a value slot at run time
 
 class Engine {
  public:
@@ -56,10 +61,13 @@ class Engine {
   int64_t model_batch_ = 1;
   std::unordered_map<std::string, int> slot_;  // tensor name -> value slot
 
-  void run_step(const Step& s, std::vector<Tensor>& vals, int64_t batch, bool batched) const;
-  void run_reference(const Step& s, std::vector<Tensor>& vals, int64_t batch, bool batched) const;
-  void run_matmul(const Step& s, std::vector<Tensor>& vals, bool batched) const;
-  void run_thresholds(const Step& s, std::vector<Tensor>& vals, int64_t batch, bool batched) const;
+  void run_step(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
+  void run_reference(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
+  void run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) const;
+  void run_thresholds(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
+  void run_movement(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
+  const Tensor& float_of(std::vector<Val>& vals, int slot) const;
+  Shape runtime_shape(const Shape& model_shape, int64_t batch) const;
 };
 
 }  // namespace sf::engine

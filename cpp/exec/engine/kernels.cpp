@@ -50,6 +50,11 @@ std::vector<Isa> available_isas() {
   return r;
 }
 
+bool vnni_available() {
+  __builtin_cpu_init();
+  return isa_available(Isa::AVX512) && __builtin_cpu_supports("avx512vnni");
+}
+
 Isa best_isa() { return available_isas().back(); }
 
 Isa parse_isa(const std::string& name) {
@@ -69,19 +74,45 @@ Isa parse_isa(const std::string& name) {
 
 // ---- packing -----------------------------------------------------------------
 
+PackedPlanes pack_weight_planes(int64_t words, int64_t N, int planes,
+                                const std::function<uint32_t(int64_t, int64_t)>& code) {
+  PackedPlanes p;
+  p.K = words * 64;
+  p.N = N;
+  p.words = words;
+  p.planes = planes;
+  p.blocks = (N + kBitBlock - 1) / kBitBlock;
+  p.w.assign((size_t)(p.blocks * planes * words * kBitBlock), 0);
+  for (int64_t k = 0; k < words * 64; ++k)
+    for (int64_t n = 0; n < N; ++n) {
+      const uint32_t c = code(k, n);
+      const int64_t b = n / kBitBlock, j = n % kBitBlock, wd = k / 64;
+      for (int i = 0; i < planes; ++i)
+        if ((c >> i) & 1) p.w[(size_t)(((b * planes + i) * words + wd) * kBitBlock + j)] |= uint64_t(1) << (k % 64);
+    }
+  return p;
+}
+
 PackedBits pack_weight_bits(int64_t K, int64_t N, const std::function<bool(int64_t, int64_t)>& bit) {
-  PackedBits p;
+  PackedBits p = pack_weight_planes((K + 63) / 64, N, 1, [&](int64_t k, int64_t n) -> uint32_t {
+    return k < K && bit(k, n);
+  });
+  p.K = K;
+  return p;
+}
+
+PackedS8 pack_weight_s8(int64_t K, int64_t N, const std::function<int8_t(int64_t, int64_t)>& val) {
+  PackedS8 p;
   p.K = K;
   p.N = N;
-  p.words = (K + 63) / 64;
-  p.blocks = (N + kBitBlock - 1) / kBitBlock;
-  p.w.assign((size_t)(p.blocks * p.words * kBitBlock), 0);
+  p.K4 = (K + 3) / 4 * 4;
+  p.blocks = (N + 15) / 16;
+  p.w.assign((size_t)(p.blocks * p.K4 * 16), 0);
   for (int64_t k = 0; k < K; ++k)
-    for (int64_t n = 0; n < N; ++n)
-      if (bit(k, n)) {
-        const int64_t b = n / kBitBlock, j = n % kBitBlock, wd = k / 64;
-        p.w[(size_t)((b * p.words + wd) * kBitBlock + j)] |= uint64_t(1) << (k % 64);
-      }
+    for (int64_t n = 0; n < N; ++n) {
+      const int64_t b = n / 16, j = n % 16;
+      p.w[(size_t)(((b * (p.K4 / 4) + k / 4) * 16 + j) * 4 + (k % 4))] = val(k, n);
+    }
   return p;
 }
 
@@ -149,230 +180,22 @@ bool pack_row_bits(Isa isa, const float* a, int64_t K, float lo, float hi, uint6
   return pack_row_scalar(a, K, lo, hi, out);
 }
 
-// ---- binary kernels -----------------------------------------------------------
-
-namespace {
-
-template <BitOp OP>
-inline uint64_t bitop(uint64_t a, uint64_t b) {
-  return OP == BitOp::XOR ? (a ^ b) : (a & b);
-}
-
-template <BitOp OP>
-void bin_scalar(const uint64_t* a, const PackedBits& w, int64_t m0, int64_t m1, int64_t b0, int64_t b1, int32_t* acc,
-                int64_t ldo) {
-  const int64_t W = w.words;
-  for (int64_t m = m0; m < m1; ++m) {
-    const uint64_t* ar = a + m * W;
-    for (int64_t b = b0; b < b1; ++b) {
-      const uint64_t* wb = w.w.data() + b * W * kBitBlock;
-      int64_t s[kBitBlock] = {0};
-      for (int64_t k = 0; k < W; ++k)
-        for (int j = 0; j < kBitBlock; ++j) s[j] += __builtin_popcountll(bitop<OP>(ar[k], wb[k * kBitBlock + j]));
-      for (int j = 0; j < kBitBlock; ++j)
-        if (b * kBitBlock + j < w.N) acc[m * ldo + b * kBitBlock + j] = (int32_t)s[j];
-    }
-  }
-}
-
-// AVX2 has no vector popcount: the nibble-lookup method (vpshufb on a
-// 16-entry table) counts bytes, and vpsadbw folds them into 64-bit lanes.
-__attribute__((target("avx2"))) inline __m256i popcnt256(__m256i v) {
-  const __m256i lut = _mm256_setr_epi8(0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2,
-                                       2, 3, 2, 3, 3, 4);
-  const __m256i low = _mm256_set1_epi8(0x0f);
-  const __m256i lo = _mm256_and_si256(v, low);
-  const __m256i hi = _mm256_and_si256(_mm256_srli_epi16(v, 4), low);
-  const __m256i cnt = _mm256_add_epi8(_mm256_shuffle_epi8(lut, lo), _mm256_shuffle_epi8(lut, hi));
-  return _mm256_sad_epu8(cnt, _mm256_setzero_si256());
-}
-
-template <BitOp OP>
-__attribute__((target("avx2"))) void bin_avx2(const uint64_t* a, const PackedBits& w, int64_t m0, int64_t m1,
-                                              int64_t b0, int64_t b1, int32_t* acc, int64_t ldo) {
-  const int64_t W = w.words;
-  for (int64_t m = m0; m < m1; ++m) {
-    const uint64_t* ar = a + m * W;
-    for (int64_t b = b0; b < b1; ++b) {
-      const uint64_t* wb = w.w.data() + b * W * kBitBlock;
-      __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-      for (int64_t k = 0; k < W; ++k) {
-        const __m256i av = _mm256_set1_epi64x((long long)ar[k]);
-        __m256i w0 = _mm256_loadu_si256((const __m256i*)(wb + k * kBitBlock));
-        __m256i w1 = _mm256_loadu_si256((const __m256i*)(wb + k * kBitBlock + 4));
-        if (OP == BitOp::XOR) {
-          w0 = _mm256_xor_si256(av, w0);
-          w1 = _mm256_xor_si256(av, w1);
-        } else {
-          w0 = _mm256_and_si256(av, w0);
-          w1 = _mm256_and_si256(av, w1);
-        }
-        s0 = _mm256_add_epi64(s0, popcnt256(w0));
-        s1 = _mm256_add_epi64(s1, popcnt256(w1));
-      }
-      alignas(32) int64_t s[kBitBlock];
-      _mm256_store_si256((__m256i*)s, s0);
-      _mm256_store_si256((__m256i*)(s + 4), s1);
-      for (int j = 0; j < kBitBlock; ++j)
-        if (b * kBitBlock + j < w.N) acc[m * ldo + b * kBitBlock + j] = (int32_t)s[j];
-    }
-  }
-}
-
-template <BitOp OP>
-__attribute__((target("avx512f,avx512vpopcntdq"))) void bin_avx512(const uint64_t* a, const PackedBits& w,
-                                                                     int64_t m0, int64_t m1, int64_t b0, int64_t b1,
-                                                                     int32_t* acc, int64_t ldo) {
-  const int64_t W = w.words;
-  for (int64_t m = m0; m < m1; ++m) {
-    const uint64_t* ar = a + m * W;
-    for (int64_t b = b0; b < b1; ++b) {
-      const uint64_t* wb = w.w.data() + b * W * kBitBlock;
-      // Two accumulators hide the add latency on short K loops.
-      __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
-      int64_t k = 0;
-      for (; k + 1 < W; k += 2) {
-        const __m512i x0 = _mm512_loadu_si512((const void*)(wb + k * kBitBlock));
-        const __m512i x1 = _mm512_loadu_si512((const void*)(wb + (k + 1) * kBitBlock));
-        const __m512i a0 = _mm512_set1_epi64((long long)ar[k]), a1 = _mm512_set1_epi64((long long)ar[k + 1]);
-        const __m512i y0 = OP == BitOp::XOR ? _mm512_xor_si512(a0, x0) : _mm512_and_si512(a0, x0);
-        const __m512i y1 = OP == BitOp::XOR ? _mm512_xor_si512(a1, x1) : _mm512_and_si512(a1, x1);
-        s0 = _mm512_add_epi64(s0, _mm512_popcnt_epi64(y0));
-        s1 = _mm512_add_epi64(s1, _mm512_popcnt_epi64(y1));
-      }
-      if (k < W) {
-        const __m512i x0 = _mm512_loadu_si512((const void*)(wb + k * kBitBlock));
-        const __m512i a0 = _mm512_set1_epi64((long long)ar[k]);
-        const __m512i y0 = OP == BitOp::XOR ? _mm512_xor_si512(a0, x0) : _mm512_and_si512(a0, x0);
-        s0 = _mm512_add_epi64(s0, _mm512_popcnt_epi64(y0));
-      }
-      alignas(64) int64_t s[kBitBlock];
-      _mm512_store_si512((void*)s, _mm512_add_epi64(s0, s1));
-      for (int j = 0; j < kBitBlock; ++j)
-        if (b * kBitBlock + j < w.N) acc[m * ldo + b * kBitBlock + j] = (int32_t)s[j];
-    }
-  }
-}
-
-// ---- int16 kernels -------------------------------------------------------------
-
-void i16_scalar(const int16_t* a, const PackedI16& w, int64_t m0, int64_t m1, int64_t b0, int64_t b1, int32_t* acc,
-                int64_t ldo) {
-  const int64_t P = w.Kp / 2;
-  for (int64_t m = m0; m < m1; ++m) {
-    const int16_t* ar = a + m * w.Kp;
-    for (int64_t b = b0; b < b1; ++b) {
-      const int16_t* wb = w.w.data() + b * P * kI16Block * 2;
-      int32_t s[kI16Block] = {0};
-      for (int64_t p = 0; p < P; ++p) {
-        const int32_t x0 = ar[2 * p], x1 = ar[2 * p + 1];
-        const int16_t* wp = wb + p * kI16Block * 2;
-        for (int j = 0; j < kI16Block; ++j) s[j] += x0 * wp[2 * j] + x1 * wp[2 * j + 1];
-      }
-      for (int j = 0; j < kI16Block; ++j)
-        if (b * kI16Block + j < w.N) acc[m * ldo + b * kI16Block + j] = s[j];
-    }
-  }
-}
-
-inline int32_t load_pair(const int16_t* p) {
-  int32_t v;
-  std::memcpy(&v, p, sizeof v);
-  return v;
-}
-
-__attribute__((target("avx2"))) void i16_avx2(const int16_t* a, const PackedI16& w, int64_t m0, int64_t m1, int64_t b0,
-                                              int64_t b1, int32_t* acc, int64_t ldo) {
-  const int64_t P = w.Kp / 2;
-  for (int64_t m = m0; m < m1; ++m) {
-    const int16_t* ar = a + m * w.Kp;
-    for (int64_t b = b0; b < b1; ++b) {
-      const int16_t* wb = w.w.data() + b * P * kI16Block * 2;
-      __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
-      for (int64_t p = 0; p < P; ++p) {
-        const __m256i av = _mm256_set1_epi32(load_pair(ar + 2 * p));
-        const int16_t* wp = wb + p * kI16Block * 2;
-        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)wp)));
-        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)(wp + 16))));
-      }
-      alignas(32) int32_t s[kI16Block];
-      _mm256_store_si256((__m256i*)s, s0);
-      _mm256_store_si256((__m256i*)(s + 8), s1);
-      for (int j = 0; j < kI16Block; ++j)
-        if (b * kI16Block + j < w.N) acc[m * ldo + b * kI16Block + j] = s[j];
-    }
-  }
-}
-
-__attribute__((target("avx512f,avx512bw"))) void i16_avx512(const int16_t* a, const PackedI16& w, int64_t m0,
-                                                            int64_t m1, int64_t b0, int64_t b1, int32_t* acc,
-                                                            int64_t ldo) {
-  const int64_t P = w.Kp / 2;
-  for (int64_t m = m0; m < m1; ++m) {
-    const int16_t* ar = a + m * w.Kp;
-    for (int64_t b = b0; b < b1; ++b) {
-      const int16_t* wb = w.w.data() + b * P * kI16Block * 2;
-      __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
-      int64_t p = 0;
-      for (; p + 1 < P; p += 2) {
-        const __m512i a0 = _mm512_set1_epi32(load_pair(ar + 2 * p));
-        const __m512i a1 = _mm512_set1_epi32(load_pair(ar + 2 * p + 2));
-        s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(a0, _mm512_loadu_si512((const void*)(wb + p * 32))));
-        s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(a1, _mm512_loadu_si512((const void*)(wb + (p + 1) * 32))));
-      }
-      if (p < P) {
-        const __m512i a0 = _mm512_set1_epi32(load_pair(ar + 2 * p));
-        s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(a0, _mm512_loadu_si512((const void*)(wb + p * 32))));
-      }
-      alignas(64) int32_t s[kI16Block];
-      _mm512_store_si512((void*)s, _mm512_add_epi32(s0, s1));
-      for (int j = 0; j < kI16Block; ++j)
-        if (b * kI16Block + j < w.N) acc[m * ldo + b * kI16Block + j] = s[j];
-    }
-  }
-}
-
-}  // namespace
-
-void popcount_gemm(Isa isa, BitOp op, const uint64_t* a, const PackedBits& w, int64_t m0, int64_t m1, int64_t b0,
-                   int64_t b1, int32_t* acc, int64_t ldo) {
-  const bool x = op == BitOp::XOR;
-  switch (isa) {
-    case Isa::AVX512:
-      return x ? bin_avx512<BitOp::XOR>(a, w, m0, m1, b0, b1, acc, ldo)
-               : bin_avx512<BitOp::AND>(a, w, m0, m1, b0, b1, acc, ldo);
-    case Isa::AVX2:
-      return x ? bin_avx2<BitOp::XOR>(a, w, m0, m1, b0, b1, acc, ldo)
-               : bin_avx2<BitOp::AND>(a, w, m0, m1, b0, b1, acc, ldo);
-    case Isa::SCALAR:
-      return x ? bin_scalar<BitOp::XOR>(a, w, m0, m1, b0, b1, acc, ldo)
-               : bin_scalar<BitOp::AND>(a, w, m0, m1, b0, b1, acc, ldo);
-  }
-}
-
-void i16_gemm(Isa isa, const int16_t* a, const PackedI16& w, int64_t m0, int64_t m1, int64_t b0, int64_t b1,
-              int32_t* acc, int64_t ldo) {
-  switch (isa) {
-    case Isa::AVX512: return i16_avx512(a, w, m0, m1, b0, b1, acc, ldo);
-    case Isa::AVX2: return i16_avx2(a, w, m0, m1, b0, b1, acc, ldo);
-    case Isa::SCALAR: return i16_scalar(a, w, m0, m1, b0, b1, acc, ldo);
-  }
-}
-
 double popcount_peak_words_per_s(Isa isa, double seconds) {
-  // 16 rows x 8 blocks x 32 words: 36 KiB of weights plus the rows, about L1.
-  const int64_t M = 16, K = 32 * 64, N = 64;
-  PackedBits w = pack_weight_bits(K, N, [](int64_t k, int64_t n) { return ((k * 7 + n * 13) % 5) < 2; });
-  std::vector<uint64_t> a((size_t)(M * w.words));
+  // The engine's own tile kernel (planes_gemm, XOR mode) on 64 rows x one
+  // strip of 64 columns x 8 words (K = 512): 4 KiB of weights and 4 KiB of
+  // rows, so memory never limits it.
+  const int64_t M = 64, W = 8, N = 64;
+  PackedPlanes w = pack_weight_planes(W, N, 1, [](int64_t k, int64_t n) -> uint32_t { return ((k * 7 + n * 13) % 5) < 2; });
+  std::vector<uint64_t> a((size_t)(M * W));
   for (size_t i = 0; i < a.size(); ++i) a[i] = 0x9E3779B97F4A7C15ull * (i + 1);
-  std::vector<int32_t> acc((size_t)(M * N));
-  const double words_per_call = double(M) * double(w.words) * double(w.blocks * kBitBlock);
+  std::vector<int32_t> P((size_t)(M * kStrip));
+  const double words_per_call = double(M) * double(W) * double(N);
   using clk = std::chrono::steady_clock;
   const auto t0 = clk::now();
   int64_t calls = 0;
   double el = 0;
   do {
-    for (int r = 0; r < 16; ++r, ++calls) popcount_gemm(isa, BitOp::XOR, a.data(), w, 0, M, 0, w.blocks, acc.data(), N);
+    for (int r = 0; r < 16; ++r, ++calls) planes_gemm(isa, true, 1, a.data(), W, M, w, 0, P.data());
     el = std::chrono::duration<double>(clk::now() - t0).count();
   } while (el < seconds);
   return words_per_call * (double)calls / el;

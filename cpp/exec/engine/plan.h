@@ -1,53 +1,77 @@
-// The plan's step record, shared by the compiler (engine.cpp) and the
-// runner (run.cpp). Internal to the engine.
+// The plan's records, shared by the compiler (engine.cpp) and the runner
+// (run.cpp). Internal to the engine.
 #pragma once
 #include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "exec/engine/engine.h"
+#include "exec/engine/epilogue.h"
+#include "exec/engine/packed.h"
 #include "ops/op.h"
 
 namespace sf::engine {
 
-enum class Kind { FALLBACK, BIN, I16, WIDE, THRESH };
-// How a popcount becomes the dot product: matching bits (XnorPopcountMatMul
-// on BINARY), K - 2*mismatches (bipolar x bipolar), or ones in common (BINARY x BINARY).
-enum class BinMode { XNOR, BIPOLAR, AND };
+// A value slot at run time: a float tensor, packed integer storage, or both
+// (each made from the other on first demand).
+struct Val {
+  Tensor f;
+  std::shared_ptr<const Packed> p;
+};
+
+enum class Kind { FALLBACK, GEMM, THRESH, IM2COL, MAXPOOL, RESHAPE };
+// GEMM kernels: bit-planes (popcount), u8 x s8 VNNI, int16 multiply-add, and
+// exact int64 for operands wider than 8 bits.
+enum class Gk { PLANES, VNNI, I16, WIDE };
+
+// A MultiThreshold as the plan sees it: sorted float thresholds per row (for
+// float inputs), the count -> value table, and, when its output is stored
+// packed, the count -> code table and the packed layout.
+struct MtPlan {
+  int node = -1;
+  const OpDef* def = nullptr;
+  std::string layout;            // data_layout attribute
+  int64_t rows = 0;              // 1 (shared by all channels) or one per channel
+  std::vector<int64_t> rbeg;     // row r spans [rbeg[r], rbeg[r+1]) of fthr
+  std::vector<double> fthr;      // NaNs dropped (x >= NaN never holds)
+  std::vector<float> lut;        // count -> out_scale * count + out_bias, rounded as the reference does
+  int tmax = 0;                  // most thresholds in a row
+  std::optional<Layout> packs;   // the packed output layout, when the outputs are codes of the output type
+  std::vector<int32_t> code;     // count -> code (with packs)
+};
 
 struct Step {
   Kind kind = Kind::FALLBACK;
-  int node = -1;                 // the graph node this step plans
+  int node = -1;  // the graph node this step plans
   const OpDef* def = nullptr;
-  std::vector<int> in, out;      // value slots (-1: omitted input)
-  std::vector<bool> in_const;    // initializer inputs are never split by batch
+  std::vector<int> in, out;    // value slots (-1: omitted)
+  std::vector<bool> in_const;  // initializer inputs are never split by batch
   std::string label;
-  // MatMul
+  Shape out_shape;             // static output shape (the model's batch)
+
+  // GEMM (MatMul / XnorPopcountMatMul, optionally with a fused MultiThreshold)
+  Gk gk = Gk::PLANES;
   int64_t K = 0, N = 0;
-  BinMode mode = BinMode::XNOR;
+  Layout in_L;                 // the input storage the kernel reads
+  bool xor_mode = false;
+  PackedPlanes pw;
+  PackedS8 ps8;
+  PackedI16 pi16;
+  std::vector<int64_t> ww;     // WIDE: K x N
   DataType a_dt;
-  PackedBits pb;
-  PackedI16 pi;
-  std::vector<int64_t> ww;       // WIDE: K x N
-  // Thresholds: fused (after a MatMul) or standalone (THRESH). Sorted per
-  // row, NaNs dropped (x >= NaN never holds); integer accumulators compare
-  // against ceil(t), which is exact for integer x.
-  int mt_node = -1;
-  const OpDef* mt_def = nullptr;
-  int mt_acc_slot = -1;          // the MatMul output slot when it must be materialized
-  std::string mt_layout;
-  int64_t rows = 0;
-  std::vector<int64_t> rbeg;     // row r spans [rbeg[r], rbeg[r+1])
-  std::vector<int64_t> ithr;
-  std::vector<double> fthr;
-  // Binary activations have at most one threshold per row: then the count is
-  // a single compare (x >= t), with an empty row as t = INT64_MAX / NaN, which
-  // no accumulator reaches and no float compares >= to.
-  bool one_thr = false;
-  std::vector<int64_t> ithr1;
-  std::vector<double> fthr1;
-  mutable std::atomic<bool> warned{false};  // one warning per step for bad input values
-  std::vector<float> lut;        // count -> out_scale * count + out_bias, rounded as the reference does
+  Epilogue epi;
+  bool need_ra = false;        // the epilogue uses per-row code sums
+  int mt_acc_slot = -1;
+  MtPlan mt;                   // fused (GEMM) or standalone (THRESH)
+  FloatThresholds fthr;        // THRESH with packed output
+  mutable std::atomic<bool> warned{false};
+
+  // IM2COL / MAXPOOL: static input geometry (N, H, W, C) and output OH, OW
+  Shape in_shape;
+  Im2ColGeom im2col{};
+  PoolGeom pool{};
+  std::optional<Layout> out_L;  // IM2COL / MAXPOOL / RESHAPE packed output
 };
 
 }  // namespace sf::engine

@@ -1,11 +1,11 @@
 // Running a compiled plan: input checks (batch may exceed the model's 1),
-// the MatMul kernels with their threshold epilogue, standalone thresholds,
-// and per-node fallback to the reference ops (per image when batched, since
-// the reference ops assume the model's own shapes).
+// the GEMM kernels with their threshold epilogue, standalone thresholds,
+// packed data movement, and per-node fallback to the reference ops (per
+// image when batched, since the reference ops assume the model's shapes).
 #include <algorithm>
 #include <atomic>
-#include <cstdio>
 #include <cmath>
+#include <cstdio>
 #include <cstring>
 
 #include <fmt/format.h>
@@ -17,8 +17,10 @@ namespace sf::engine {
 namespace {
 
 // Below this many inner-loop operations a layer runs on the calling thread:
-// spawning threads costs tens of microseconds.
+// waking workers costs microseconds.
 constexpr double kParallelWork = 1 << 18;
+// Rows per GEMM tile: the strip's int32 partial sums (64 x 64) stay in L1.
+constexpr int64_t kRowBlock = 64;
 
 // How many of the sorted thresholds [b, e) are <= v: equal to
 // upper_bound(b, e, v) - b for sorted data without NaNs, but a branch-free
@@ -34,8 +36,7 @@ inline int64_t count_le(const T* b, const T* e, T v) {
   return std::upper_bound(b, e, v) - b;
 }
 
-// MultiThreshold's channel rule (see ops/multithreshold), on the layout
-// string the plan recorded.
+// MultiThreshold's channel rule (see ops/multithreshold).
 int64_t channel_axis_of(const std::string& data_layout, int64_t rank) {
   std::string layout = data_layout;
   if (layout.empty()) layout = rank == 2 ? "NC" : rank == 3 ? "NWC" : rank == 4 ? "NCHW" : "";
@@ -59,42 +60,66 @@ std::vector<Tensor> exec_ref(const Model& model, const Node& node, const OpDef& 
   return std::move(ec.out);
 }
 
+void set_float(std::vector<Val>& vals, int slot, Tensor t) {
+  if (slot >= 0) vals[(size_t)slot] = Val{std::move(t), nullptr};
+}
+
+void set_packed(std::vector<Val>& vals, int slot, std::shared_ptr<const Packed> p) {
+  if (slot >= 0) vals[(size_t)slot] = Val{Tensor(), std::move(p)};
+}
+
 }  // namespace
+
+const Tensor& Engine::float_of(std::vector<Val>& vals, int slot) const {
+  Val& v = vals[(size_t)slot];
+  if (!v.f.defined() && v.p) v.f = decode(*v.p, threads_);
+  return v.f;
+}
+
+Shape Engine::runtime_shape(const Shape& s, int64_t batch) const {
+  Shape r = s;
+  if (!r.empty() && r[0] == model_batch_) r[0] = batch;
+  return r;
+}
 
 TensorMap Engine::run(const TensorMap& inputs) const {
   const Graph& g = model_.graph;
   const int64_t batch = check_model_inputs(g, inputs, true);
   const bool batched = batch > 0 && batch != model_batch_;
 
-  std::vector<Tensor> vals(slot_.size());
-  for (const auto& [name, t] : g.initializers) vals[(size_t)slot_.at(name)] = t;
-  for (const auto& [name, t] : inputs) vals[(size_t)slot_.at(name)] = t;
+  std::vector<Val> vals(slot_.size());
+  for (const auto& [name, t] : g.initializers) vals[(size_t)slot_.at(name)].f = t;
+  for (const auto& [name, t] : inputs) vals[(size_t)slot_.at(name)].f = t;
   for (const auto& s : steps_) run_step(*s, vals, batch, batched);
 
   TensorMap result;
   for (const auto& o : g.outputs) {
-    const Tensor& t = vals[(size_t)slot_.at(o.name)];
-    if (!t.defined())
+    const int id = slot_.at(o.name);
+    if (!vals[(size_t)id].f.defined() && !vals[(size_t)id].p)
       throw ModelError(fmt::format("graph output '{}' was not computed", o.name), "check the model", o.name);
-    result[o.name] = t;
+    result[o.name] = float_of(vals, id);
   }
   return result;
 }
 
-void Engine::run_step(const Step& s, std::vector<Tensor>& vals, int64_t batch, bool batched) const {
+void Engine::run_step(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const {
   switch (s.kind) {
-    case Kind::BIN:
-    case Kind::I16:
-    case Kind::WIDE: return run_matmul(s, vals, batched);
+    case Kind::GEMM: return run_gemm(s, vals, batch);
     case Kind::THRESH: return run_thresholds(s, vals, batch, batched);
+    case Kind::IM2COL:
+    case Kind::MAXPOOL:
+    case Kind::RESHAPE: return run_movement(s, vals, batch, batched);
     case Kind::FALLBACK: return run_reference(s, vals, batch, batched);
   }
 }
 
-void Engine::run_reference(const Step& s, std::vector<Tensor>& vals, int64_t batch, bool batched) const {
+void Engine::run_reference(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const {
   const Node& node = model_.graph.nodes[(size_t)s.node];
   std::vector<const Tensor*> ins;
-  for (int id : s.in) ins.push_back(id < 0 || !vals[(size_t)id].defined() ? nullptr : &vals[(size_t)id]);
+  for (int id : s.in) {
+    const bool has = id >= 0 && (vals[(size_t)id].f.defined() || vals[(size_t)id].p);
+    ins.push_back(has ? &float_of(vals, id) : nullptr);
+  }
   for (size_t k = 0; k < ins.size(); ++k)
     if (s.in[k] >= 0 && !ins[k])
       op_fail(node, fmt::format("input '{}' has no value", node.inputs[k]), "add the missing initializer");
@@ -126,7 +151,7 @@ void Engine::run_reference(const Step& s, std::vector<Tensor>& vals, int64_t bat
     else if (simple && (unknown > 0 || known != per_image)) simple = false;
     if (simple) {
       target[0] = batch;
-      vals[(size_t)s.out[0]] = ins[0]->reshaped(target);
+      set_float(vals, s.out[0], ins[0]->reshaped(target));
       return;
     }
   }
@@ -173,18 +198,52 @@ void Engine::run_reference(const Step& s, std::vector<Tensor>& vals, int64_t bat
       outs[k] = std::move(o);
     }
   }
-  for (size_t k = 0; k < s.out.size() && k < outs.size(); ++k)
-    if (s.out[k] >= 0) vals[(size_t)s.out[k]] = std::move(outs[k]);
+  for (size_t k = 0; k < s.out.size() && k < outs.size(); ++k) set_float(vals, s.out[k], std::move(outs[k]));
 }
 
-void Engine::run_thresholds(const Step& s, std::vector<Tensor>& vals, int64_t batch, bool batched) const {
-  const Tensor& x = vals[(size_t)s.in[0]];
+void Engine::run_movement(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const {
+  const Val& v = vals[(size_t)s.in[0]];
+  std::shared_ptr<const Packed> x = v.p;
+  if (!x || !x->L.same(s.in_L)) {
+    // The producer fell back to float (values off its annotation): pack it
+    // if the values allow, else the reference does the whole op.
+    x = encode(float_of(vals, s.in[0]), s.in_L, threads_);
+    if (!x) return run_reference(s, vals, batch, batched);
+  }
+  bool same = x->shape.size() == s.in_shape.size();
+  for (size_t k = 1; same && k < s.in_shape.size(); ++k) same = x->shape[k] == s.in_shape[k];
+  if (!same) return run_reference(s, vals, batch, batched);
+  const Shape os = runtime_shape(s.out_shape, x->shape[0]);
+  PackedPtr y;
+  if (s.kind == Kind::IM2COL) y = im2col_packed(*x, s.im2col, os[1], os[2], threads_);
+  else if (s.kind == Kind::MAXPOOL) y = maxpool_packed(*x, s.pool, os[1], os[2], threads_);
+  else y = reshape_packed(x, os, threads_);
+  if (!y) return run_reference(s, vals, batch, batched);
+  set_packed(vals, s.out[0], std::move(y));
+}
+
+void Engine::run_thresholds(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const {
+  const Tensor& x = float_of(vals, s.in[0]);
   const int64_t rank = x.rank();
-  const int64_t axis = channel_axis_of(s.mt_layout, rank);
+  const int64_t axis = channel_axis_of(s.mt.layout, rank);
   // Anything unusual (double input, bad shapes) gets the reference's own
   // behaviour and error messages.
-  if (x.type() != ElemType::FLOAT || rank < 2 || axis >= rank || (s.rows != 1 && s.rows != x.shape()[axis]))
+  if (x.type() != ElemType::FLOAT || rank < 2 || axis >= rank || (s.mt.rows != 1 && s.mt.rows != x.shape()[axis]))
     return run_reference(s, vals, batch, batched);
+  if (s.mt.packs && axis == rank - 1 && x.shape()[axis] == s.fthr.C) {
+    PackedPtr p = alloc_packed(*s.mt.packs, x.shape());
+    const OutRef out{p->L.rep == Rep::PLANES ? OutKind::PLANES : OutKind::BYTES, p->buf.data(), p->L.ld,
+                     p->L.plane_words(), p->L.bits};
+    const int64_t rows = p->rows, C = s.fthr.C;
+    const int chunks = (double)rows * (double)C * (s.fthr.T + 1) >= kParallelWork ? threads_ : 1;
+    const float* xv = x.data<float>();
+    parallel_for(chunks, chunks, [&](int64_t c) {
+      const int64_t r0 = c * rows / chunks, r1 = (c + 1) * rows / chunks;
+      threshold_rows(isa_, s.fthr, xv + r0 * C, r1 - r0, r0, out);
+    });
+    set_packed(vals, s.out[0], std::move(p));
+    return;
+  }
   int64_t inner = 1;
   for (int64_t k = axis + 1; k < rank; ++k) inner *= x.shape()[k];
   const int64_t channels = x.shape()[axis], total = x.numel();
@@ -195,170 +254,187 @@ void Engine::run_thresholds(const Step& s, std::vector<Tensor>& vals, int64_t ba
   // 64-bit divisions per element, which dominated this loop.
   const int64_t lines = inner ? total / inner : 0;
   const int64_t chunks = total * 8 >= kParallelWork ? threads_ : 1;
+  const bool one_thr = s.mt.tmax <= 1;
   parallel_for(chunks, chunks, [&](int64_t c) {
     const int64_t l0 = c * lines / chunks;
     int64_t ch = channels ? l0 % channels : 0;  // the line's channel, advanced without a division per line
     for (int64_t l = l0; l < (c + 1) * lines / chunks; ++l, ch = ch + 1 == channels ? 0 : ch + 1) {
-      const int64_t r = s.rows == 1 ? 0 : ch;
-      const double* b = s.fthr.data() + s.rbeg[(size_t)r];
-      const double* e = s.fthr.data() + s.rbeg[(size_t)r + 1];
-      if (s.one_thr) {  // NaN inputs (and empty rows, t = NaN) compare false: count 0
-        const double t = s.fthr1[(size_t)r];
-        for (int64_t i = l * inner; i < (l + 1) * inner; ++i) ov[i] = s.lut[(double)xv[i] >= t];
+      const int64_t r = s.mt.rows == 1 ? 0 : ch;
+      const double* b = s.mt.fthr.data() + s.mt.rbeg[(size_t)r];
+      const double* e = s.mt.fthr.data() + s.mt.rbeg[(size_t)r + 1];
+      if (one_thr) {  // NaN inputs (and empty rows, t = NaN) compare false: count 0
+        const double t = b < e ? *b : std::nan("");
+        for (int64_t i = l * inner; i < (l + 1) * inner; ++i) ov[i] = s.mt.lut[(double)xv[i] >= t];
         continue;
       }
       for (int64_t i = l * inner; i < (l + 1) * inner; ++i) {
         const double v = xv[i];
         const int64_t count = std::isnan(v) ? 0 : count_le(b, e, v);
-        ov[i] = s.lut[(size_t)count];
+        ov[i] = s.mt.lut[(size_t)count];
       }
     }
   });
-  vals[(size_t)s.out[0]] = std::move(out);
+  set_float(vals, s.out[0], std::move(out));
 }
 
-void Engine::run_matmul(const Step& s, std::vector<Tensor>& vals, bool batched) const {
+void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) const {
   const Node& node = model_.graph.nodes[(size_t)s.node];
-  const Tensor& A0 = vals[(size_t)s.in[0]];
-  if (A0.rank() < 1 || A0.shape().back() != s.K)
-    throw ModelError(fmt::format("{}: input 0 has shape {}, but the weights have K = {} rows", node.label(),
-                                 shape_str(A0.shape()), s.K),
-                     "the last axis of input 0 must match the first axis of the weights", node.name);
-  const Tensor A = A0.type() == ElemType::FLOAT ? A0 : A0.cast(ElemType::FLOAT);
-  const float* a = A.data<float>();
-  const int64_t K = s.K, N = s.N, M = K ? A.numel() / K : 0;
-  Shape os = A.shape();
-  os.back() = N;
-  Tensor out(ElemType::FLOAT, os);
-  float* o = out.data<float>();
-
-  // A fused threshold needs channels on the last axis; otherwise the
-  // accumulator is materialized and the MultiThreshold runs on its own.
-  bool fuse = s.mt_node >= 0 && channel_axis_of(s.mt_layout, (int64_t)os.size()) == (int64_t)os.size() - 1 &&
-              os.size() >= 2;
-
-  const bool bin = s.kind == Kind::BIN, i16 = s.kind == Kind::I16;
-  const int64_t blocks = bin ? s.pb.blocks : i16 ? s.pi.blocks : N;
-  const int64_t bw = bin ? kBitBlock : i16 ? kI16Block : 1;
-  const double work = double(M) * double(N) * double(bin ? s.pb.words : K);
-  const int T = work >= kParallelWork ? threads_ : 1;
-  const bool split_rows = M >= T;
-  const int64_t ntask = T == 1 ? 1 : split_rows ? T : std::min<int64_t>(T, blocks);
-
-  std::vector<uint64_t> abits;
-  std::vector<int16_t> a16;
-  std::vector<int64_t> a64;
-  std::vector<int32_t> acc;
-  const double lo = s.a_dt.min(), hi = s.a_dt.max();
-  const bool bip = s.a_dt.kind() == DataType::Kind::BIPOLAR;
-  if (bin) abits.assign((size_t)(M * s.pb.words), 0);
-  if (i16) a16.assign((size_t)(M * s.pi.Kp), 0);
-  if (!bin && !i16) a64.assign((size_t)(M * K), 0);
-  if (bin || i16) acc.assign((size_t)(M * N), 0);
-
-  std::atomic<bool> bad{false};
-  auto pack = [&](int64_t m0, int64_t m1) {
-    for (int64_t m = m0; m < m1; ++m) {
-      const float* ar = a + m * K;
-      if (bin) {
-        if (!pack_row_bits(isa_, ar, K, (float)lo, (float)hi, abits.data() + m * s.pb.words)) {
-          bad = true;  // the kernels' range assumptions fail: recompute below
-          return;
-        }
-        continue;
-      }
-      for (int64_t k = 0; k < K; ++k) {
-        const float v = ar[k];
-        // I16 operands are at most 8 bits, so once in range the int32 round
-        // trip is an exact integrality test (std::floor is a libm call here).
-        if (!(v >= lo && v <= hi && (i16 ? v == (float)(int32_t)v : v == std::floor(v))) || (bip && v == 0)) {
-          bad = true;  // the kernels' range assumptions fail: recompute below
-          return;
-        }
-        if (i16) {
-          a16[(size_t)(m * s.pi.Kp + k)] = (int16_t)v;
-        } else {
-          a64[(size_t)(m * K + k)] = (int64_t)v;
-        }
-      }
-    }
+  const int64_t K = s.K, N = s.N;
+  auto check_k = [&](const Shape& sh) {
+    if (sh.empty() || sh.back() != K)
+      throw ModelError(fmt::format("{}: input 0 has shape {}, but the weights have K = {} rows", node.label(),
+                                   shape_str(sh), K),
+                       "the last axis of input 0 must match the first axis of the weights", node.name);
   };
-  auto epilogue = [&](int64_t m0, int64_t m1, int64_t n0, int64_t n1, auto value) {
-    if (fuse && s.one_thr) {  // one compare per output; this loop dominated the layer
-      const int64_t* t1 = s.ithr1.data();
-      const int64_t ts = s.rows == 1 ? 0 : 1;
-      const float* lut = s.lut.data();
-      for (int64_t m = m0; m < m1; ++m)
-        for (int64_t n = n0; n < n1; ++n) o[m * N + n] = lut[value(m, n) >= t1[n * ts]];
-      return;
+  const Val& v = vals[(size_t)s.in[0]];
+  std::shared_ptr<const Packed> A;
+  std::vector<int64_t> a64;  // WIDE operands
+  Shape ashape;
+  bool bad = false;
+  if (s.gk != Gk::WIDE) {
+    if (v.p && v.p->L.same(s.in_L)) A = v.p;
+    else if (v.p && v.p->L.dt == s.in_L.dt && v.p->L.channels() == K) A = relayout(*v.p, s.in_L, threads_);
+    else {
+      const Tensor& f = float_of(vals, s.in[0]);
+      check_k(f.shape());
+      A = encode(f, s.in_L, threads_);
     }
-    for (int64_t m = m0; m < m1; ++m)
-      for (int64_t n = n0; n < n1; ++n) {
-        const int64_t v = value(m, n);
-        if (fuse) {
-          const int64_t r = s.rows == 1 ? 0 : n;
-          const int64_t* b = s.ithr.data() + s.rbeg[(size_t)r];
-          const int64_t* e = s.ithr.data() + s.rbeg[(size_t)r + 1];
-          o[m * N + n] = s.lut[(size_t)count_le(b, e, v)];
-        } else {
-          o[m * N + n] = (float)v;
-        }
-      }
-  };
-  if (!split_rows) pack(0, M);
-  parallel_for(ntask, (int)ntask, [&](int64_t t) {
-    const int64_t m0 = split_rows ? t * M / ntask : 0, m1 = split_rows ? (t + 1) * M / ntask : M;
-    const int64_t b0 = split_rows ? 0 : t * blocks / ntask, b1 = split_rows ? blocks : (t + 1) * blocks / ntask;
-    if (split_rows) pack(m0, m1);
-    if (bad) return;
-    const int64_t n0 = b0 * bw, n1 = std::min(N, b1 * bw);
-    if (bin) {
-      popcount_gemm(isa_, s.mode == BinMode::AND ? BitOp::AND : BitOp::XOR, abits.data(), s.pb, m0, m1, b0, b1,
-                    acc.data(), N);
-      epilogue(m0, m1, n0, n1, [&](int64_t m, int64_t n) -> int64_t {
-        const int64_t pop = acc[(size_t)(m * N + n)];
-        return s.mode == BinMode::XNOR ? K - pop : s.mode == BinMode::BIPOLAR ? K - 2 * pop : pop;
-      });
-    } else if (i16) {
-      i16_gemm(isa_, a16.data(), s.pi, m0, m1, b0, b1, acc.data(), N);
-      epilogue(m0, m1, n0, n1, [&](int64_t m, int64_t n) -> int64_t { return acc[(size_t)(m * N + n)]; });
-    } else {
-      // Exact int64 accumulation for operands wider than 8 bits.
-      std::vector<int64_t> row((size_t)N);
-      for (int64_t m = m0; m < m1; ++m) {
-        std::fill(row.begin(), row.end(), 0);
-        for (int64_t k = 0; k < K; ++k) {
-          const int64_t x = a64[(size_t)(m * K + k)];
-          if (x == 0) continue;
-          const int64_t* wr = s.ww.data() + k * N;
-          for (int64_t n = n0; n < n1; ++n) row[(size_t)n] += x * wr[n];
-        }
-        epilogue(m, m + 1, n0, n1, [&](int64_t, int64_t n) { return row[(size_t)n]; });
-      }
+    bad = !A;
+    if (A) ashape = A->shape;
+  } else {
+    const Tensor& f0 = float_of(vals, s.in[0]);
+    check_k(f0.shape());
+    ashape = f0.shape();
+    const Tensor f = f0.type() == ElemType::FLOAT ? f0 : f0.cast(ElemType::FLOAT);
+    const float* a = f.data<float>();
+    a64.resize((size_t)f.numel());
+    const double lo = s.a_dt.min(), hi = s.a_dt.max();
+    for (size_t i = 0; i < a64.size() && !bad; ++i) {
+      const float x = a[i];
+      bad = !(x >= lo && x <= hi && x == std::floor(x)) || !s.a_dt.allowed(x);
+      a64[i] = bad ? 0 : (int64_t)x;
     }
-  });
-
+  }
   if (bad) {
-    // Values outside the tensor's annotated datatype (a wrong annotation):
+    // Values outside the input's annotated datatype (a wrong annotation):
     // the reference MatMul gives the answer the reference executor gives.
     if (!s.warned.exchange(true))
       std::fprintf(stderr,
                    "streamfold engine: %s reads values outside its input's datatype %s; running it on the reference "
                    "implementation (fix the annotation for full speed)\n",
                    node.label().c_str(), s.a_dt.name().c_str());
-    const Tensor* w = model_.graph.get_initializer(node.inputs[1]);
-    out = exec_ref(model_, node, *s.def, {&A0, w})[0];
-    fuse = false;
-  }
-  if (s.mt_node >= 0 && !fuse) {
-    const Node& mt = model_.graph.nodes[(size_t)s.mt_node];
-    const Tensor* thr = model_.graph.get_initializer(mt.inputs[1]);
-    std::vector<Tensor> r = exec_ref(model_, mt, *s.mt_def, {&out, thr});
-    vals[(size_t)s.out[0]] = std::move(r[0]);
+    const Tensor& a0 = float_of(vals, s.in[0]);
+    Tensor out = exec_ref(model_, node, *s.def, {&a0, model_.graph.get_initializer(node.inputs[1])})[0];
+    if (s.mt.node >= 0) {
+      const Node& mt = model_.graph.nodes[(size_t)s.mt.node];
+      out = exec_ref(model_, mt, *s.mt.def, {&out, model_.graph.get_initializer(mt.inputs[1])})[0];
+    }
+    set_float(vals, s.out[0], std::move(out));
     return;
   }
-  (void)batched;
-  vals[(size_t)s.out[0]] = std::move(out);
+
+  Shape os = ashape;
+  os.back() = N;
+  const int64_t M = K ? shape_numel(ashape) / K : 0;
+  const double work = double(M) * double(N) * double(K) / (s.gk == Gk::PLANES ? 32.0 : 1.0);
+  const int T = work >= kParallelWork ? threads_ : 1;
+
+  if (s.gk == Gk::WIDE) {
+    // Exact int64 accumulation for operands wider than 8 bits.
+    Tensor out(ElemType::FLOAT, os);
+    float* o = out.data<float>();
+    const bool fuse = s.mt.node >= 0;
+    parallel_for(T, T, [&](int64_t t) {
+      std::vector<int64_t> row((size_t)N);
+      for (int64_t m = t * M / T; m < (t + 1) * M / T; ++m) {
+        std::fill(row.begin(), row.end(), 0);
+        for (int64_t k = 0; k < K; ++k) {
+          const int64_t x = a64[(size_t)(m * K + k)];
+          if (x == 0) continue;
+          const int64_t* wr = s.ww.data() + k * N;
+          for (int64_t n = 0; n < N; ++n) row[(size_t)n] += x * wr[n];
+        }
+        for (int64_t n = 0; n < N; ++n) {
+          if (!fuse) {
+            o[m * N + n] = (float)row[(size_t)n];
+            continue;
+          }
+          // An integer x is >= t exactly when it is >= ceil(t).
+          const int64_t r = s.mt.rows == 1 ? 0 : n;
+          int64_t cnt = 0;
+          for (int64_t q = s.mt.rbeg[(size_t)r]; q < s.mt.rbeg[(size_t)r + 1]; ++q)
+            cnt += (double)row[(size_t)n] >= std::ceil(s.mt.fthr[(size_t)q]);
+          o[m * N + n] = s.mt.lut[(size_t)cnt];
+        }
+      }
+    });
+    set_float(vals, s.out[0], std::move(out));
+    return;
+  }
+
+  // Output storage: packed codes for the next layer, or float32.
+  PackedPtr P_out;
+  Tensor F_out;
+  OutRef out;
+  if (s.mt.packs) {
+    P_out = alloc_packed(*s.mt.packs, os);
+    out = {P_out->L.rep == Rep::PLANES ? OutKind::PLANES : OutKind::BYTES, P_out->buf.data(), P_out->L.ld,
+           P_out->L.plane_words(), P_out->L.bits};
+  } else {
+    F_out = Tensor(ElemType::FLOAT, os);
+    out = {OutKind::FLOAT, F_out.raw(), N, 0, 0};
+  }
+
+  const Layout& L = A->L;
+  // Per-row code sums for the epilogue's correction term.
+  std::vector<int32_t> RA;
+  if (s.need_ra) {
+    RA.assign((size_t)M, 0);
+    for (int64_t m = 0; m < M; ++m) {
+      int64_t sum = 0;
+      const uint64_t* r = A->words() + m * L.ld;
+      for (int i = 0; i < L.bits; ++i)
+        for (int64_t w = 0; w < L.plane_words(); ++w)
+          sum += (int64_t)__builtin_popcountll(r[i * L.plane_words() + w]) << i;
+      RA[(size_t)m] = (int32_t)sum;
+    }
+  }
+  std::vector<int16_t> a16;
+  if (s.gk == Gk::I16) {
+    const int64_t Kp = s.pi16.Kp;
+    a16.assign((size_t)(M * Kp), 0);
+    for (int64_t m = 0; m < M; ++m)
+      for (int64_t k = 0; k < K; ++k) a16[(size_t)(m * Kp + k)] = A->bytes()[m * L.ld + k];
+  }
+
+  const int64_t strips = (N + kStrip - 1) / kStrip, rblocks = (M + kRowBlock - 1) / kRowBlock;
+  // Each task walks its strips outermost so one strip's weights stay in L1
+  // while the row blocks stream past; with few rows, tasks split the strips.
+  const bool by_rows = rblocks >= T;
+  const int64_t ntask = T == 1 ? 1 : by_rows ? T : std::min<int64_t>(T, strips);
+  const int pa = s.xor_mode ? 1 : L.bits;
+  parallel_for(ntask, (int)ntask, [&](int64_t t) {
+    const int64_t rb0 = by_rows ? t * rblocks / ntask : 0, rb1 = by_rows ? (t + 1) * rblocks / ntask : rblocks;
+    const int64_t s0 = by_rows ? 0 : t * strips / ntask, s1 = by_rows ? strips : (t + 1) * strips / ntask;
+    std::vector<int32_t> P((size_t)(kRowBlock * kStrip));
+    for (int64_t st = s0; st < s1; ++st)
+      for (int64_t rb = rb0; rb < rb1; ++rb) {
+        const int64_t m0 = rb * kRowBlock, mr = std::min(kRowBlock, M - m0);
+        switch (s.gk) {
+          case Gk::PLANES:
+            planes_gemm(isa_, s.xor_mode, pa, A->words() + m0 * L.ld, L.ld, mr, s.pw, st, P.data());
+            break;
+          case Gk::VNNI: u8s8_strip(A->bytes() + m0 * L.ld, L.ld, mr, s.ps8, st, P.data()); break;
+          case Gk::I16: i16_strip(isa_, a16.data() + m0 * s.pi16.Kp, mr, s.pi16, st, P.data()); break;
+          case Gk::WIDE: break;
+        }
+        run_epilogue(isa_, s.epi, P.data(), mr, s.need_ra ? RA.data() + m0 : nullptr, m0, st * kStrip,
+                     std::min<int64_t>(kStrip, N - st * kStrip), out);
+      }
+  });
+  (void)batch;
+  if (P_out) set_packed(vals, s.out[0], std::move(P_out));
+  else set_float(vals, s.out[0], std::move(F_out));
 }
 
 }  // namespace sf::engine

@@ -1,0 +1,172 @@
+#include "exec/engine/epilogue.h"
+
+// GCC 12 reports its own AVX-512 conversion intrinsics (which start from an
+// "undefined" register) as maybe-uninitialized; the warning is spurious.
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+namespace sf::engine {
+namespace {
+
+// ---- scalar (every CPU; the vector paths must agree with it bit for bit) ----
+
+inline void put(const OutRef& out, int64_t row, int64_t n, int32_t code, uint64_t* words_row) {
+  if (out.kind == OutKind::BYTES) {
+    static_cast<uint8_t*>(out.base)[row * out.ld + n] = (uint8_t)code;
+  } else {
+    for (int p = 0; p < out.bits; ++p)
+      words_row[p * out.plane_words + n / 64] |= uint64_t((code >> p) & 1) << (n % 64);
+  }
+}
+
+// Packed outputs own whole 64-column words: clear the strip's word first.
+inline uint64_t* clear_strip(const OutRef& out, int64_t row, int64_t n0) {
+  if (out.kind != OutKind::PLANES) return nullptr;
+  uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
+  for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = 0;
+  return w;
+}
+
+void epi_scalar(const Epilogue& e, const int32_t* P, int64_t rows, const int32_t* RA, int64_t row0, int64_t n0,
+                int64_t ncols, const OutRef& out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t row = row0 + r;
+    uint64_t* wr = clear_strip(out, row, n0);
+    const int64_t base = (int64_t)e.B * (RA ? RA[r] : 0) + e.D;
+    for (int64_t j = 0; j < ncols; ++j) {
+      const int64_t n = n0 + j;
+      const int64_t dot = (int64_t)e.A * P[r * kStrip + j] + base + (int64_t)e.C * e.CW[(size_t)n];
+      if (e.T == 0) {
+        static_cast<float*>(out.base)[row * out.ld + n] = (float)dot;
+        continue;
+      }
+      int32_t cnt = 0;
+      for (int t = 0; t < e.T; ++t) cnt += dot >= e.thr[(size_t)(t * e.Npad + n)];
+      if (out.kind == OutKind::FLOAT) static_cast<float*>(out.base)[row * out.ld + n] = e.lut[(size_t)cnt];
+      else put(out, row, n, e.code[(size_t)cnt], wr);
+    }
+  }
+}
+
+void thr_scalar(const FloatThresholds& t, const float* x, int64_t rows, int64_t row0, const OutRef& out) {
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t row = row0 + r;
+    const float* xr = x + r * t.C;
+    for (int64_t n0 = 0; n0 < t.C; n0 += 64) {
+      uint64_t* wr = clear_strip(out, row, n0);
+      for (int64_t n = n0; n < std::min(t.C, n0 + 64); ++n) {
+        int32_t cnt = 0;
+        for (int k = 0; k < t.T; ++k) cnt += xr[n] >= t.thr[(size_t)(k * t.Cpad + n)];
+        put(out, row, n, t.code[(size_t)cnt], wr);
+      }
+    }
+  }
+}
+
+// ---- AVX-512: 16 columns per step, threshold counts by masked adds ----------
+
+__attribute__((target("avx512f,avx512bw"))) inline void emit16(const OutRef& out, const Epilogue* e,
+                                                               const int32_t* code_tab, bool identity, int64_t row,
+                                                               int64_t n, int c, __mmask16 live, __m512i cnt,
+                                                               uint64_t* acc_planes) {
+  if (out.kind == OutKind::FLOAT) {  // only with an Epilogue (a float lut)
+    const __m512 v = _mm512_i32gather_ps(cnt, e->lut.data(), 4);
+    _mm512_mask_storeu_ps(static_cast<float*>(out.base) + row * out.ld + n, live, v);
+    return;
+  }
+  const __m512i code = identity ? cnt : _mm512_i32gather_epi32(cnt, code_tab, 4);
+  if (out.kind == OutKind::BYTES) {
+    _mm512_mask_cvtepi32_storeu_epi8(static_cast<uint8_t*>(out.base) + row * out.ld + n, live, code);
+    return;
+  }
+  for (int p = 0; p < out.bits; ++p) {
+    const __mmask16 m = _mm512_mask_test_epi32_mask(live, code, _mm512_set1_epi32(1 << p));
+    acc_planes[p] |= uint64_t((uint16_t)m) << (16 * c);
+  }
+}
+
+__attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, const int32_t* P, int64_t rows,
+                                                            const int32_t* RA, int64_t row0, int64_t n0,
+                                                            int64_t ncols, const OutRef& out) {
+  const __m512i one = _mm512_set1_epi32(1), A = _mm512_set1_epi32(e.A), C = _mm512_set1_epi32(e.C);
+  const int chunks = (int)((ncols + 15) / 16);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t row = row0 + r;
+    const __m512i base = _mm512_set1_epi32(e.B * (RA ? RA[r] : 0) + e.D);
+    uint64_t planes[8] = {0};
+    for (int c = 0; c < chunks; ++c) {
+      const int64_t left = ncols - 16 * c;
+      const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+      const int64_t n = n0 + 16 * c;
+      __m512i dot = _mm512_maskz_loadu_epi32(live, P + r * kStrip + 16 * c);
+      if (e.A != 1) dot = _mm512_mullo_epi32(dot, A);
+      dot = _mm512_add_epi32(dot, base);
+      if (e.C != 0) dot = _mm512_add_epi32(dot, _mm512_mullo_epi32(C, _mm512_loadu_si512(e.CW.data() + n)));
+      if (e.T == 0) {
+        _mm512_mask_storeu_ps(static_cast<float*>(out.base) + row * out.ld + n, live, _mm512_cvtepi32_ps(dot));
+        continue;
+      }
+      __m512i cnt = _mm512_setzero_si512();
+      const int32_t* th = e.thr.data() + n;
+      for (int t = 0; t < e.T; ++t) {
+        const __mmask16 ge = _mm512_cmpge_epi32_mask(dot, _mm512_loadu_si512(th + t * e.Npad));
+        cnt = _mm512_mask_add_epi32(cnt, ge, cnt, one);
+      }
+      emit16(out, &e, e.code.data(), e.identity, row, n, c, live, cnt, planes);
+    }
+    if (out.kind == OutKind::PLANES) {
+      uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
+      for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = planes[p];
+    }
+  }
+}
+
+__attribute__((target("avx512f,avx512bw"))) void thr_avx512(const FloatThresholds& t, const float* x, int64_t rows,
+                                                            int64_t row0, const OutRef& out) {
+  const __m512i one = _mm512_set1_epi32(1);
+  bool identity = true;
+  for (size_t c = 0; c < t.code.size(); ++c) identity &= t.code[c] == (int32_t)c;
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t row = row0 + r;
+    const float* xr = x + r * t.C;
+    for (int64_t n0 = 0; n0 < t.C; n0 += 64) {
+      uint64_t planes[8] = {0};
+      const int64_t ncols = std::min<int64_t>(64, t.C - n0);
+      for (int c = 0; c < (int)((ncols + 15) / 16); ++c) {
+        const int64_t left = ncols - 16 * c, n = n0 + 16 * c;
+        const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        const __m512 v = _mm512_maskz_loadu_ps(live, xr + n);
+        __m512i cnt = _mm512_setzero_si512();
+        for (int k = 0; k < t.T; ++k) {
+          // Ordered compare: NaN inputs (and NaN padding) never count.
+          const __mmask16 ge = _mm512_cmp_ps_mask(v, _mm512_loadu_ps(t.thr.data() + k * t.Cpad + n), _CMP_GE_OQ);
+          cnt = _mm512_mask_add_epi32(cnt, ge, cnt, one);
+        }
+        emit16(out, nullptr, t.code.data(), identity, row, n, c, live, cnt, planes);
+      }
+      if (out.kind == OutKind::PLANES) {
+        uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
+        for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = planes[p];
+      }
+    }
+  }
+}
+
+}  // namespace
+
+void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, const int32_t* RA, int64_t row0,
+                  int64_t n0, int64_t ncols, const OutRef& out) {
+  if (isa == Isa::AVX512) return epi_avx512(e, P, rows, RA, row0, n0, ncols, out);
+  epi_scalar(e, P, rows, RA, row0, n0, ncols, out);
+}
+
+void threshold_rows(Isa isa, const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,
+                    const OutRef& out) {
+  if (isa == Isa::AVX512) return thr_avx512(t, x, rows, row0, out);
+  thr_scalar(t, x, rows, row0, out);
+}
+
+}  // namespace sf::engine

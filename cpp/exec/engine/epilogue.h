@@ -1,0 +1,55 @@
+// The GEMM epilogue of the fast engine: integer corrections that turn raw
+// popcounts / code products into the exact dot product, then either the
+// float accumulator, or a fused MultiThreshold whose output is written
+// straight into the next layer's packed storage (bit-planes or bytes).
+// Internal to the engine.
+#pragma once
+#include <cstdint>
+#include <vector>
+
+#include "exec/engine/kernels.h"
+
+namespace sf::engine {
+
+struct Epilogue {
+  // dot = A*P + B*RA[row] + C*CW[n] + D, exact in int32 (the plan bounds it).
+  int32_t A = 1, B = 0, C = 0, D = 0;
+  std::vector<int32_t> CW;  // [Npad]
+  int64_t N = 0, Npad = 0;  // Npad: N rounded up to a whole strip
+  // Thresholds: count = #{t < T : dot >= thr[t*Npad + n]}. T = 0: no
+  // MultiThreshold, the output is the float accumulator.
+  int T = 0;
+  std::vector<int32_t> thr;   // INT32_MAX pads rows with fewer thresholds (never reached)
+  std::vector<int32_t> code;  // count -> packed output code
+  bool identity = true;       // code[c] == c
+  std::vector<float> lut;     // count -> float output value
+};
+
+enum class OutKind { FLOAT, PLANES, BYTES };
+struct OutRef {
+  OutKind kind = OutKind::FLOAT;
+  void* base = nullptr;  // row 0 of the output
+  int64_t ld = 0;        // row stride: floats (FLOAT, = N), words (PLANES), bytes (BYTES)
+  int64_t plane_words = 0;
+  int bits = 0;
+};
+
+// P: [rows][kStrip] for columns [n0, n0 + ncols) of output rows row0 + r;
+// RA: per-row code sums (rows entries), or null when B == 0.
+void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, const int32_t* RA, int64_t row0,
+                  int64_t n0, int64_t ncols, const OutRef& out);
+
+// A standalone MultiThreshold on float32 input rows of C channels (channels
+// last), writing packed codes: count = #{t : x >= fthr[t*Cpad + c]}, where
+// the float32 thresholds are the double ones rounded up (exact for float x;
+// NaN counts 0).
+struct FloatThresholds {
+  int64_t C = 0, Cpad = 0;
+  int T = 0;
+  std::vector<float> thr;  // [T][Cpad], +inf padding
+  std::vector<int32_t> code;
+};
+void threshold_rows(Isa isa, const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,
+                    const OutRef& out);
+
+}  // namespace sf::engine

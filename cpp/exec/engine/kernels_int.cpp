@@ -1,0 +1,172 @@
+// Integer GEMM kernels for operands of up to 8 bits: int16 pairwise
+// multiply-add (every x86-64 path; exact for any 8-bit signed or unsigned
+// pair) and u8 x s8 VNNI dot products (AVX-512 VNNI, four products per lane).
+// vpmaddubsw (AVX2's u8 x s8) saturates its int16 pair sums, so it is not
+// used: 255*127*2 does not fit int16.
+#include <immintrin.h>
+
+#include <algorithm>
+#include <cstring>
+
+#include "exec/engine/kernels.h"
+
+namespace sf::engine {
+namespace {
+
+// a: rows of Kp int16; out[r*ldo + (b-b0)*16 + j].
+struct I16Args {
+  const int16_t* a;
+  int64_t rows;
+  const PackedI16* w;
+  int64_t b0, b1;
+  int32_t* out;
+  int64_t ldo;
+};
+
+inline void store16(const int32_t* s, int64_t b, const I16Args& x, int32_t* o) {
+  for (int j = 0; j < kI16Block; ++j)
+    if (b * kI16Block + j < x.w->N) o[(b - x.b0) * kI16Block + j] = s[j];
+}
+
+void i16_scalar(const I16Args& x) {
+  const int64_t P = x.w->Kp / 2;
+  for (int64_t m = 0; m < x.rows; ++m) {
+    const int16_t* ar = x.a + m * x.w->Kp;
+    for (int64_t b = x.b0; b < x.b1; ++b) {
+      const int16_t* wb = x.w->w.data() + b * P * kI16Block * 2;
+      int32_t s[kI16Block] = {0};
+      for (int64_t p = 0; p < P; ++p) {
+        const int32_t x0 = ar[2 * p], x1 = ar[2 * p + 1];
+        const int16_t* wp = wb + p * kI16Block * 2;
+        for (int j = 0; j < kI16Block; ++j) s[j] += x0 * wp[2 * j] + x1 * wp[2 * j + 1];
+      }
+      store16(s, b, x, x.out + m * x.ldo);
+    }
+  }
+}
+
+inline int32_t load_pair(const int16_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+__attribute__((target("avx2"))) void i16_avx2(const I16Args& x) {
+  const int64_t P = x.w->Kp / 2;
+  for (int64_t m = 0; m < x.rows; ++m) {
+    const int16_t* ar = x.a + m * x.w->Kp;
+    for (int64_t b = x.b0; b < x.b1; ++b) {
+      const int16_t* wb = x.w->w.data() + b * P * kI16Block * 2;
+      __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
+      for (int64_t p = 0; p < P; ++p) {
+        const __m256i av = _mm256_set1_epi32(load_pair(ar + 2 * p));
+        const int16_t* wp = wb + p * kI16Block * 2;
+        s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)wp)));
+        s1 = _mm256_add_epi32(s1, _mm256_madd_epi16(av, _mm256_loadu_si256((const __m256i*)(wp + 16))));
+      }
+      alignas(32) int32_t s[kI16Block];
+      _mm256_store_si256((__m256i*)s, s0);
+      _mm256_store_si256((__m256i*)(s + 8), s1);
+      store16(s, b, x, x.out + m * x.ldo);
+    }
+  }
+}
+
+// Four rows share each weight load.
+__attribute__((target("avx512f,avx512bw"))) void i16_avx512(const I16Args& x) {
+  const int64_t P = x.w->Kp / 2, Kp = x.w->Kp;
+  int64_t m = 0;
+  for (; m < x.rows; m += 4) {
+    const int mr = (int)std::min<int64_t>(4, x.rows - m);
+    const int16_t* a0 = x.a + m * Kp;
+    const int16_t* a1 = x.a + (m + (mr > 1 ? 1 : 0)) * Kp;
+    const int16_t* a2 = x.a + (m + (mr > 2 ? 2 : 0)) * Kp;
+    const int16_t* a3 = x.a + (m + (mr > 3 ? 3 : 0)) * Kp;
+    for (int64_t b = x.b0; b < x.b1; ++b) {
+      const int16_t* wb = x.w->w.data() + b * P * kI16Block * 2;
+      __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+      for (int64_t p = 0; p < P; ++p) {
+        const __m512i wv = _mm512_loadu_si512((const void*)(wb + p * 32));
+        s0 = _mm512_add_epi32(s0, _mm512_madd_epi16(_mm512_set1_epi32(load_pair(a0 + 2 * p)), wv));
+        s1 = _mm512_add_epi32(s1, _mm512_madd_epi16(_mm512_set1_epi32(load_pair(a1 + 2 * p)), wv));
+        s2 = _mm512_add_epi32(s2, _mm512_madd_epi16(_mm512_set1_epi32(load_pair(a2 + 2 * p)), wv));
+        s3 = _mm512_add_epi32(s3, _mm512_madd_epi16(_mm512_set1_epi32(load_pair(a3 + 2 * p)), wv));
+      }
+      alignas(64) int32_t s[4][kI16Block];
+      _mm512_store_si512((void*)s[0], s0);
+      _mm512_store_si512((void*)s[1], s1);
+      _mm512_store_si512((void*)s[2], s2);
+      _mm512_store_si512((void*)s[3], s3);
+      for (int r = 0; r < mr; ++r) store16(s[r], b, x, x.out + (m + r) * x.ldo);
+    }
+  }
+}
+
+void i16_dispatch(Isa isa, const I16Args& x) {
+  if (x.rows <= 0 || x.b1 <= x.b0) return;
+  switch (isa) {
+    case Isa::AVX512: return i16_avx512(x);
+    case Isa::AVX2: return i16_avx2(x);
+    case Isa::SCALAR: return i16_scalar(x);
+  }
+}
+
+inline int32_t load_quad(const uint8_t* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Four rows x one block of 16 columns per pass over K.
+__attribute__((target("avx512f,avx512vnni"))) void u8s8_avx512(const uint8_t* a, int64_t lda, int64_t rows,
+                                                               const PackedS8& w, int64_t b0, int64_t b1,
+                                                               int32_t* out) {
+  const int64_t Q = w.K4 / 4;
+  for (int64_t m = 0; m < rows; m += 4) {
+    const int mr = (int)std::min<int64_t>(4, rows - m);
+    const uint8_t* a0 = a + m * lda;
+    const uint8_t* a1 = a + (m + (mr > 1 ? 1 : 0)) * lda;
+    const uint8_t* a2 = a + (m + (mr > 2 ? 2 : 0)) * lda;
+    const uint8_t* a3 = a + (m + (mr > 3 ? 3 : 0)) * lda;
+    for (int64_t b = b0; b < b1; ++b) {
+      const int8_t* wb = w.w.data() + b * Q * 64;
+      __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+      for (int64_t q = 0; q < Q; ++q) {
+        const __m512i wv = _mm512_loadu_si512((const void*)(wb + q * 64));
+        s0 = _mm512_dpbusd_epi32(s0, _mm512_set1_epi32(load_quad(a0 + 4 * q)), wv);
+        s1 = _mm512_dpbusd_epi32(s1, _mm512_set1_epi32(load_quad(a1 + 4 * q)), wv);
+        s2 = _mm512_dpbusd_epi32(s2, _mm512_set1_epi32(load_quad(a2 + 4 * q)), wv);
+        s3 = _mm512_dpbusd_epi32(s3, _mm512_set1_epi32(load_quad(a3 + 4 * q)), wv);
+      }
+      alignas(64) int32_t s[4][16];
+      _mm512_store_si512((void*)s[0], s0);
+      _mm512_store_si512((void*)s[1], s1);
+      _mm512_store_si512((void*)s[2], s2);
+      _mm512_store_si512((void*)s[3], s3);
+      for (int r = 0; r < mr; ++r)
+        for (int j = 0; j < 16; ++j)
+          if (b * 16 + j < w.N) out[(m + r) * kStrip + (b - b0) * 16 + j] = s[r][j];
+    }
+  }
+}
+
+}  // namespace
+
+void i16_gemm(Isa isa, const int16_t* a, const PackedI16& w, int64_t m0, int64_t m1, int64_t b0, int64_t b1,
+              int32_t* acc, int64_t ldo) {
+  if (m1 <= m0 || b1 <= b0) return;
+  i16_dispatch(isa, {a + m0 * w.Kp, m1 - m0, &w, b0, b1, acc + m0 * ldo + b0 * kI16Block, ldo});
+}
+
+void i16_strip(Isa isa, const int16_t* a, int64_t rows, const PackedI16& w, int64_t strip, int32_t* P) {
+  const int64_t b0 = strip * (kStrip / kI16Block), b1 = std::min(w.blocks, b0 + kStrip / kI16Block);
+  i16_dispatch(isa, {a, rows, &w, b0, b1, P, kStrip});
+}
+
+void u8s8_strip(const uint8_t* a, int64_t lda, int64_t rows, const PackedS8& w, int64_t strip, int32_t* P) {
+  const int64_t b0 = strip * (kStrip / 16), b1 = std::min(w.blocks, b0 + kStrip / 16);
+  if (rows <= 0 || b1 <= b0) return;
+  u8s8_avx512(a, lda, rows, w, b0, b1, P);
+}
+
+}  // namespace sf::engine

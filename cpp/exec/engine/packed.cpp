@@ -1,0 +1,303 @@
+#include "exec/engine/packed.h"
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstring>
+
+#include "exec/engine/kernels.h"
+
+namespace sf::engine {
+
+namespace {
+
+// Rows per parallel task: data movement is cheap per row, so only large
+// tensors are split.
+constexpr int64_t kRowsPerTask = 256;
+
+int tasks_for(int64_t rows, int threads) {
+  return (int)std::max<int64_t>(1, std::min<int64_t>(threads, rows / kRowsPerTask));
+}
+
+template <class F>
+void for_rows(int64_t rows, int threads, F&& f) {
+  const int nt = tasks_for(rows, threads);
+  parallel_for(nt, nt, [&](int64_t t) {
+    for (int64_t r = t * rows / nt; r < (t + 1) * rows / nt; ++r) f(r);
+  });
+}
+
+}  // namespace
+
+std::optional<Layout> make_layout(Rep rep, const DataType& dt, int64_t segs, int64_t seg_c) {
+  if (!dt.is_integer() || segs < 1 || seg_c < 1) return std::nullopt;
+  Layout L;
+  L.rep = rep;
+  L.dt = dt;
+  L.step = dt.kind() == DataType::Kind::BIPOLAR ? 2 : 1;
+  L.lo = (int64_t)dt.min();
+  const double span = (dt.max() - dt.min()) / (double)L.step;
+  if (!(span >= 1 && span <= 255)) return std::nullopt;
+  L.bits = 1;
+  while ((1 << L.bits) - 1 < span) ++L.bits;
+  if (rep == Rep::PLANES && L.bits > kMaxPlanes) return std::nullopt;
+  L.segs = segs;
+  L.seg_c = seg_c;
+  if (rep == Rep::PLANES) {
+    L.seg_words = (seg_c + 63) / 64;
+    L.ld = L.bits * L.segs * L.seg_words;
+  } else {
+    L.seg_words = 0;
+    L.ld = (segs * seg_c + 3) / 4 * 4;
+  }
+  return L;
+}
+
+std::optional<Layout> natural_layout(const DataType& dt, int64_t channels) {
+  if (auto p = make_layout(Rep::PLANES, dt, 1, channels)) return p;
+  return make_layout(Rep::BYTES, dt, 1, channels);
+}
+
+PackedPtr alloc_packed(const Layout& L, const Shape& shape) {
+  auto p = std::make_shared<Packed>();
+  p->L = L;
+  p->shape = shape;
+  p->rows = shape.empty() || L.channels() == 0 ? 0 : shape_numel(shape) / L.channels();
+  const int64_t words = L.rep == Rep::PLANES ? p->rows * L.ld : (p->rows * L.ld + 7) / 8;
+  p->buf.assign((size_t)words, 0);
+  return p;
+}
+
+void read_codes(const Packed& p, int64_t row, uint8_t* codes) {
+  const Layout& L = p.L;
+  if (L.rep == Rep::BYTES) {
+    std::memcpy(codes, p.bytes() + row * L.ld, (size_t)L.channels());
+    return;
+  }
+  const uint64_t* r = p.words() + row * L.ld;
+  int64_t k = 0;
+  for (int64_t s = 0; s < L.segs; ++s)
+    for (int64_t c = 0; c < L.seg_c; ++c, ++k) {
+      const int64_t wd = s * L.seg_words + c / 64, bit = c % 64;
+      uint8_t v = 0;
+      for (int i = 0; i < L.bits; ++i) v |= (uint8_t)(((r[i * L.plane_words() + wd] >> bit) & 1) << i);
+      codes[k] = v;
+    }
+}
+
+void write_codes(Packed& p, int64_t row, const uint8_t* codes) {
+  const Layout& L = p.L;
+  if (L.rep == Rep::BYTES) {
+    std::memcpy(p.bytes() + row * L.ld, codes, (size_t)L.channels());
+    return;
+  }
+  uint64_t* r = p.words() + row * L.ld;
+  std::fill(r, r + L.ld, 0);
+  int64_t k = 0;
+  for (int64_t s = 0; s < L.segs; ++s)
+    for (int64_t c = 0; c < L.seg_c; ++c, ++k) {
+      const int64_t wd = s * L.seg_words + c / 64, bit = c % 64;
+      for (int i = 0; i < L.bits; ++i) r[i * L.plane_words() + wd] |= uint64_t((codes[k] >> i) & 1) << bit;
+    }
+}
+
+Tensor decode(const Packed& p, int threads) {
+  Tensor out(ElemType::FLOAT, p.shape);
+  float* o = out.data<float>();
+  const int64_t C = p.L.channels();
+  float val[256];
+  for (int c = 0; c < 256; ++c) val[c] = (float)(p.L.lo + p.L.step * c);
+  for_rows(p.rows, threads, [&](int64_t r) {
+    uint8_t codes[4096];
+    std::vector<uint8_t> big;
+    uint8_t* cd = codes;
+    if (C > 4096) {
+      big.resize((size_t)C);
+      cd = big.data();
+    }
+    read_codes(p, r, cd);
+    for (int64_t k = 0; k < C; ++k) o[r * C + k] = val[cd[k]];
+  });
+  return out;
+}
+
+PackedPtr encode(const Tensor& t, const Layout& L, int threads) {
+  if (t.rank() < 1 || t.shape().back() != L.channels()) return nullptr;
+  const Tensor f = t.type() == ElemType::FLOAT ? t : t.cast(ElemType::FLOAT);
+  PackedPtr p = alloc_packed(L, f.shape());
+  const float* x = f.data<float>();
+  const int64_t C = L.channels();
+  const double hi = L.dt.max();
+  std::atomic<bool> bad{false};
+  const bool one_plane = L.rep == Rep::PLANES && L.bits == 1 && L.segs == 1;
+  for_rows(p->rows, threads, [&](int64_t r) {
+    if (bad) return;
+    const float* xr = x + r * C;
+    if (one_plane) {  // the vectorized binary packer checks the values too
+      if (!pack_row_bits(best_isa(), xr, C, (float)L.lo, (float)hi, p->words() + r * L.ld)) bad = true;
+      return;
+    }
+    std::vector<uint8_t> codes((size_t)C);
+    for (int64_t k = 0; k < C; ++k) {
+      const float v = xr[k];
+      // In range first, so the int32 round trip is an exact integrality test.
+      if (!(v >= (float)L.lo && v <= (float)hi) || v != (float)(int32_t)v || ((int64_t)v - L.lo) % L.step) {
+        bad = true;
+        return;
+      }
+      codes[(size_t)k] = (uint8_t)(((int64_t)v - L.lo) / L.step);
+    }
+    write_codes(*p, r, codes.data());
+  });
+  return bad ? nullptr : p;
+}
+
+PackedPtr relayout(const Packed& p, const Layout& L, int threads) {
+  PackedPtr q = alloc_packed(L, p.shape);
+  const int64_t C = L.channels();
+  for_rows(p.rows, threads, [&](int64_t r) {
+    std::vector<uint8_t> codes((size_t)C);
+    read_codes(p, r, codes.data());
+    write_codes(*q, r, codes.data());
+  });
+  return q;
+}
+
+Layout im2col_layout(const Layout& in, int64_t kh, int64_t kw) {
+  Layout L = in;
+  if (in.rep == Rep::PLANES) {
+    L.segs = in.segs * kh * kw;
+    L.ld = L.bits * L.segs * L.seg_words;
+  } else {
+    L.segs = 1;
+    L.seg_c = in.channels() * kh * kw;
+    L.ld = (L.seg_c + 3) / 4 * 4;
+  }
+  return L;
+}
+
+PackedPtr im2col_packed(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, int threads) {
+  const Layout& Li = x.L;
+  const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3];
+  const Layout Lo = im2col_layout(Li, g.kh, g.kw);
+  PackedPtr y = alloc_packed(Lo, {N, OH, OW, g.kh * g.kw * C});
+  // One padding pixel in the input's own layout.
+  auto pad = alloc_packed(Li, {1, C});
+  {
+    std::vector<uint8_t> codes((size_t)C, g.pad_code);
+    write_codes(*pad, 0, codes.data());
+  }
+  const bool planes = Li.rep == Rep::PLANES;
+  const int64_t pw = Li.plane_words();  // words per plane of one pixel
+  for_rows(N * OH, threads, [&](int64_t noy) {
+    const int64_t n = noy / OH, oy = noy % OH;
+    for (int64_t ox = 0; ox < OW; ++ox) {
+      const int64_t orow = noy * OW + ox;
+      int64_t pos = 0;
+      for (int64_t ky = 0; ky < g.kh; ++ky)
+        for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
+          const int64_t iy = oy * g.sh + ky * g.dh - g.pt, ix = ox * g.sw + kx * g.dw - g.pl;
+          const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+          const int64_t irow = (n * H + iy) * W + ix;
+          if (planes) {
+            const uint64_t* src = inside ? x.words() + irow * Li.ld : pad->words();
+            uint64_t* dst = y->words() + orow * Lo.ld + pos * pw;
+            for (int i = 0; i < Li.bits; ++i)
+              std::memcpy(dst + i * Lo.plane_words(), src + i * pw, (size_t)pw * sizeof(uint64_t));
+          } else {
+            const uint8_t* src = inside ? x.bytes() + irow * Li.ld : pad->bytes();
+            std::memcpy(y->bytes() + orow * Lo.ld + pos * C, src, (size_t)C);
+          }
+        }
+    }
+  });
+  return y;
+}
+
+PackedPtr maxpool_packed(const Packed& x, const PoolGeom& g, int64_t OH, int64_t OW, int threads) {
+  const Layout& L = x.L;
+  const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3];
+  PackedPtr y = alloc_packed(L, {N, OH, OW, C});
+  const int64_t pw = L.plane_words();
+  for_rows(N * OH, threads, [&](int64_t noy) {
+    const int64_t n = noy / OH, oy = noy % OH;
+    for (int64_t ox = 0; ox < OW; ++ox) {
+      const int64_t orow = noy * OW + ox;
+      bool first = true;
+      for (int64_t ky = 0; ky < g.kh; ++ky)
+        for (int64_t kx = 0; kx < g.kw; ++kx) {
+          const int64_t iy = oy * g.sh + ky - g.pt, ix = ox * g.sw + kx - g.pl;
+          if (iy < 0 || iy >= H || ix < 0 || ix >= W) continue;  // padding never wins a max
+          const int64_t irow = (n * H + iy) * W + ix;
+          if (L.rep == Rep::BYTES) {
+            const uint8_t* s = x.bytes() + irow * L.ld;
+            uint8_t* d = y->bytes() + orow * L.ld;
+            if (first) std::memcpy(d, s, (size_t)C);
+            else
+              for (int64_t k = 0; k < C; ++k) d[k] = std::max(d[k], s[k]);
+          } else {
+            const uint64_t* s = x.words() + irow * L.ld;
+            uint64_t* d = y->words() + orow * L.ld;
+            if (first) {
+              std::memcpy(d, s, (size_t)L.ld * sizeof(uint64_t));
+            } else if (L.bits == 1) {
+              for (int64_t w = 0; w < pw; ++w) d[w] |= s[w];
+            } else {
+              // Bit-sliced max: from the top plane down, find where the codes
+              // first differ, then take every plane from the larger one.
+              for (int64_t w = 0; w < pw; ++w) {
+                uint64_t eq = ~uint64_t(0), s_gt = 0;
+                for (int i = L.bits - 1; i >= 0; --i) {
+                  const uint64_t a = d[i * pw + w], b = s[i * pw + w];
+                  s_gt |= eq & b & ~a;
+                  eq &= ~(a ^ b);
+                }
+                for (int i = 0; i < L.bits; ++i) d[i * pw + w] = (s[i * pw + w] & s_gt) | (d[i * pw + w] & ~s_gt);
+              }
+            }
+          }
+          first = false;
+        }
+    }
+  });
+  return y;
+}
+
+std::optional<Layout> reshape_layout(const Layout& in, int64_t in_last, int64_t out_last) {
+  if (out_last == in_last) return in;
+  if (in_last <= 0 || out_last % in_last != 0) return std::nullopt;
+  const int64_t r = out_last / in_last;
+  if (in.rep == Rep::PLANES) return make_layout(Rep::PLANES, in.dt, in.segs * r, in.seg_c);
+  return make_layout(Rep::BYTES, in.dt, 1, out_last);
+}
+
+PackedPtr reshape_packed(const std::shared_ptr<const Packed>& x, const Shape& out_shape, int threads) {
+  if (out_shape.empty() || shape_numel(out_shape) != shape_numel(x->shape)) return nullptr;
+  const int64_t in_last = x->shape.back(), out_last = out_shape.back();
+  auto L = reshape_layout(x->L, in_last, out_last);
+  if (!L) return nullptr;
+  if (out_last == in_last) {  // a relabel: same rows, same storage
+    auto y = std::make_shared<Packed>(*x);
+    y->shape = out_shape;
+    return y;
+  }
+  const int64_t r = out_last / in_last;
+  PackedPtr y = alloc_packed(*L, out_shape);
+  const Layout& Li = x->L;
+  for_rows(y->rows, threads, [&](int64_t orow) {
+    for (int64_t j = 0; j < r; ++j) {
+      const int64_t irow = orow * r + j;
+      if (Li.rep == Rep::PLANES) {
+        const int64_t pw = Li.plane_words();
+        for (int i = 0; i < Li.bits; ++i)
+          std::memcpy(y->words() + orow * L->ld + i * L->plane_words() + j * pw, x->words() + irow * Li.ld + i * pw,
+                      (size_t)pw * sizeof(uint64_t));
+      } else {
+        std::memcpy(y->bytes() + orow * L->ld + j * in_last, x->bytes() + irow * Li.ld, (size_t)in_last);
+      }
+    }
+  });
+  return y;
+}
+
+}  // namespace sf::engine
