@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)/python:$(PYTHONPATH)
 APT_PACKAGES := libprotobuf-dev protobuf-compiler libeigen3-dev libfmt-dev libgtest-dev \
   dataset-fashion-mnist verilator yosys iverilog
 
-.PHONY: demo test setup deps-apt deps-pip dev build-tests test-cpp test-python install clean
+.PHONY: demo test setup deps-apt deps-pip dev build-tests test-cpp test-python bench-cpp install clean
 
 demo: setup dev
 	$(PYTHON) examples/demo.py
@@ -48,6 +48,21 @@ test-cpp:
 
 test-python:
 	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider
+
+# Kernel microbenchmarks (Google Benchmark) in their own Release build dir;
+# libbenchmark-dev is installed here only, so `make test` does not need it.
+# BENCH_ARGS passes Google Benchmark flags, e.g. BENCH_ARGS="--benchmark_filter=avx512".
+BENCH_DIR ?= build/bench
+BENCH_ARGS ?= --benchmark_min_time=0.2
+bench-cpp: setup
+	@bash scripts/install_deps.sh apt libbenchmark-dev
+	@mkdir -p $(BENCH_DIR)
+	@flock $(BENCH_DIR)/.lock bash -c '\
+	  if ! grep -qs sf_bench_kernels $(BENCH_DIR)/build.ninja; then \
+	    cmake -S . -B $(BENCH_DIR) -G Ninja -DCMAKE_BUILD_TYPE=Release -DSTREAMFOLD_BUILD_BENCH=ON \
+	      -DSTREAMFOLD_BUILD_PYTHON=OFF -DPython3_EXECUTABLE=$$(command -v $(PYTHON)) >/dev/null; fi && \
+	  cmake --build $(BENCH_DIR) -j $(JOBS) --target sf_bench_kernels'
+	$(BENCH_DIR)/sf_bench_kernels $(BENCH_ARGS)
 
 # A regular (non-editable) install, as a user would do it.
 install: setup

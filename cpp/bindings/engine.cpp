@@ -12,14 +12,16 @@ void bind_engine(py::module_& m) {
   using engine::Engine;
   using engine::EngineOptions;
   py::class_<Engine>(m, "Engine")
-      .def(py::init([](const Model& model, const std::string& isa, int threads, bool warn) {
+      .def(py::init([](const Model& model, const std::string& isa, int threads, bool warn, bool profile) {
              EngineOptions o;
              o.isa = isa;
              o.threads = threads;
              o.warn = warn;
+             o.profile = profile;
              return std::make_unique<Engine>(model, o);
            }),
            py::arg("model"), py::arg("isa") = "auto", py::arg("threads") = 0, py::arg("warn") = true,
+           py::arg("profile") = false,
            py::call_guard<py::gil_scoped_release>())
       .def("run",
            [](const Engine& e, const py::dict& inputs) {
@@ -37,7 +39,8 @@ void bind_engine(py::module_& m) {
       .def_property_readonly("threads", &Engine::threads)
       .def_property_readonly("fallback_nodes", &Engine::fallback_nodes)
       .def_property_readonly("binary_words_per_image", &Engine::binary_words_per_image)
-      .def("plan", &Engine::plan);
+      .def("plan", &Engine::plan)
+      .def("profile", &Engine::profile);
 
   m.def("engine_isas", []() {
     std::vector<std::string> r;

@@ -40,13 +40,14 @@ class Engine:
     """An execution plan for ``model`` (ModelWrapper, path, bytes or ModelProto).
 
     isa: "auto" (default; honours SF_ENGINE_ISA), "scalar", "avx2" or "avx512".
-    threads: worker threads (0: all cores). streamline: "auto" runs the
+    threads: worker threads (0: all cores). profile: time every step (see
+    ``profile()``). streamline: "auto" runs the
     default QONNX->FINN->streamline steps when the model still has Quant nodes.
     """
 
-    def __init__(self, model, isa="auto", threads=0, warn=True, streamline="auto"):
+    def __init__(self, model, isa="auto", threads=0, warn=True, streamline="auto", profile=False):
         self.model = _prepare(model, streamline)
-        self._engine = _core.Engine(self.model._model, isa or "auto", int(threads), bool(warn))
+        self._engine = _core.Engine(self.model._model, isa or "auto", int(threads), bool(warn), bool(profile))
         self.input_names = list(self.model._model.runtime_input_names())
         self.output_names = [o.name for o in self.model.graph.output]
 
@@ -64,7 +65,12 @@ class Engine:
         return self._engine.binary_words_per_image
 
     def plan(self):
+        """One line per step: the node, the kernel it runs and the storage of its output."""
         return list(self._engine.plan())
+
+    def profile(self):
+        """[(step, seconds)] summed over all runs so far (needs ``Engine(..., profile=True)``)."""
+        return list(self._engine.profile())
 
     def run(self, x):
         """Array in -> array out for single-input, single-output models; a dict

@@ -162,6 +162,7 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
 
   const auto& reg = OpRegistry::instance();
   std::vector<bool> fused(g.nodes.size(), false);
+  std::unordered_map<int, size_t> im2col_step;  // packed Im2Col output slot -> its step
   for (int ni : topological_order(g)) {
     if (fused[ni]) continue;
     const Node& n = g.nodes[ni];
@@ -309,6 +310,20 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
           planned = true;
         }
         if (!planned) s->kind = Kind::FALLBACK;
+        // A packed Im2Col read only by this GEMM is gathered tile by tile
+        // inside it rather than materialized.
+        auto ic = im2col_step.find(s->in[0]);
+        if (!std::getenv("SF_NOFUSE") && planned && s->gk != Gk::WIDE && ic != im2col_step.end() && g.find_consumers(n.inputs[0]).size() == 1 &&
+            steps_[ic->second]->out_L->same(s->in_L)) {
+          bool is_out = false;
+          for (const auto& o : g.outputs) is_out |= o.name == n.inputs[0];
+          if (!is_out) {
+            s->conv_step = (int)ic->second;
+            steps_[ic->second]->fused = true;
+            steps_[ic->second]->label += " (fused into " + n.name + ")";
+            s->label += " with fused im2col";
+          }
+        }
       }
       if (s->kind == Kind::GEMM) {
         // Fuse a MultiThreshold that is the sole reader of the accumulator
@@ -409,6 +424,7 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
         }
         if (s->out_L) {
           packed[s->out[0]] = *s->out_L;
+          if (s->kind == Kind::IM2COL) im2col_step[s->out[0]] = steps_.size();
           s->label += fmt::format(": packed {}", n.op_type);
         }
       }
@@ -426,9 +442,18 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
     }
     steps_.push_back(std::move(s));
   }
+  profile_ = opts.profile;
+  step_ns_ = std::vector<std::atomic<int64_t>>(steps_.size());
   for (const auto& o : g.outputs)
     if (!slot.count(o.name))
       throw ModelError(fmt::format("graph output '{}' is produced by no node", o.name), "check the model", o.name);
+}
+
+std::vector<std::pair<std::string, double>> Engine::profile() const {
+  std::vector<std::pair<std::string, double>> r;
+  if (!profile_) return r;
+  for (size_t i = 0; i < steps_.size(); ++i) r.emplace_back(steps_[i]->label, (double)step_ns_[i].load() * 1e-9);
+  return r;
 }
 
 std::vector<std::string> Engine::plan() const {

@@ -9,6 +9,7 @@
 // implementation on float32 (decoded on demand), so the engine's outputs
 // equal the reference executor's bit for bit.
 #pragma once
+#include <atomic>
 #include <memory>
 #include <string>
 #include <unordered_map>
@@ -25,6 +26,7 @@ struct EngineOptions {
   std::string isa = "auto";
   int threads = 0;    // 0: std::thread::hardware_concurrency()
   bool warn = true;   // one stderr line per node that falls back unexpectedly
+  bool profile = false;  // accumulate wall time per step (see Engine::profile)
 };
 
 struct Step;  // one planned node (or a fused MatMul + MultiThreshold pair)
@@ -48,6 +50,9 @@ class Engine {
   const std::vector<std::string>& fallback_nodes() const { return fallbacks_; }
   // One line per step: "XnorPopcountMatMul_0: xnor-popcount K=784 N=64 + MultiThreshold_1".
   std::vector<std::string> plan() const;
+  // (step label, seconds) summed over every run since construction; empty
+  // unless EngineOptions::profile.
+  std::vector<std::pair<std::string, double>> profile() const;
   // 64-bit XOR/AND+popcount word operations per image (for roofline fractions).
   double binary_words_per_image() const { return bin_words_; }
 
@@ -60,6 +65,8 @@ class Engine {
   double bin_words_ = 0;
   int64_t model_batch_ = 1;
   std::unordered_map<std::string, int> slot_;  // tensor name -> value slot
+  bool profile_ = false;
+  mutable std::vector<std::atomic<int64_t>> step_ns_;
 
   void run_step(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
   void run_reference(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;

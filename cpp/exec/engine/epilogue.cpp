@@ -13,6 +13,22 @@ namespace {
 
 // ---- scalar (every CPU; the vector paths must agree with it bit for bit) ----
 
+// Thresholds sorted ascending at th[0], th[ld], ...: how many are <= x. The
+// predicate is true then false along the row (padding never holds), so a
+// binary search counts them; a linear count is cheaper for a few.
+template <class X, class V>
+inline int32_t count_ge(X x, const V* th, int64_t ld, int T) {
+  if (T <= 16) {
+    int32_t c = 0;
+    for (int t = 0; t < T; ++t) c += x >= th[t * ld];
+    return c;
+  }
+  int32_t c = 0;
+  for (int step = 1 << (31 - __builtin_clz((unsigned)T)); step >= 1; step >>= 1)
+    if (c + step <= T && x >= th[(int64_t)(c + step - 1) * ld]) c += step;
+  return c;
+}
+
 inline void put(const OutRef& out, int64_t row, int64_t n, int32_t code, uint64_t* words_row) {
   if (out.kind == OutKind::BYTES) {
     static_cast<uint8_t*>(out.base)[row * out.ld + n] = (uint8_t)code;
@@ -43,8 +59,7 @@ void epi_scalar(const Epilogue& e, const int32_t* P, int64_t rows, const int32_t
         static_cast<float*>(out.base)[row * out.ld + n] = (float)dot;
         continue;
       }
-      int32_t cnt = 0;
-      for (int t = 0; t < e.T; ++t) cnt += dot >= e.thr[(size_t)(t * e.Npad + n)];
+      const int32_t cnt = count_ge(dot, e.thr.data() + n, e.Npad, e.T);
       if (out.kind == OutKind::FLOAT) static_cast<float*>(out.base)[row * out.ld + n] = e.lut[(size_t)cnt];
       else put(out, row, n, e.code[(size_t)cnt], wr);
     }
@@ -58,8 +73,7 @@ void thr_scalar(const FloatThresholds& t, const float* x, int64_t rows, int64_t 
     for (int64_t n0 = 0; n0 < t.C; n0 += 64) {
       uint64_t* wr = clear_strip(out, row, n0);
       for (int64_t n = n0; n < std::min(t.C, n0 + 64); ++n) {
-        int32_t cnt = 0;
-        for (int k = 0; k < t.T; ++k) cnt += xr[n] >= t.thr[(size_t)(k * t.Cpad + n)];
+        const int32_t cnt = count_ge(xr[n], t.thr.data() + n, t.Cpad, t.T);
         put(out, row, n, t.code[(size_t)cnt], wr);
       }
     }
@@ -111,9 +125,23 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, c
       }
       __m512i cnt = _mm512_setzero_si512();
       const int32_t* th = e.thr.data() + n;
-      for (int t = 0; t < e.T; ++t) {
-        const __mmask16 ge = _mm512_cmpge_epi32_mask(dot, _mm512_loadu_si512(th + t * e.Npad));
-        cnt = _mm512_mask_add_epi32(cnt, ge, cnt, one);
+      if (e.T <= 16) {
+        for (int t = 0; t < e.T; ++t) {
+          const __mmask16 ge = _mm512_cmpge_epi32_mask(dot, _mm512_loadu_si512(th + t * e.Npad));
+          cnt = _mm512_mask_add_epi32(cnt, ge, cnt, one);
+        }
+      } else {
+        // Branch-free binary search, one gather per halving.
+        const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+        const __m512i ld = _mm512_set1_epi32((int)e.Npad), Tv = _mm512_set1_epi32(e.T);
+        for (int step = 1 << (31 - __builtin_clz((unsigned)e.T)); step >= 1; step >>= 1) {
+          const __m512i nxt = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
+          const __mmask16 ok = _mm512_mask_cmple_epi32_mask(live, nxt, Tv);
+          const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(nxt, one), ld), lane);
+          const __m512i t = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), ok, idx, th, 4);
+          const __mmask16 ge = _mm512_mask_cmpge_epi32_mask(ok, dot, t);
+          cnt = _mm512_mask_mov_epi32(cnt, ge, nxt);
+        }
       }
       emit16(out, &e, e.code.data(), e.identity, row, n, c, live, cnt, planes);
     }
@@ -121,6 +149,58 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, c
       uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
       for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = planes[p];
     }
+  }
+}
+
+// Few channels (an RGB input): rows are shorter than a vector, so the
+// elements are walked as one flat stream, each lane looking up its own
+// channel's thresholds.
+__attribute__((target("avx512f,avx512bw"))) void thr_avx512_flat(const FloatThresholds& t, const float* x,
+                                                                 int64_t rows, int64_t row0, const OutRef& out) {
+  const __m512i one = _mm512_set1_epi32(1), C = _mm512_set1_epi32((int)t.C);
+  const __m512i adv = _mm512_set1_epi32((int)(16 % t.C)), ld = _mm512_set1_epi32((int)t.Cpad);
+  const __m512i Tv = _mm512_set1_epi32(t.T);
+  alignas(64) int32_t start[16];
+  for (int j = 0; j < 16; ++j) start[j] = (int32_t)(j % t.C);
+  __m512i chan = _mm512_load_si512((const void*)start);
+  const int64_t total = rows * t.C;
+  alignas(64) int32_t codes[16];
+  int64_t row = row0, n = 0;  // the element's row and channel, advanced without divisions
+  for (int64_t i0 = 0; i0 < total; i0 += 16) {
+    const int64_t left = total - i0;
+    const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+    const __m512 v = _mm512_maskz_loadu_ps(live, x + i0);
+    __m512i cnt = _mm512_setzero_si512();
+    if (t.T <= 16) {
+      for (int k = 0; k < t.T; ++k) {
+        const __m512 th = _mm512_permutexvar_ps(chan, _mm512_loadu_ps(t.thr.data() + k * t.Cpad));
+        cnt = _mm512_mask_add_epi32(cnt, _mm512_mask_cmp_ps_mask(live, v, th, _CMP_GE_OQ), cnt, one);
+      }
+    } else {
+      for (int step = 1 << (31 - __builtin_clz((unsigned)t.T)); step >= 1; step >>= 1) {
+        const __m512i nxt = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
+        const __mmask16 ok = _mm512_mask_cmple_epi32_mask(live, nxt, Tv);
+        const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(nxt, one), ld), chan);
+        const __m512 th = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok, idx, t.thr.data(), 4);
+        cnt = _mm512_mask_mov_epi32(cnt, _mm512_mask_cmp_ps_mask(ok, v, th, _CMP_GE_OQ), nxt);
+      }
+    }
+    _mm512_store_si512((void*)codes, cnt);
+    for (int j = 0; j < 16 && j < left; ++j, n = n + 1 == t.C ? (++row, 0) : n + 1) {
+      const int32_t code = t.code[(size_t)codes[j]];
+      if (out.kind == OutKind::BYTES) {
+        static_cast<uint8_t*>(out.base)[row * out.ld + n] = (uint8_t)code;
+      } else {
+        uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
+        for (int p = 0; p < out.bits; ++p) {
+          const uint64_t bit = uint64_t(1) << (n % 64);
+          uint64_t& word = w[p * out.plane_words + n / 64];
+          word = ((code >> p) & 1) ? (word | bit) : (word & ~bit);
+        }
+      }
+    }
+    chan = _mm512_add_epi32(chan, adv);
+    chan = _mm512_mask_sub_epi32(chan, _mm512_cmpge_epi32_mask(chan, C), chan, C);
   }
 }
 
@@ -140,10 +220,23 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512(const FloatThreshold
         const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         const __m512 v = _mm512_maskz_loadu_ps(live, xr + n);
         __m512i cnt = _mm512_setzero_si512();
-        for (int k = 0; k < t.T; ++k) {
-          // Ordered compare: NaN inputs (and NaN padding) never count.
-          const __mmask16 ge = _mm512_cmp_ps_mask(v, _mm512_loadu_ps(t.thr.data() + k * t.Cpad + n), _CMP_GE_OQ);
-          cnt = _mm512_mask_add_epi32(cnt, ge, cnt, one);
+        // Ordered compares: NaN inputs (and NaN padding) never count.
+        if (t.T <= 16) {
+          for (int k = 0; k < t.T; ++k) {
+            const __mmask16 ge = _mm512_cmp_ps_mask(v, _mm512_loadu_ps(t.thr.data() + k * t.Cpad + n), _CMP_GE_OQ);
+            cnt = _mm512_mask_add_epi32(cnt, ge, cnt, one);
+          }
+        } else {
+          const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+          const __m512i ld = _mm512_set1_epi32((int)t.Cpad), Tv = _mm512_set1_epi32(t.T);
+          for (int step = 1 << (31 - __builtin_clz((unsigned)t.T)); step >= 1; step >>= 1) {
+            const __m512i nxt = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
+            const __mmask16 ok = _mm512_mask_cmple_epi32_mask(live, nxt, Tv);
+            const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(nxt, one), ld), lane);
+            const __m512 th = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok, idx, t.thr.data() + n, 4);
+            const __mmask16 ge = _mm512_mask_cmp_ps_mask(ok, v, th, _CMP_GE_OQ);
+            cnt = _mm512_mask_mov_epi32(cnt, ge, nxt);
+          }
         }
         emit16(out, nullptr, t.code.data(), identity, row, n, c, live, cnt, planes);
       }
@@ -165,7 +258,7 @@ void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, co
 
 void threshold_rows(Isa isa, const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,
                     const OutRef& out) {
-  if (isa == Isa::AVX512) return thr_avx512(t, x, rows, row0, out);
+  if (isa == Isa::AVX512) return t.C < 16 ? thr_avx512_flat(t, x, rows, row0, out) : thr_avx512(t, x, rows, row0, out);
   thr_scalar(t, x, rows, row0, out);
 }
 

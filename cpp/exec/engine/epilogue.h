@@ -46,7 +46,7 @@ void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, co
 struct FloatThresholds {
   int64_t C = 0, Cpad = 0;
   int T = 0;
-  std::vector<float> thr;  // [T][Cpad], +inf padding
+  std::vector<float> thr;  // [T][Cpad], NaN padding (never >=)
   std::vector<int32_t> code;
 };
 void threshold_rows(Isa isa, const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,

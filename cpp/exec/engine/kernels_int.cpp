@@ -138,14 +138,12 @@ __attribute__((target("avx512f,avx512vnni"))) void u8s8_avx512(const uint8_t* a,
         s2 = _mm512_dpbusd_epi32(s2, _mm512_set1_epi32(load_quad(a2 + 4 * q)), wv);
         s3 = _mm512_dpbusd_epi32(s3, _mm512_set1_epi32(load_quad(a3 + 4 * q)), wv);
       }
-      alignas(64) int32_t s[4][16];
-      _mm512_store_si512((void*)s[0], s0);
-      _mm512_store_si512((void*)s[1], s1);
-      _mm512_store_si512((void*)s[2], s2);
-      _mm512_store_si512((void*)s[3], s3);
-      for (int r = 0; r < mr; ++r)
-        for (int j = 0; j < 16; ++j)
-          if (b * 16 + j < w.N) out[(m + r) * kStrip + (b - b0) * 16 + j] = s[r][j];
+      const __mmask16 live = (b + 1) * 16 <= w.N ? (__mmask16)0xFFFF : (__mmask16)((1u << (w.N - b * 16)) - 1);
+      int32_t* o = out + m * kStrip + (b - b0) * 16;
+      _mm512_mask_storeu_epi32(o, live, s0);
+      if (mr > 1) _mm512_mask_storeu_epi32(o + kStrip, live, s1);
+      if (mr > 2) _mm512_mask_storeu_epi32(o + 2 * kStrip, live, s2);
+      if (mr > 3) _mm512_mask_storeu_epi32(o + 3 * kStrip, live, s3);
     }
   }
 }

@@ -176,40 +176,85 @@ Layout im2col_layout(const Layout& in, int64_t kh, int64_t kw) {
   return L;
 }
 
-PackedPtr im2col_packed(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, int threads) {
+PackedPtr pad_pixel(const Layout& L, uint8_t code) {
+  auto pad = alloc_packed(L, {1, L.channels()});
+  std::vector<uint8_t> codes((size_t)L.channels(), code);
+  write_codes(*pad, 0, codes.data());
+  return pad;
+}
+
+void im2col_rows(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, const Layout& Lo, const Packed& pad,
+                 int64_t m0, int64_t mr, void* dst) {
   const Layout& Li = x.L;
-  const int64_t N = x.shape[0], H = x.shape[1], W = x.shape[2], C = x.shape[3];
-  const Layout Lo = im2col_layout(Li, g.kh, g.kw);
-  PackedPtr y = alloc_packed(Lo, {N, OH, OW, g.kh * g.kw * C});
-  // One padding pixel in the input's own layout.
-  auto pad = alloc_packed(Li, {1, C});
-  {
-    std::vector<uint8_t> codes((size_t)C, g.pad_code);
-    write_codes(*pad, 0, codes.data());
-  }
+  const int64_t H = x.shape[1], W = x.shape[2], C = x.shape[3];
+  const int64_t pw = Li.plane_words(), opw = Lo.plane_words();
   const bool planes = Li.rep == Rep::PLANES;
-  const int64_t pw = Li.plane_words();  // words per plane of one pixel
-  for_rows(N * OH, threads, [&](int64_t noy) {
-    const int64_t n = noy / OH, oy = noy % OH;
-    for (int64_t ox = 0; ox < OW; ++ox) {
-      const int64_t orow = noy * OW + ox;
+  int64_t n = m0 / (OH * OW), oy = (m0 / OW) % OH, ox = m0 % OW;
+  for (int64_t r = 0; r < mr; ++r) {
+    const int64_t iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
+    if (iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W &&
+        (!planes || Li.bits == 1)) {
+      // The whole window is inside the image (most pixels): no bounds checks,
+      // and one-plane pixels are contiguous runs of words.
       int64_t pos = 0;
-      for (int64_t ky = 0; ky < g.kh; ++ky)
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t rowbase = (n * H + iy0 + ky * g.dh) * W + ix0;
         for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
-          const int64_t iy = oy * g.sh + ky * g.dh - g.pt, ix = ox * g.sw + kx * g.dw - g.pl;
-          const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
-          const int64_t irow = (n * H + iy) * W + ix;
+          const int64_t irow = rowbase + kx * g.dw;
           if (planes) {
-            const uint64_t* src = inside ? x.words() + irow * Li.ld : pad->words();
-            uint64_t* dst = y->words() + orow * Lo.ld + pos * pw;
-            for (int i = 0; i < Li.bits; ++i)
-              std::memcpy(dst + i * Lo.plane_words(), src + i * pw, (size_t)pw * sizeof(uint64_t));
+            const uint64_t* src = x.words() + irow * Li.ld;
+            uint64_t* d = static_cast<uint64_t*>(dst) + r * Lo.ld + pos * pw;
+            for (int64_t w = 0; w < pw; ++w) d[w] = src[w];
           } else {
-            const uint8_t* src = inside ? x.bytes() + irow * Li.ld : pad->bytes();
-            std::memcpy(y->bytes() + orow * Lo.ld + pos * C, src, (size_t)C);
+            const uint8_t* src = x.bytes() + irow * Li.ld;
+            uint8_t* d = static_cast<uint8_t*>(dst) + r * Lo.ld + pos * C;
+            for (int64_t k = 0; k < C; ++k) d[k] = src[k];
           }
         }
+      }
+      if (++ox == OW) {
+        ox = 0;
+        if (++oy == OH) oy = 0, ++n;
+      }
+      continue;
     }
+    int64_t pos = 0;
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      const int64_t iy = oy * g.sh + ky * g.dh - g.pt;
+      for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
+        const int64_t ix = ox * g.sw + kx * g.dw - g.pl;
+        const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+        const int64_t irow = (n * H + iy) * W + ix;
+        // Pixels are a few words or bytes: plain loops beat memcpy calls.
+        if (planes) {
+          const uint64_t* src = inside ? x.words() + irow * Li.ld : pad.words();
+          uint64_t* d = static_cast<uint64_t*>(dst) + r * Lo.ld + pos * pw;
+          for (int i = 0; i < Li.bits; ++i)
+            for (int64_t w = 0; w < pw; ++w) d[i * opw + w] = src[i * pw + w];
+        } else {
+          const uint8_t* src = inside ? x.bytes() + irow * Li.ld : pad.bytes();
+          uint8_t* d = static_cast<uint8_t*>(dst) + r * Lo.ld + pos * C;
+          for (int64_t k = 0; k < C; ++k) d[k] = src[k];
+        }
+      }
+    }
+    if (++ox == OW) {
+      ox = 0;
+      if (++oy == OH) oy = 0, ++n;
+    }
+  }
+}
+
+PackedPtr im2col_packed(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, int threads) {
+  const int64_t N = x.shape[0], C = x.shape[3];
+  const Layout Lo = im2col_layout(x.L, g.kh, g.kw);
+  PackedPtr y = alloc_packed(Lo, {N, OH, OW, g.kh * g.kw * C});
+  const PackedPtr pad = pad_pixel(x.L, g.pad_code);
+  const int64_t rows = y->rows, chunks = std::max<int64_t>(1, std::min<int64_t>(threads, rows / kRowsPerTask));
+  parallel_for(chunks, (int)chunks, [&](int64_t t) {
+    const int64_t r0 = t * rows / chunks, r1 = (t + 1) * rows / chunks;
+    void* dst = Lo.rep == Rep::PLANES ? (void*)(y->words() + r0 * Lo.ld) : (void*)(y->bytes() + r0 * Lo.ld);
+    im2col_rows(x, g, OH, OW, Lo, *pad, r0, r1 - r0, dst);
   });
   return y;
 }

@@ -74,6 +74,13 @@ struct Im2ColGeom {
 // Input (N, H, W, C) -> (N, OH, OW, kh*kw*C) with the same datatype. PLANES
 // output has kh*kw*segs segments (word copies, no bit shifts).
 PackedPtr im2col_packed(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, int threads);
+// The same for output rows [m0, m0 + mr) only, into dst (rows of Lo.ld words
+// or bytes, Lo = im2col_layout(x.L, ...)): the GEMM builds its input tile by
+// tile this way instead of materializing the whole Im2Col. `pad` is one
+// padding pixel in x's layout (pad_pixel).
+void im2col_rows(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, const Layout& Lo, const Packed& pad,
+                 int64_t m0, int64_t mr, void* dst);
+PackedPtr pad_pixel(const Layout& L, uint8_t code);
 Layout im2col_layout(const Layout& in, int64_t kh, int64_t kw);
 
 struct PoolGeom {

@@ -66,6 +66,8 @@ struct Step {
   MtPlan mt;                   // fused (GEMM) or standalone (THRESH)
   FloatThresholds fthr;        // THRESH with packed output
   mutable std::atomic<bool> warned{false};
+  int conv_step = -1;          // GEMM: the Im2Col step whose rows it gathers tile by tile
+  bool fused = false;          // IM2COL: done inside the GEMM that reads it
 
   // IM2COL / MAXPOOL: static input geometry (N, H, W, C) and output OH, OW
   Shape in_shape;

@@ -4,6 +4,7 @@
 // image when batched, since the reference ops assume the model's shapes).
 #include <algorithm>
 #include <atomic>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -90,7 +91,15 @@ TensorMap Engine::run(const TensorMap& inputs) const {
   std::vector<Val> vals(slot_.size());
   for (const auto& [name, t] : g.initializers) vals[(size_t)slot_.at(name)].f = t;
   for (const auto& [name, t] : inputs) vals[(size_t)slot_.at(name)].f = t;
-  for (const auto& s : steps_) run_step(*s, vals, batch, batched);
+  for (size_t i = 0; i < steps_.size(); ++i) {
+    if (!profile_) {
+      run_step(*steps_[i], vals, batch, batched);
+      continue;
+    }
+    const auto t0 = std::chrono::steady_clock::now();
+    run_step(*steps_[i], vals, batch, batched);
+    step_ns_[i] += std::chrono::duration_cast<std::chrono::nanoseconds>(std::chrono::steady_clock::now() - t0).count();
+  }
 
   TensorMap result;
   for (const auto& o : g.outputs) {
@@ -103,6 +112,7 @@ TensorMap Engine::run(const TensorMap& inputs) const {
 }
 
 void Engine::run_step(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const {
+  if (s.fused) return;  // an Im2Col the next GEMM gathers itself
   switch (s.kind) {
     case Kind::GEMM: return run_gemm(s, vals, batch);
     case Kind::THRESH: return run_thresholds(s, vals, batch, batched);
@@ -286,12 +296,29 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
                                    shape_str(sh), K),
                        "the last axis of input 0 must match the first axis of the weights", node.name);
   };
+  std::shared_ptr<const Packed> A, X;  // X: the fused Im2Col's input pixels
+  const Step* ic = s.conv_step >= 0 ? steps_[(size_t)s.conv_step].get() : nullptr;
+  int64_t OH = 0, OW = 0;
+  if (ic) {
+    const Val& xv = vals[(size_t)ic->in[0]];
+    X = xv.p && xv.p->L.same(ic->in_L) ? xv.p : encode(float_of(vals, ic->in[0]), ic->in_L, threads_);
+    bool same = X && X->shape.size() == ic->in_shape.size();
+    for (size_t k = 1; same && k < ic->in_shape.size(); ++k) same = X->shape[k] == ic->in_shape[k];
+    if (same) {
+      OH = ic->out_shape[1];
+      OW = ic->out_shape[2];
+    } else {  // materialize the Im2Col (or let the reference do it) and read that
+      X = nullptr;
+      run_movement(*ic, vals, batch, batch != model_batch_);
+    }
+  }
   const Val& v = vals[(size_t)s.in[0]];
-  std::shared_ptr<const Packed> A;
   std::vector<int64_t> a64;  // WIDE operands
   Shape ashape;
   bool bad = false;
-  if (s.gk != Gk::WIDE) {
+  if (X) {
+    ashape = {X->shape[0], OH, OW, K};
+  } else if (s.gk != Gk::WIDE) {
     if (v.p && v.p->L.same(s.in_L)) A = v.p;
     else if (v.p && v.p->L.dt == s.in_L.dt && v.p->L.channels() == K) A = relayout(*v.p, s.in_L, threads_);
     else {
@@ -385,52 +412,57 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
     out = {OutKind::FLOAT, F_out.raw(), N, 0, 0};
   }
 
-  const Layout& L = A->L;
-  // Per-row code sums for the epilogue's correction term.
-  std::vector<int32_t> RA;
-  if (s.need_ra) {
-    RA.assign((size_t)M, 0);
-    for (int64_t m = 0; m < M; ++m) {
-      int64_t sum = 0;
-      const uint64_t* r = A->words() + m * L.ld;
-      for (int i = 0; i < L.bits; ++i)
-        for (int64_t w = 0; w < L.plane_words(); ++w)
-          sum += (int64_t)__builtin_popcountll(r[i * L.plane_words() + w]) << i;
-      RA[(size_t)m] = (int32_t)sum;
-    }
-  }
-  std::vector<int16_t> a16;
-  if (s.gk == Gk::I16) {
-    const int64_t Kp = s.pi16.Kp;
-    a16.assign((size_t)(M * Kp), 0);
-    for (int64_t m = 0; m < M; ++m)
-      for (int64_t k = 0; k < K; ++k) a16[(size_t)(m * Kp + k)] = A->bytes()[m * L.ld + k];
-  }
-
+  const Layout& L = s.in_L;
   const int64_t strips = (N + kStrip - 1) / kStrip, rblocks = (M + kRowBlock - 1) / kRowBlock;
-  // Each task walks its strips outermost so one strip's weights stay in L1
-  // while the row blocks stream past; with few rows, tasks split the strips.
+  // Tasks split the row blocks (or, with few rows, the strips). Each row
+  // block's input rows are gathered once (fused Im2Col) and then meet every
+  // strip of weights, which stream from L2.
   const bool by_rows = rblocks >= T;
   const int64_t ntask = T == 1 ? 1 : by_rows ? T : std::min<int64_t>(T, strips);
   const int pa = s.xor_mode ? 1 : L.bits;
+  const PackedPtr pad = X ? pad_pixel(X->L, ic->im2col.pad_code) : nullptr;
   parallel_for(ntask, (int)ntask, [&](int64_t t) {
     const int64_t rb0 = by_rows ? t * rblocks / ntask : 0, rb1 = by_rows ? (t + 1) * rblocks / ntask : rblocks;
     const int64_t s0 = by_rows ? 0 : t * strips / ntask, s1 = by_rows ? strips : (t + 1) * strips / ntask;
-    std::vector<int32_t> P((size_t)(kRowBlock * kStrip));
-    for (int64_t st = s0; st < s1; ++st)
-      for (int64_t rb = rb0; rb < rb1; ++rb) {
-        const int64_t m0 = rb * kRowBlock, mr = std::min(kRowBlock, M - m0);
+    std::vector<int32_t> P((size_t)(kRowBlock * kStrip)), RA;
+    std::vector<uint64_t> tile;  // gathered rows (words or bytes)
+    std::vector<int16_t> a16;
+    if (X) tile.assign((size_t)(L.rep == Rep::PLANES ? kRowBlock * L.ld : (kRowBlock * L.ld + 7) / 8), 0);
+    if (s.need_ra) RA.resize((size_t)kRowBlock);
+    if (s.gk == Gk::I16) a16.assign((size_t)(kRowBlock * s.pi16.Kp), 0);
+    for (int64_t rb = rb0; rb < rb1; ++rb) {
+      const int64_t m0 = rb * kRowBlock, mr = std::min(kRowBlock, M - m0);
+      const void* rows;
+      if (X) {
+        im2col_rows(*X, ic->im2col, OH, OW, L, *pad, m0, mr, tile.data());
+        rows = tile.data();
+      } else {
+        rows = L.rep == Rep::PLANES ? (const void*)(A->words() + m0 * L.ld) : (const void*)(A->bytes() + m0 * L.ld);
+      }
+      if (s.need_ra)  // per-row code sums for the epilogue's correction term
+        for (int64_t r = 0; r < mr; ++r) {
+          const uint64_t* w = static_cast<const uint64_t*>(rows) + r * L.ld;
+          int64_t sum = 0;
+          for (int i = 0; i < L.bits; ++i)
+            for (int64_t q = 0; q < L.plane_words(); ++q) sum += (int64_t)__builtin_popcountll(w[i * L.plane_words() + q]) << i;
+          RA[(size_t)r] = (int32_t)sum;
+        }
+      if (s.gk == Gk::I16)
+        for (int64_t r = 0; r < mr; ++r)
+          for (int64_t k = 0; k < K; ++k) a16[(size_t)(r * s.pi16.Kp + k)] = static_cast<const uint8_t*>(rows)[r * L.ld + k];
+      for (int64_t st = s0; st < s1; ++st) {
         switch (s.gk) {
           case Gk::PLANES:
-            planes_gemm(isa_, s.xor_mode, pa, A->words() + m0 * L.ld, L.ld, mr, s.pw, st, P.data());
+            planes_gemm(isa_, s.xor_mode, pa, static_cast<const uint64_t*>(rows), L.ld, mr, s.pw, st, P.data());
             break;
-          case Gk::VNNI: u8s8_strip(A->bytes() + m0 * L.ld, L.ld, mr, s.ps8, st, P.data()); break;
-          case Gk::I16: i16_strip(isa_, a16.data() + m0 * s.pi16.Kp, mr, s.pi16, st, P.data()); break;
+          case Gk::VNNI: u8s8_strip(static_cast<const uint8_t*>(rows), L.ld, mr, s.ps8, st, P.data()); break;
+          case Gk::I16: i16_strip(isa_, a16.data(), mr, s.pi16, st, P.data()); break;
           case Gk::WIDE: break;
         }
-        run_epilogue(isa_, s.epi, P.data(), mr, s.need_ra ? RA.data() + m0 : nullptr, m0, st * kStrip,
+        run_epilogue(isa_, s.epi, P.data(), mr, s.need_ra ? RA.data() : nullptr, m0, st * kStrip,
                      std::min<int64_t>(kStrip, N - st * kStrip), out);
       }
+    }
   });
   (void)batch;
   if (P_out) set_packed(vals, s.out[0], std::move(P_out));
