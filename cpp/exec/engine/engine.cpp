@@ -313,7 +313,7 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
         // A packed Im2Col read only by this GEMM is gathered tile by tile
         // inside it rather than materialized.
         auto ic = im2col_step.find(s->in[0]);
-        if (!std::getenv("SF_NOFUSE") && planned && s->gk != Gk::WIDE && ic != im2col_step.end() && g.find_consumers(n.inputs[0]).size() == 1 &&
+        if (planned && s->gk != Gk::WIDE && ic != im2col_step.end() && g.find_consumers(n.inputs[0]).size() == 1 &&
             steps_[ic->second]->out_L->same(s->in_L)) {
           bool is_out = false;
           for (const auto& o : g.outputs) is_out |= o.name == n.inputs[0];

@@ -182,23 +182,27 @@ bool pack_row_bits(Isa isa, const float* a, int64_t K, float lo, float hi, uint6
 
 double popcount_peak_words_per_s(Isa isa, double seconds) {
   // The engine's own tile kernel (planes_gemm, XOR mode) on 64 rows x one
-  // strip of 64 columns x 8 words (K = 512): 4 KiB of weights and 4 KiB of
-  // rows, so memory never limits it.
-  const int64_t M = 64, W = 8, N = 64;
-  PackedPlanes w = pack_weight_planes(W, N, 1, [](int64_t k, int64_t n) -> uint32_t { return ((k * 7 + n * 13) % 5) < 2; });
-  std::vector<uint64_t> a((size_t)(M * W));
-  for (size_t i = 0; i < a.size(); ++i) a[i] = 0x9E3779B97F4A7C15ull * (i + 1);
-  std::vector<int32_t> P((size_t)(M * kStrip));
-  const double words_per_call = double(M) * double(W) * double(N);
-  using clk = std::chrono::steady_clock;
-  const auto t0 = clk::now();
-  int64_t calls = 0;
-  double el = 0;
-  do {
-    for (int r = 0; r < 16; ++r, ++calls) planes_gemm(isa, true, 1, a.data(), W, M, w, 0, P.data());
-    el = std::chrono::duration<double>(clk::now() - t0).count();
-  } while (el < seconds);
-  return words_per_call * (double)calls / el;
+  // strip of 64 columns, cache-resident, at a few depths K (8, 16 and 32
+  // words): the best rate is the peak.
+  double best = 0;
+  for (int64_t W : {8, 16, 32}) {
+    const int64_t M = 64, N = 64;
+    PackedPlanes w = pack_weight_planes(W, N, 1, [](int64_t k, int64_t n) -> uint32_t { return ((k * 7 + n * 13) % 5) < 2; });
+    std::vector<uint64_t> a((size_t)(M * W));
+    for (size_t i = 0; i < a.size(); ++i) a[i] = 0x9E3779B97F4A7C15ull * (i + 1);
+    std::vector<int32_t> P((size_t)(M * kStrip));
+    const double words_per_call = double(M) * double(W) * double(N);
+    using clk = std::chrono::steady_clock;
+    const auto t0 = clk::now();
+    int64_t calls = 0;
+    double el = 0;
+    do {
+      for (int r = 0; r < 16; ++r, ++calls) planes_gemm(isa, true, 1, a.data(), W, M, w, 0, P.data());
+      el = std::chrono::duration<double>(clk::now() - t0).count();
+    } while (el < seconds / 3);
+    best = std::max(best, words_per_call * (double)calls / el);
+  }
+  return best;
 }
 
 namespace {

@@ -189,13 +189,15 @@ void im2col_rows(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, c
   const int64_t H = x.shape[1], W = x.shape[2], C = x.shape[3];
   const int64_t pw = Li.plane_words(), opw = Lo.plane_words();
   const bool planes = Li.rep == Rep::PLANES;
+  // Pixels of at most 4 byte codes (RGB input) move as one 32-bit copy: the
+  // spare bytes land where the next position is written, or in the row's
+  // padding, which the int8 kernels multiply by zero weights.
+  const bool word_copy = !planes && Li.ld == 4 && (g.kh * g.kw - 1) * C + 4 <= Lo.ld;
   int64_t n = m0 / (OH * OW), oy = (m0 / OW) % OH, ox = m0 % OW;
   for (int64_t r = 0; r < mr; ++r) {
     const int64_t iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
-    if (iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W &&
-        (!planes || Li.bits == 1)) {
-      // The whole window is inside the image (most pixels): no bounds checks,
-      // and one-plane pixels are contiguous runs of words.
+    if (iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W) {
+      // The whole window is inside the image (most pixels): no bounds checks.
       int64_t pos = 0;
       for (int64_t ky = 0; ky < g.kh; ++ky) {
         const int64_t rowbase = (n * H + iy0 + ky * g.dh) * W + ix0;
@@ -204,7 +206,14 @@ void im2col_rows(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, c
           if (planes) {
             const uint64_t* src = x.words() + irow * Li.ld;
             uint64_t* d = static_cast<uint64_t*>(dst) + r * Lo.ld + pos * pw;
-            for (int64_t w = 0; w < pw; ++w) d[w] = src[w];
+            if (Li.bits == 1) {
+              for (int64_t w = 0; w < pw; ++w) d[w] = src[w];
+            } else {
+              for (int i = 0; i < Li.bits; ++i)
+                for (int64_t w = 0; w < pw; ++w) d[i * opw + w] = src[i * pw + w];
+            }
+          } else if (word_copy) {
+            std::memcpy(static_cast<uint8_t*>(dst) + r * Lo.ld + pos * C, x.bytes() + irow * Li.ld, 4);
           } else {
             const uint8_t* src = x.bytes() + irow * Li.ld;
             uint8_t* d = static_cast<uint8_t*>(dst) + r * Lo.ld + pos * C;

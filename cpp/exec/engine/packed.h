@@ -11,7 +11,8 @@
 // every segment starts on a word boundary, so Im2Col and row-merging
 // Reshapes concatenate pixels by copying words; the weights of the MatMul
 // that reads the result are packed with the same segmentation. Padding bits
-// and bytes are zero and stay zero.
+// are zero and stay zero (popcounts read them); the padding bytes at the end
+// of a BYTES row meet zero weights only, so their content does not matter.
 #pragma once
 #include <cstdint>
 #include <memory>
