@@ -105,6 +105,15 @@ void fill_int_thresholds(Epilogue& e, const MtPlan& p) {
     }
   }
   e.lut = p.lut;
+  std::vector<float> first((size_t)e.N), last((size_t)e.N);
+  std::vector<int> cnt((size_t)e.N);
+  for (int64_t n = 0; n < e.N; ++n) {
+    const int64_t r = p.rows == 1 ? 0 : n, b = p.rbeg[(size_t)r], en = p.rbeg[(size_t)r + 1];
+    cnt[(size_t)n] = (int)(en - b);
+    first[(size_t)n] = en > b ? (float)e.thr[(size_t)n] : 0.0f;
+    last[(size_t)n] = en > b ? (float)e.thr[(size_t)((en - b - 1) * e.Npad + n)] : 0.0f;
+  }
+  fill_guess(first.data(), last.data(), cnt.data(), e.N, e.g0, e.ginv);
   if (p.packs) {
     e.code = p.code;
     e.identity = true;
@@ -375,6 +384,15 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
             f.thr[(size_t)((k - s->mt.rbeg[(size_t)r]) * f.Cpad + c)] = round_up_to_float(s->mt.fthr[(size_t)k]);
         }
         f.code = s->mt.code;
+        std::vector<float> first((size_t)C), last((size_t)C);
+        std::vector<int> cnt((size_t)C);
+        for (int64_t c = 0; c < C; ++c) {
+          const int64_t r = s->mt.rows == 1 ? 0 : c, b = s->mt.rbeg[(size_t)r], en = s->mt.rbeg[(size_t)r + 1];
+          cnt[(size_t)c] = (int)(en - b);
+          first[(size_t)c] = en > b ? f.thr[(size_t)c] : 0.0f;
+          last[(size_t)c] = en > b ? f.thr[(size_t)((en - b - 1) * f.Cpad + c)] : 0.0f;
+        }
+        fill_guess(first.data(), last.data(), cnt.data(), C, f.g0, f.ginv);
         packed[s->out[0]] = *s->mt.packs;
         s->label += fmt::format(": thresholds -> packed {}", s->mt.packs->dt.name());
       } else {

@@ -6,7 +6,9 @@
 #include <immintrin.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstring>
+#include <type_traits>
 
 namespace sf::engine {
 namespace {
@@ -102,9 +104,102 @@ __attribute__((target("avx512f,avx512bw"))) inline void emit16(const OutRef& out
   }
 }
 
+// Many thresholds (8-bit outputs). Quantizer thresholds are close to evenly
+// spaced, so a linear guess k = floor((x - t0) / step) + 1 is nearly always
+// the count; two gathers (t[k-1], t[k]) verify it, one more round fixes an
+// off-by-one, and anything else gets a full branch-free binary search. The
+// verification makes the result exact whatever the spacing.
+template <class V, class Cmp>
+__attribute__((target("avx512f,avx512bw"))) inline __m512i count_many(V x, __m512 xf, __mmask16 live,
+                                                                      const typename std::conditional<std::is_same<V, __m512>::value, float, int32_t>::type* th,
+                                                                      int64_t ld, int T, __m512 t0, __m512 inv, Cmp ge) {
+  const __m512i one = _mm512_set1_epi32(1), Tv = _mm512_set1_epi32(T), ldv = _mm512_set1_epi32((int)ld);
+  const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+  const __m512 g = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_sub_ps(xf, t0), inv), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  // Out-of-range guesses (and NaN) clamp into [0, T] before the int conversion.
+  const __m512 gc = _mm512_min_ps(_mm512_max_ps(g, _mm512_set1_ps(-1.0f)), _mm512_set1_ps((float)T));
+  __m512i k = _mm512_add_epi32(_mm512_cvttps_epi32(gc), one);
+  k = _mm512_min_epi32(_mm512_max_epi32(k, _mm512_setzero_si512()), Tv);
+  k = _mm512_maskz_mov_epi32(live, k);
+  for (int round = 0; round < 2; ++round) {
+    const __mmask16 has_lo = _mm512_mask_cmpgt_epi32_mask(live, k, _mm512_setzero_si512());
+    const __mmask16 has_hi = _mm512_mask_cmplt_epi32_mask(live, k, Tv);
+    const __m512i ilo = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(k, one), ldv), lane);
+    const __m512i ihi = _mm512_add_epi32(_mm512_mullo_epi32(k, ldv), lane);
+    const __mmask16 below = has_lo & (__mmask16)~ge(has_lo, x, ilo, th);  // x < t[k-1]: k too big
+    const __mmask16 above = ge(has_hi, x, ihi, th);                       // x >= t[k]: k too small
+    if (!(below | above)) return k;
+    k = _mm512_mask_sub_epi32(k, below, k, one);
+    k = _mm512_mask_add_epi32(k, above, k, one);
+  }
+  __m512i cnt = _mm512_setzero_si512();
+  for (int step = 1 << (31 - __builtin_clz((unsigned)T)); step >= 1; step >>= 1) {
+    const __m512i nxt = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
+    const __mmask16 ok = _mm512_mask_cmple_epi32_mask(live, nxt, Tv);
+    const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(nxt, one), ldv), lane);
+    cnt = _mm512_mask_mov_epi32(cnt, ge(ok, x, idx, th), nxt);
+  }
+  return cnt;
+}
+
+// x >= th[idx] on the lanes of m (int32 and float variants).
+struct GeI32 {
+  __attribute__((target("avx512f,avx512bw"))) __mmask16 operator()(__mmask16 m, __m512i x, __m512i idx,
+                                                                   const int32_t* th) const {
+    const __m512i t = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, th, 4);
+    return _mm512_mask_cmpge_epi32_mask(m, x, t);
+  }
+};
+struct GeF32 {
+  __attribute__((target("avx512f,avx512bw"))) __mmask16 operator()(__mmask16 m, __m512 x, __m512i idx,
+                                                                   const float* th) const {
+    const __m512 t = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, th, 4);
+    return _mm512_mask_cmp_ps_mask(m, x, t, _CMP_GE_OQ);  // NaN never counts
+  }
+};
+
+// The same, for lanes that hold different channels (idx was built for lane j
+// = channel j; swap in each lane's own channel).
+struct GeF32Chan {
+  __m512i chan;
+  __attribute__((target("avx512f,avx512bw"))) __mmask16 operator()(__mmask16 m, __m512 x, __m512i idx,
+                                                                   const float* th) const {
+    const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
+    return GeF32{}(m, x, _mm512_add_epi32(_mm512_sub_epi32(idx, lane), chan), th);
+  }
+};
+
+__attribute__((target("avx512f,avx512bw"))) void epi_avx512_search(const Epilogue& e, const int32_t* P, int64_t rows,
+                                                                   const int32_t* RA, int64_t row0, int64_t n0,
+                                                                   int64_t ncols, const OutRef& out) {
+  const __m512i A = _mm512_set1_epi32(e.A), C = _mm512_set1_epi32(e.C);
+  const int chunks = (int)((ncols + 15) / 16);
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t row = row0 + r;
+    const __m512i base = _mm512_set1_epi32(e.B * (RA ? RA[r] : 0) + e.D);
+    uint64_t planes[8] = {0};
+    for (int c = 0; c < chunks; ++c) {
+      const int64_t left = ncols - 16 * c, n = n0 + 16 * c;
+      const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+      __m512i dot = _mm512_maskz_loadu_epi32(live, P + r * kStrip + 16 * c);
+      if (e.A != 1) dot = _mm512_mullo_epi32(dot, A);
+      dot = _mm512_add_epi32(dot, base);
+      if (e.C != 0) dot = _mm512_add_epi32(dot, _mm512_mullo_epi32(C, _mm512_loadu_si512(e.CW.data() + n)));
+      const __m512i cnt = count_many(dot, _mm512_cvtepi32_ps(dot), live, e.thr.data() + n, e.Npad, e.T,
+                                     _mm512_loadu_ps(e.g0.data() + n), _mm512_loadu_ps(e.ginv.data() + n), GeI32{});
+      emit16(out, &e, e.code.data(), e.identity, row, n, c, live, cnt, planes);
+    }
+    if (out.kind == OutKind::PLANES) {
+      uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
+      for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = planes[p];
+    }
+  }
+}
+
 __attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, const int32_t* P, int64_t rows,
                                                             const int32_t* RA, int64_t row0, int64_t n0,
                                                             int64_t ncols, const OutRef& out) {
+  if (e.T > 16) return epi_avx512_search(e, P, rows, RA, row0, n0, ncols, out);
   const __m512i one = _mm512_set1_epi32(1), A = _mm512_set1_epi32(e.A), C = _mm512_set1_epi32(e.C);
   const int chunks = (int)((ncols + 15) / 16);
   for (int64_t r = 0; r < rows; ++r) {
@@ -125,23 +220,9 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, c
       }
       __m512i cnt = _mm512_setzero_si512();
       const int32_t* th = e.thr.data() + n;
-      if (e.T <= 16) {
-        for (int t = 0; t < e.T; ++t) {
-          const __mmask16 ge = _mm512_cmpge_epi32_mask(dot, _mm512_loadu_si512(th + t * e.Npad));
-          cnt = _mm512_mask_add_epi32(cnt, ge, cnt, one);
-        }
-      } else {
-        // Branch-free binary search, one gather per halving.
-        const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-        const __m512i ld = _mm512_set1_epi32((int)e.Npad), Tv = _mm512_set1_epi32(e.T);
-        for (int step = 1 << (31 - __builtin_clz((unsigned)e.T)); step >= 1; step >>= 1) {
-          const __m512i nxt = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
-          const __mmask16 ok = _mm512_mask_cmple_epi32_mask(live, nxt, Tv);
-          const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(nxt, one), ld), lane);
-          const __m512i t = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), ok, idx, th, 4);
-          const __mmask16 ge = _mm512_mask_cmpge_epi32_mask(ok, dot, t);
-          cnt = _mm512_mask_mov_epi32(cnt, ge, nxt);
-        }
+      for (int t = 0; t < e.T; ++t) {
+        const __mmask16 ge = _mm512_cmpge_epi32_mask(dot, _mm512_loadu_si512(th + t * e.Npad));
+        cnt = _mm512_mask_add_epi32(cnt, ge, cnt, one);
       }
       emit16(out, &e, e.code.data(), e.identity, row, n, c, live, cnt, planes);
     }
@@ -158,8 +239,7 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, c
 __attribute__((target("avx512f,avx512bw"))) void thr_avx512_flat(const FloatThresholds& t, const float* x,
                                                                  int64_t rows, int64_t row0, const OutRef& out) {
   const __m512i one = _mm512_set1_epi32(1), C = _mm512_set1_epi32((int)t.C);
-  const __m512i adv = _mm512_set1_epi32((int)(16 % t.C)), ld = _mm512_set1_epi32((int)t.Cpad);
-  const __m512i Tv = _mm512_set1_epi32(t.T);
+  const __m512i adv = _mm512_set1_epi32((int)(16 % t.C));
   alignas(64) int32_t start[16];
   for (int j = 0; j < 16; ++j) start[j] = (int32_t)(j % t.C);
   __m512i chan = _mm512_load_si512((const void*)start);
@@ -177,13 +257,10 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512_flat(const FloatThre
         cnt = _mm512_mask_add_epi32(cnt, _mm512_mask_cmp_ps_mask(live, v, th, _CMP_GE_OQ), cnt, one);
       }
     } else {
-      for (int step = 1 << (31 - __builtin_clz((unsigned)t.T)); step >= 1; step >>= 1) {
-        const __m512i nxt = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
-        const __mmask16 ok = _mm512_mask_cmple_epi32_mask(live, nxt, Tv);
-        const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(nxt, one), ld), chan);
-        const __m512 th = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok, idx, t.thr.data(), 4);
-        cnt = _mm512_mask_mov_epi32(cnt, _mm512_mask_cmp_ps_mask(ok, v, th, _CMP_GE_OQ), nxt);
-      }
+      // Lanes hold different channels: index the thresholds by channel.
+      const __m512 g0 = _mm512_permutexvar_ps(chan, _mm512_loadu_ps(t.g0.data()));
+      const __m512 gi = _mm512_permutexvar_ps(chan, _mm512_loadu_ps(t.ginv.data()));
+      cnt = count_many(v, v, live, t.thr.data(), t.Cpad, t.T, g0, gi, GeF32Chan{chan});
     }
     _mm512_store_si512((void*)codes, cnt);
     for (int j = 0; j < 16 && j < left; ++j, n = n + 1 == t.C ? (++row, 0) : n + 1) {
@@ -227,16 +304,8 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512(const FloatThreshold
             cnt = _mm512_mask_add_epi32(cnt, ge, cnt, one);
           }
         } else {
-          const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-          const __m512i ld = _mm512_set1_epi32((int)t.Cpad), Tv = _mm512_set1_epi32(t.T);
-          for (int step = 1 << (31 - __builtin_clz((unsigned)t.T)); step >= 1; step >>= 1) {
-            const __m512i nxt = _mm512_add_epi32(cnt, _mm512_set1_epi32(step));
-            const __mmask16 ok = _mm512_mask_cmple_epi32_mask(live, nxt, Tv);
-            const __m512i idx = _mm512_add_epi32(_mm512_mullo_epi32(_mm512_sub_epi32(nxt, one), ld), lane);
-            const __m512 th = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), ok, idx, t.thr.data() + n, 4);
-            const __mmask16 ge = _mm512_mask_cmp_ps_mask(ok, v, th, _CMP_GE_OQ);
-            cnt = _mm512_mask_mov_epi32(cnt, ge, nxt);
-          }
+          cnt = count_many(v, v, live, t.thr.data() + n, t.Cpad, t.T, _mm512_loadu_ps(t.g0.data() + n),
+                           _mm512_loadu_ps(t.ginv.data() + n), GeF32{});
         }
         emit16(out, nullptr, t.code.data(), identity, row, n, c, live, cnt, planes);
       }
@@ -249,6 +318,18 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512(const FloatThreshold
 }
 
 }  // namespace
+
+void fill_guess(const float* first, const float* last, const int* count, int64_t n, std::vector<float>& g0,
+                std::vector<float>& ginv) {
+  const int64_t pad = (n + kStrip - 1) / kStrip * kStrip;
+  g0.assign((size_t)pad, 0.0f);
+  ginv.assign((size_t)pad, 0.0f);
+  for (int64_t c = 0; c < n; ++c) {
+    if (count[c] < 2 || !std::isfinite(first[c]) || !std::isfinite(last[c]) || !(last[c] > first[c])) continue;
+    g0[(size_t)c] = first[c];
+    ginv[(size_t)c] = (float)(count[c] - 1) / (last[c] - first[c]);
+  }
+}
 
 void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, const int32_t* RA, int64_t row0,
                   int64_t n0, int64_t ncols, const OutRef& out) {

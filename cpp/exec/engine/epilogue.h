@@ -23,7 +23,13 @@ struct Epilogue {
   std::vector<int32_t> code;  // count -> packed output code
   bool identity = true;       // code[c] == c
   std::vector<float> lut;     // count -> float output value
+  // T > 16: per-column linear guess of the count, floor((x - g0) * ginv) + 1,
+  // always verified against the thresholds themselves.
+  std::vector<float> g0, ginv;  // [Npad]
 };
+// Fills g0/ginv from sorted thresholds thr[t*ld + n] (first/last real ones).
+void fill_guess(const float* first, const float* last, const int* count, int64_t n, std::vector<float>& g0,
+                std::vector<float>& ginv);
 
 enum class OutKind { FLOAT, PLANES, BYTES };
 struct OutRef {
@@ -48,6 +54,7 @@ struct FloatThresholds {
   int T = 0;
   std::vector<float> thr;  // [T][Cpad], NaN padding (never >=)
   std::vector<int32_t> code;
+  std::vector<float> g0, ginv;  // [Cpad], as in Epilogue
 };
 void threshold_rows(Isa isa, const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,
                     const OutRef& out);
