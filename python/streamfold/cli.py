@@ -98,7 +98,8 @@ def main(argv=None):
     pe.add_argument("model")
     pe.add_argument("--input", "-i", action="append", required=True, help="file.npy or NAME=file.npy")
     pe.add_argument("--output", "-o", help="output .npy (.npz for several outputs)")
-    pe.add_argument("--backend", default="reference", choices=["reference"])
+    pe.add_argument("--backend", default="reference", choices=["reference", "fast"],
+                    help="reference executor, or the bit-packed fast engine (batches of any size)")
     pe.set_defaults(fn=_cmd_exec)
     pb = sub.add_parser("build", help="run the FINN-style dataflow build steps (estimates so far)")
     pb.add_argument("model")

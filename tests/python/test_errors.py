@@ -146,6 +146,23 @@ def test_cli_reports_errors(tmp_path):
     assert "Traceback" not in r.stderr
 
 
+def test_cli_exec_fast_backend_matches_reference(tmp_path):
+    """`streamfold exec --backend fast` runs a whole batch through the fast
+    engine; image by image it equals the reference backend."""
+    model = os.path.join(HERE, "..", "..", "examples", "models", "tfc_w1a1_fmnist.onnx")
+    x = np.random.default_rng(0).random((3, 1, 28, 28), dtype=np.float32)
+    np.save(tmp_path / "x.npy", x)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    r = subprocess.run([sys.executable, "-m", "streamfold", "exec", model, "-i", str(tmp_path / "x.npy"),
+                        "--backend", "fast", "-o", str(tmp_path / "y.npy")], capture_output=True, text=True, env=env)
+    assert r.returncode == 0, r.stderr
+    y = np.load(tmp_path / "y.npy")
+    inp = ModelWrapper(model)._model.runtime_input_names()[0]
+    for i in range(3):
+        ref = next(iter(sf.execute_onnx(model, {inp: x[i:i + 1]}).values()))
+        np.testing.assert_array_equal(y[i:i + 1], ref)
+
+
 def test_fuzz_loader_briefly():
     """Run the atheris fuzz target on the loader for a short, bounded time."""
     pytest.importorskip("atheris")
