@@ -21,9 +21,10 @@ from . import _core
 from .core.modelwrapper import ModelWrapper
 from .errors import InputError
 
-# Ops that only appear before streamlining: their presence means the model is
-# a raw QONNX export that the engine should streamline first.
-_QONNX_ONLY = {"Quant", "BipolarQuant", "Trunc"}
+# Quantizers that only appear before streamlining: their presence means the
+# model is a raw QONNX export that the engine should streamline first. (A
+# Trunc may legitimately survive streamlining, so it does not count.)
+_QONNX_ONLY = {"Quant", "BipolarQuant"}
 
 
 def _prepare(model, streamline):

@@ -1,6 +1,10 @@
 """The fast engine equals the reference executor bit for bit on streamlined
 zoo models, on every kernel path this CPU has (each one forced), at batch 1,
-7 and 256 for MLPs (the reference runs image by image: it is batch-strict)."""
+7 and 256 for MLPs, 1 and 3 for the big CNNs, 1, 7 and 64 for the small
+ones, and 256 for CNV-w1a1 on the best path (the reference runs image by
+image: it is batch-strict). Every zoo model family is covered: the FC nets,
+CNV in all three precisions, LeNet-5, dnn2fpga, the emotion CNNs (8/4/2
+bit), the residual block and the depthwise-separable block."""
 import numpy as np
 import pytest
 
@@ -10,7 +14,13 @@ from streamfold.builder import steps
 from zoo_fixtures import zoo_cache  # noqa: F401
 
 MLPS = [f"{t}_{q}" for t in ("tfc", "sfc", "lfc") for q in ("w1a1", "w1a2", "w2a2")]
-CNNS = ["cnv_w1a1", "lenet5_w4a4", "dnn2fpga_cnn"]
+# None of these has a fallback node today (every MatMul / MultiThreshold is
+# specialized); check() asserts fallback_nodes == [] for each of them. The
+# reference runs the big CNNs at ~20 images/s, so they get batches 1 and 3;
+# the small ones also 7 and 64.
+BIG_CNNS = ["cnv_w1a1", "cnv_w1a2", "cnv_w2a2", "emotion_cnn_8b", "emotion_cnn_4b", "emotion_cnn_2b"]
+SMALL_CNNS = ["lenet5_w4a4", "dnn2fpga_cnn", "residual_block", "dws_block"]
+CNNS = BIG_CNNS + SMALL_CNNS
 ISAS = list(_core.engine_isas())
 
 _streamlined = {}
@@ -51,7 +61,53 @@ def test_mlp_equals_reference(name, zoo_cache):
 
 @pytest.mark.parametrize("name", CNNS)
 def test_cnn_equals_reference(name, zoo_cache):
-    check(name, (1, 3), zoo_cache)
+    check(name, (1, 3) if name in BIG_CNNS else (1, 7, 64), zoo_cache)
+
+
+def test_cnn_large_batch_best_isa(zoo_cache):
+    """CNV-w1a1 at batch 256 on the best kernel path, every output row checked.
+    The reference runs ~20 images/s, so it runs 64 distinct images once and
+    the batch of 256 is those 64 repeated four times (in a shuffled order):
+    the engine still runs a full 256-image batch (the FC layers get four
+    64-row tiles, the threads split the rows) and every one of its 256
+    outputs is compared with the reference output of the same image."""
+    name = "cnv_w1a1"
+    m = streamlined(name)
+    x64 = zoo.example_input(name, n=64, seed=5)
+    ref = reference(m, x64)
+    order = np.random.default_rng(0).permutation(np.tile(np.arange(64), 4))
+    eng = sf.Engine(m, isa=_core.engine_best_isa())
+    assert eng.fallback_nodes == []
+    out = eng.run({eng.input_names[0]: x64[order]})
+    for k, v in ref.items():
+        assert out[k].shape[0] == 256
+        np.testing.assert_array_equal(out[k], v[order], err_msg=f"{name} batch 256 {k}")
+
+
+@pytest.mark.parametrize("name", ["tfc_w1a1", "cnv_w2a2"])
+def test_profile_has_one_entry_per_step(name, zoo_cache):
+    """profile=True: one (label, seconds) entry per plan step, in plan order,
+    seconds summed over runs (never negative, never decreasing). Off: empty.
+    Profiling does not change the outputs."""
+    m = streamlined(name)
+    x = zoo.example_input(name, n=2, seed=4)
+    eng = sf.Engine(m, profile=True)
+    plan = eng.plan()
+    assert len(plan) > 0
+    assert [label for label, _ in eng.profile()] == plan
+    assert all(sec == 0 for _, sec in eng.profile())
+    y1 = eng.run(x)
+    first = eng.profile()
+    assert [label for label, _ in first] == plan
+    assert all(isinstance(sec, float) and sec >= 0 for _, sec in first)
+    y2 = eng.run(x[:1])
+    second = eng.profile()
+    assert len(second) == len(plan)
+    assert all(b >= a for (_, a), (_, b) in zip(first, second))
+    plain = sf.Engine(m)
+    assert plain.profile() == []
+    np.testing.assert_array_equal(plain.run(x), y1)
+    np.testing.assert_array_equal(y2, y1[:1])
 
 
 def test_execute_onnx_fast_backend(zoo_cache):
@@ -91,3 +147,10 @@ def test_evaluate(zoo_cache):
     ref = reference(m, x)["global_out"].argmax(axis=1)
     r = sf.evaluate(m, x, ref, batch_size=10)
     assert r["accuracy"] == 1.0 and r["n"] == 32 and r["images_per_s"] > 0
+
+
+def test_empty_batch_is_a_clear_error(zoo_cache):
+    eng = sf.Engine(streamlined("tfc_w1a1"))
+    x = zoo.example_input("tfc_w1a1", n=1, seed=0)[:0]
+    with pytest.raises(sf.InputError, match="empty"):
+        eng.run(x)

@@ -86,6 +86,8 @@ Shape Engine::runtime_shape(const Shape& s, int64_t batch) const {
 TensorMap Engine::run(const TensorMap& inputs) const {
   const Graph& g = model_.graph;
   const int64_t batch = check_model_inputs(g, inputs, true);
+  if (batch == 0 && model_batch_ > 0)
+    throw InputError("the input batch is empty (0 images)", "pass at least one image");
   const bool batched = batch > 0 && batch != model_batch_;
 
   std::vector<Val> vals(slot_.size());
