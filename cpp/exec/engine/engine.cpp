@@ -33,14 +33,6 @@ int bits_for(int64_t span) {
   return b;
 }
 
-// MultiThreshold's channel rule (see ops/multithreshold) for a static rank.
-int64_t channel_axis_of(const std::string& data_layout, int64_t rank) {
-  std::string layout = data_layout;
-  if (layout.empty()) layout = rank == 2 ? "NC" : rank == 3 ? "NWC" : rank == 4 ? "NCHW" : "";
-  const size_t pos = layout.find('C');
-  return pos == std::string::npos ? 1 : (int64_t)pos;
-}
-
 MtPlan plan_thresholds(const Node& mt, const OpDef* def, int node, const Tensor& t) {
   MtPlan p;
   p.node = node;

@@ -20,6 +20,14 @@ struct Val {
   std::shared_ptr<const Packed> p;
 };
 
+// MultiThreshold's channel rule (see ops/multithreshold) for a rank.
+inline int64_t channel_axis_of(const std::string& data_layout, int64_t rank) {
+  std::string layout = data_layout;
+  if (layout.empty()) layout = rank == 2 ? "NC" : rank == 3 ? "NWC" : rank == 4 ? "NCHW" : "";
+  const size_t pos = layout.find('C');
+  return pos == std::string::npos ? 1 : (int64_t)pos;
+}
+
 enum class Kind { FALLBACK, GEMM, THRESH, IM2COL, MAXPOOL, RESHAPE };
 // GEMM kernels: bit-planes (popcount), u8 x s8 VNNI, int16 multiply-add, and
 // exact int64 for operands wider than 8 bits.

@@ -37,14 +37,6 @@ inline int64_t count_le(const T* b, const T* e, T v) {
   return std::upper_bound(b, e, v) - b;
 }
 
-// MultiThreshold's channel rule (see ops/multithreshold).
-int64_t channel_axis_of(const std::string& data_layout, int64_t rank) {
-  std::string layout = data_layout;
-  if (layout.empty()) layout = rank == 2 ? "NC" : rank == 3 ? "NWC" : rank == 4 ? "NCHW" : "";
-  const size_t pos = layout.find('C');
-  return pos == std::string::npos ? 1 : (int64_t)pos;
-}
-
 Tensor image_view(const Tensor& t, int64_t i, int64_t batch) {
   Shape s = t.shape();
   const size_t bytes = t.nbytes() / (size_t)batch;
