@@ -81,6 +81,22 @@ void plan_packed_output(MtPlan& p, const DataType& out_dt, int64_t channels, int
   p.code = std::move(code);
 }
 
+// The epilogues' linear count guess for n channels, from each row's first
+// and last real threshold (a guess only: the kernels verify it).
+void guess_from(const MtPlan& p, int64_t n, std::vector<float>& g0, std::vector<float>& ginv) {
+  std::vector<float> first((size_t)n, 0.0f), last((size_t)n, 0.0f);
+  std::vector<int> cnt((size_t)n);
+  for (int64_t c = 0; c < n; ++c) {
+    const int64_t r = p.rows == 1 ? 0 : c, b = p.rbeg[(size_t)r], e = p.rbeg[(size_t)r + 1];
+    cnt[(size_t)c] = (int)(e - b);
+    if (e > b) {
+      first[(size_t)c] = (float)p.fthr[(size_t)b];
+      last[(size_t)c] = (float)p.fthr[(size_t)(e - 1)];
+    }
+  }
+  fill_guess(first.data(), last.data(), cnt.data(), n, g0, ginv);
+}
+
 // Integer thresholds [T][Npad] for the GEMM epilogue: ceil(t), clamped to
 // int32 (the plan proves |dot| < 2^31 - 1, so the clamps never change a
 // compare), INT32_MAX padding.
@@ -97,15 +113,7 @@ void fill_int_thresholds(Epilogue& e, const MtPlan& p) {
     }
   }
   e.lut = p.lut;
-  std::vector<float> first((size_t)e.N), last((size_t)e.N);
-  std::vector<int> cnt((size_t)e.N);
-  for (int64_t n = 0; n < e.N; ++n) {
-    const int64_t r = p.rows == 1 ? 0 : n, b = p.rbeg[(size_t)r], en = p.rbeg[(size_t)r + 1];
-    cnt[(size_t)n] = (int)(en - b);
-    first[(size_t)n] = en > b ? (float)e.thr[(size_t)n] : 0.0f;
-    last[(size_t)n] = en > b ? (float)e.thr[(size_t)((en - b - 1) * e.Npad + n)] : 0.0f;
-  }
-  fill_guess(first.data(), last.data(), cnt.data(), e.N, e.g0, e.ginv);
+  guess_from(p, e.N, e.g0, e.ginv);
   if (p.packs) {
     e.code = p.code;
     e.identity = true;
@@ -376,15 +384,7 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
             f.thr[(size_t)((k - s->mt.rbeg[(size_t)r]) * f.Cpad + c)] = round_up_to_float(s->mt.fthr[(size_t)k]);
         }
         f.code = s->mt.code;
-        std::vector<float> first((size_t)C), last((size_t)C);
-        std::vector<int> cnt((size_t)C);
-        for (int64_t c = 0; c < C; ++c) {
-          const int64_t r = s->mt.rows == 1 ? 0 : c, b = s->mt.rbeg[(size_t)r], en = s->mt.rbeg[(size_t)r + 1];
-          cnt[(size_t)c] = (int)(en - b);
-          first[(size_t)c] = en > b ? f.thr[(size_t)c] : 0.0f;
-          last[(size_t)c] = en > b ? f.thr[(size_t)((en - b - 1) * f.Cpad + c)] : 0.0f;
-        }
-        fill_guess(first.data(), last.data(), cnt.data(), C, f.g0, f.ginv);
+        guess_from(s->mt, C, f.g0, f.ginv);
         packed[s->out[0]] = *s->mt.packs;
         s->label += fmt::format(": thresholds -> packed {}", s->mt.packs->dt.name());
       } else {

@@ -8,7 +8,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <type_traits>
 
 namespace sf::engine {
 namespace {
@@ -84,6 +83,18 @@ void thr_scalar(const FloatThresholds& t, const float* x, int64_t rows, int64_t 
 
 // ---- AVX-512: 16 columns per step, threshold counts by masked adds ----------
 
+// The lanes of a 16-column chunk with `left` columns remaining.
+inline __mmask16 live_mask(int64_t left) {
+  return left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+}
+
+// One 64-column strip's plane words, built in registers, written at once.
+inline void store_planes(const OutRef& out, int64_t row, int64_t n0, const uint64_t* planes) {
+  if (out.kind != OutKind::PLANES) return;
+  uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
+  for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = planes[p];
+}
+
 __attribute__((target("avx512f,avx512bw"))) inline void emit16(const OutRef& out, const Epilogue* e,
                                                                const int32_t* code_tab, bool identity, int64_t row,
                                                                int64_t n, int c, __mmask16 live, __m512i cnt,
@@ -109,10 +120,10 @@ __attribute__((target("avx512f,avx512bw"))) inline void emit16(const OutRef& out
 // the count; two gathers (t[k-1], t[k]) verify it, one more round fixes an
 // off-by-one, and anything else gets a full branch-free binary search. The
 // verification makes the result exact whatever the spacing.
-template <class V, class Cmp>
-__attribute__((target("avx512f,avx512bw"))) inline __m512i count_many(V x, __m512 xf, __mmask16 live,
-                                                                      const typename std::conditional<std::is_same<V, __m512>::value, float, int32_t>::type* th,
-                                                                      int64_t ld, int T, __m512 t0, __m512 inv, Cmp ge) {
+template <class V, class Elem, class Cmp>
+__attribute__((target("avx512f,avx512bw"))) inline __m512i count_many(V x, __m512 xf, __mmask16 live, const Elem* th,
+                                                                      int64_t ld, int T, __m512 t0, __m512 inv,
+                                                                      Cmp ge) {
   const __m512i one = _mm512_set1_epi32(1), Tv = _mm512_set1_epi32(T), ldv = _mm512_set1_epi32((int)ld);
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
   const __m512 g = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_sub_ps(xf, t0), inv), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
@@ -180,7 +191,7 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512_search(const Epilogu
     uint64_t planes[8] = {0};
     for (int c = 0; c < chunks; ++c) {
       const int64_t left = ncols - 16 * c, n = n0 + 16 * c;
-      const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+      const __mmask16 live = live_mask(left);
       __m512i dot = _mm512_maskz_loadu_epi32(live, P + r * kStrip + 16 * c);
       if (e.A != 1) dot = _mm512_mullo_epi32(dot, A);
       dot = _mm512_add_epi32(dot, base);
@@ -189,10 +200,7 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512_search(const Epilogu
                                      _mm512_loadu_ps(e.g0.data() + n), _mm512_loadu_ps(e.ginv.data() + n), GeI32{});
       emit16(out, &e, e.code.data(), e.identity, row, n, c, live, cnt, planes);
     }
-    if (out.kind == OutKind::PLANES) {
-      uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
-      for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = planes[p];
-    }
+    store_planes(out, row, n0, planes);
   }
 }
 
@@ -208,7 +216,7 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, c
     uint64_t planes[8] = {0};
     for (int c = 0; c < chunks; ++c) {
       const int64_t left = ncols - 16 * c;
-      const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+      const __mmask16 live = live_mask(left);
       const int64_t n = n0 + 16 * c;
       __m512i dot = _mm512_maskz_loadu_epi32(live, P + r * kStrip + 16 * c);
       if (e.A != 1) dot = _mm512_mullo_epi32(dot, A);
@@ -226,10 +234,7 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, c
       }
       emit16(out, &e, e.code.data(), e.identity, row, n, c, live, cnt, planes);
     }
-    if (out.kind == OutKind::PLANES) {
-      uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
-      for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = planes[p];
-    }
+    store_planes(out, row, n0, planes);
   }
 }
 
@@ -248,7 +253,7 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512_flat(const FloatThre
   int64_t row = row0, n = 0;  // the element's row and channel, advanced without divisions
   for (int64_t i0 = 0; i0 < total; i0 += 16) {
     const int64_t left = total - i0;
-    const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+    const __mmask16 live = live_mask(left);
     const __m512 v = _mm512_maskz_loadu_ps(live, x + i0);
     __m512i cnt = _mm512_setzero_si512();
     if (t.T <= 16) {
@@ -294,7 +299,7 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512(const FloatThreshold
       const int64_t ncols = std::min<int64_t>(64, t.C - n0);
       for (int c = 0; c < (int)((ncols + 15) / 16); ++c) {
         const int64_t left = ncols - 16 * c, n = n0 + 16 * c;
-        const __mmask16 live = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        const __mmask16 live = live_mask(left);
         const __m512 v = _mm512_maskz_loadu_ps(live, xr + n);
         __m512i cnt = _mm512_setzero_si512();
         // Ordered compares: NaN inputs (and NaN padding) never count.
@@ -309,10 +314,7 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512(const FloatThreshold
         }
         emit16(out, nullptr, t.code.data(), identity, row, n, c, live, cnt, planes);
       }
-      if (out.kind == OutKind::PLANES) {
-        uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
-        for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = planes[p];
-      }
+      store_planes(out, row, n0, planes);
     }
   }
 }
