@@ -33,7 +33,9 @@ int bits_for(int64_t span) {
   return b;
 }
 
-MtPlan plan_thresholds(const Node& mt, const OpDef* def, int node, const Tensor& t) {
+// Sorted thresholds per row and the count -> value table out_scale * count +
+// out_bias of a MultiThreshold (or of a HW layer's activation).
+MtPlan plan_thresholds(const Tensor& t, float sc, float bi, int node, const OpDef* def) {
   MtPlan p;
   p.node = node;
   p.def = def;
@@ -52,13 +54,26 @@ MtPlan plan_thresholds(const Node& mt, const OpDef* def, int node, const Tensor&
   }
   // The reference computes (float)(out_scale * (float)count + out_bias) in
   // float32 with no fused multiply-add; volatile keeps it that way here.
-  const float sc = mt.get_float("out_scale", 1.0f), bi = mt.get_float("out_bias", 0.0f);
   p.lut.resize((size_t)steps + 1);
   for (int64_t c = 0; c <= steps; ++c) {
     volatile float scaled = sc * (float)c;
     p.lut[(size_t)c] = (float)(scaled + bi);
   }
+  return p;
+}
+
+MtPlan plan_thresholds(const Node& mt, const OpDef* def, int node, const Tensor& t) {
+  MtPlan p = plan_thresholds(t, mt.get_float("out_scale", 1.0f), mt.get_float("out_bias", 0.0f), node, def);
   p.layout = mt.get_string("data_layout", "");
+  return p;
+}
+
+// FINN's HW-layer activation (MVAU, VVAU, Thresholding): ActVal + count, or
+// 2 * count - 1 for a BIPOLAR output; channels last.
+MtPlan plan_hw_thresholds(const Node& n, const OpDef* def, int node, const Tensor& t, const DataType& odt) {
+  const bool bip = odt.kind() == DataType::Kind::BIPOLAR;
+  MtPlan p = plan_thresholds(t, bip ? 2.0f : 1.0f, bip ? -1.0f : (float)n.get_int("ActVal", 0), node, def);
+  p.last_axis = true;
   return p;
 }
 
@@ -66,7 +81,7 @@ MtPlan plan_thresholds(const Node& mt, const OpDef* def, int node, const Tensor&
 // type (a code), channels are last, and no value is -0.0 (decoding would
 // lose the sign the reference keeps).
 void plan_packed_output(MtPlan& p, const DataType& out_dt, int64_t channels, int64_t rank) {
-  if (rank < 2 || channel_axis_of(p.layout, rank) != rank - 1) return;
+  if (rank < 2 || mt_axis(p, rank) != rank - 1) return;
   auto L = natural_layout(out_dt, channels);
   if (!L) return;
   std::vector<int32_t> code;
@@ -169,6 +184,18 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
     return it == packed.end() ? nullptr : &it->second;
   };
 
+  // Packed storage for integer results in [lo, hi] over C channels: the
+  // graph's annotation of `name` when it holds them all, else the smallest
+  // integer type that does; nullopt (float32 results) when codes would not
+  // fit 8 bits.
+  auto result_layout = [&](const std::string& name, double lo, double hi, int64_t C) -> std::optional<Layout> {
+    DataType dt = g.get_datatype(name);
+    if (!dt.is_integer() || dt.kind() == DataType::Kind::BIPOLAR || dt.min() > lo || dt.max() < hi)
+      dt = DataType::smallest_for_range(lo, hi);
+    if (!dt.is_integer() || dt.kind() == DataType::Kind::BIPOLAR) return std::nullopt;
+    return natural_layout(dt, C);
+  };
+
   const auto& reg = OpRegistry::instance();
   std::vector<bool> fused(g.nodes.size(), false);
   std::unordered_map<int, size_t> im2col_step;  // packed Im2Col output slot -> its step
@@ -198,11 +225,70 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
     const bool batch_lead = in_shape && !in_shape->empty() && (*in_shape)[0] == model_batch_ &&
                             !s->out_shape.empty() && s->out_shape[0] == model_batch_;
 
+    // The dense GEMM a MatMul-like node computes: K x N integer weights.
+    const std::string& op = n.op_type;
+    const bool fdf = domain_family(n.domain) == OpDomain::FPGADATAFLOW;
+    const bool is_hw_mm = fdf && (op == "MVAU" || op == "VVAU");
+    std::vector<double> wv;
+    DataType adt, wdt;
+    bool xnor = false, gemm = false;
+    int64_t K = 0, N = 0;
     if (is_mm && w && w->rank() == 2) {
-      const std::vector<double> wv = w->to_double();
-      const DataType adt = g.get_datatype(n.inputs[0]), wdt = g.get_datatype(n.inputs[1]);
-      const bool xnor = n.op_type == "XnorPopcountMatMul";
-      const int64_t K = w->shape()[0], N = w->shape()[1];
+      wv = w->to_double();
+      adt = g.get_datatype(n.inputs[0]);
+      wdt = g.get_datatype(n.inputs[1]);
+      xnor = n.op_type == "XnorPopcountMatMul";
+      K = w->shape()[0];
+      N = w->shape()[1];
+      gemm = true;
+    } else if (is_hw_mm && n.inputs.size() >= 2 && g.get_initializer(n.inputs[1]) && in_shape && !in_shape->empty()) {
+      const Tensor& wt = *g.get_initializer(n.inputs[1]);
+      // The layer's declared types when the graph leaves the tensors unannotated.
+      adt = g.get_datatype(n.inputs[0]);
+      if (!adt.is_integer()) adt = DataType::from_name(n.get_string("inputDataType", "FLOAT32"));
+      wdt = g.get_datatype(n.inputs[1]);
+      if (!wdt.is_integer()) wdt = DataType::from_name(n.get_string("weightDataType", "FLOAT32"));
+      const std::vector<double> raw = wt.to_double();
+      if (op == "MVAU" && wt.rank() == 2 && wt.shape()[0] == n.get_int("MW", -1) && wt.shape()[1] == n.get_int("MH", -1)) {
+        wv = raw;
+        K = wt.shape()[0];
+        N = wt.shape()[1];
+        xnor = n.get_int("binaryXnorMode", 0) != 0;
+        gemm = true;
+      } else if (op == "VVAU") {
+        // Depthwise: the taps of channel c (Im2Col order: tap-major) meet
+        // column c only, as a dense (taps * C, C) matrix with zeros elsewhere.
+        const auto kd = n.get_ints("Kernel", {});
+        const int64_t C = n.get_int("Channels", -1), taps = kd.size() == 2 ? kd[0] * kd[1] : -1;
+        if (C > 0 && taps > 0 && wt.numel() == C * taps && in_shape->back() == C * taps) {
+          K = taps * C;
+          N = C;
+          wv.assign((size_t)(K * N), 0.0);
+          for (int64_t c = 0; c < C; ++c)
+            for (int64_t t = 0; t < taps; ++t) wv[(size_t)((t * C + c) * N + c)] = raw[(size_t)(c * taps + t)];
+          gemm = true;
+        }
+      }
+      if (gemm && n.get_int("noActivation", 0) == 0) {  // thresholds must be a constant table
+        const Tensor* t = n.inputs.size() == 3 ? g.get_initializer(n.inputs[2]) : nullptr;
+        gemm = t && t->rank() == 2 && (t->shape()[0] == 1 || t->shape()[0] == N);
+      }
+    }
+    if (gemm) {
+      // An FC head reading a whole (N, H, W, C) map as one vector (FINN's MVAU
+      // after AbsorbFlattenIntoMVAU): the rows of the map merge into one.
+      Layout flat_L;
+      const Layout* gemm_in = in_packed;
+      if (is_hw_mm && in_shape && in_shape->size() >= 2 && batch_lead && shape_numel(*in_shape) == K * model_batch_ &&
+          (in_shape->back() != K || s->out_shape.size() < in_shape->size())) {
+        s->flat_in = true;
+        if (in_packed) {
+          auto L = reshape_layout(*in_packed, in_shape->back(), K);
+          s->pre_L = *in_packed;
+          if (L) flat_L = *L;
+          gemm_in = L ? &flat_L : nullptr;
+        }
+      }
       bool ok = all_integer(wv) && adt.is_integer() && K > 0 && N > 0;
       // Weights outside the annotated type would make the fast path wrong.
       for (size_t i = 0; ok && !xnor && i < wv.size(); ++i) ok = wdt.allowed(wv[i]);
@@ -219,7 +305,7 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
         bool w_bip = true;
         for (double x : wv) w_bip &= x == -1 || x == 1;
         std::optional<Layout> L;
-        if (in_packed && in_packed->channels() == K && in_packed->dt == adt) L = *in_packed;
+        if (gemm_in && gemm_in->channels() == K && gemm_in->dt == adt) L = *gemm_in;
         else L = natural_layout(adt, K);
         Epilogue& e = s->epi;
         e.N = N;
@@ -274,8 +360,7 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
             const int pa = s->xor_mode ? 1 : L->bits;
             s->label += fmt::format(": {} K={} N={} ({} x {}, {} x {} planes)", s->xor_mode ? "xor-popcount" : "and-popcount",
                                     K, N, adt.name(), xnor ? "BINARY" : wdt.name(), pa, s->pw.planes);
-            const ValueInfo* vi = g.find_value_info(n.inputs[0]);
-            const double rows = vi && vi->shape_known() ? (double)shape_numel(vi->shape()) / (double)K : 1.0;
+            const double rows = in_shape ? (double)shape_numel(*in_shape) / (double)K : 1.0;
             bin_words_ += rows * (double)s->pw.words * pa * s->pw.planes * (double)N / (double)model_batch_;
           }
         }
@@ -335,14 +420,24 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
         }
       }
       if (s->kind == Kind::GEMM) {
-        // Fuse a MultiThreshold that is the sole reader of the accumulator
+        // HW layers carry their own thresholds; otherwise fuse a MultiThreshold that is the sole reader of the accumulator
         // and thresholds along its last axis.
         const std::string& acc = n.outputs[0];
         auto cons = g.find_consumers(acc);
         bool is_out = false;
         for (const auto& o : g.outputs) is_out |= o.name == acc;
         const int64_t rank = (int64_t)s->out_shape.size();
-        if (cons.size() == 1 && !is_out && rank >= 2) {
+        if (is_hw_mm && n.get_int("noActivation", 0) == 0) {
+          DataType odt = g.get_datatype(acc);
+          if (!odt.is_integer()) odt = DataType::from_name(n.get_string("outputDataType", "FLOAT32"));
+          s->mt = plan_hw_thresholds(n, s->def, ni, *g.get_initializer(n.inputs[2]), odt);
+          s->mt.in_node = true;
+          if (s->gk != Gk::WIDE) {
+            plan_packed_output(s->mt, odt, N, rank);
+            fill_int_thresholds(s->epi, s->mt);
+          }
+          s->label += " + thresholds" + (s->mt.packs ? fmt::format(" -> packed {}", s->mt.packs->dt.name()) : "");
+        } else if (cons.size() == 1 && !is_out && rank >= 2) {
           const Node& mt = g.nodes[(size_t)cons[0]];
           const Tensor* thr = mt.inputs.size() == 2 ? g.get_initializer(mt.inputs[1]) : nullptr;
           if (mt.op_type == "MultiThreshold" && domain_family(mt.domain) == OpDomain::QONNX && mt.inputs[0] == acc &&
@@ -358,15 +453,21 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
             s->label += " + " + mt.name + (s->mt.packs ? fmt::format(" -> packed {}", s->mt.packs->dt.name()) : "");
           }
         }
-        const std::string& final_out = s->mt.node >= 0 ? g.nodes[(size_t)s->mt.node].outputs[0] : acc;
+        const std::string& final_out = s->mt.node >= 0 && !s->mt.in_node ? g.nodes[(size_t)s->mt.node].outputs[0] : acc;
         s->out.push_back(slot_of(final_out));
         if (s->mt.packs) packed[s->out[0]] = *s->mt.packs;
         if (auto sh = static_shape(final_out)) s->out_shape = *sh;
       }
-    } else if (is_mt && n.inputs.size() == 2 && g.get_initializer(n.inputs[1]) &&
+    } else if ((is_mt || (fdf && op == "Thresholding")) && n.inputs.size() == 2 && g.get_initializer(n.inputs[1]) &&
                g.get_initializer(n.inputs[1])->rank() == 2) {
       s->kind = Kind::THRESH;
-      s->mt = plan_thresholds(n, s->def, ni, *g.get_initializer(n.inputs[1]));
+      if (is_mt) {
+        s->mt = plan_thresholds(n, s->def, ni, *g.get_initializer(n.inputs[1]));
+      } else {
+        DataType odt = g.get_datatype(n.outputs[0]);
+        if (!odt.is_integer()) odt = DataType::from_name(n.get_string("outputDataType", "FLOAT32"));
+        s->mt = plan_hw_thresholds(n, s->def, ni, *g.get_initializer(n.inputs[1]), odt);
+      }
       for (const auto& o : n.outputs) s->out.push_back(o.empty() ? -1 : slot_of(o));
       const int64_t rank = (int64_t)s->out_shape.size();
       const int64_t C = rank ? s->out_shape.back() : 0;
@@ -423,6 +524,99 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
             s->pool = {k[0], k[1], st[0], st[1], p[0], p[1]};
             s->out_L = *in_packed;
           }
+        } else if (fdf && op == "ConvolutionInputGenerator" && is.size() == 4 && os.size() == 4) {
+          const auto k = n.get_ints("ConvKernelDim", {}), st = n.get_ints("Stride", {1, 1}),
+                     d = n.get_ints("Dilation", {1, 1});
+          if (k.size() == 2 && st.size() == 2 && d.size() == 2 && os[3] == k[0] * k[1] * is[3] &&
+              os[1] == (is[1] - d[0] * (k[0] - 1) - 1) / st[0] + 1 && os[2] == (is[2] - d[1] * (k[1] - 1) - 1) / st[1] + 1) {
+            s->kind = Kind::IM2COL;
+            s->in_L = *in_packed;
+            s->in_shape = is;
+            s->im2col = {k[0], k[1], st[0], st[1], d[0], d[1], 0, 0, 0, 0, 0};
+            s->out_L = im2col_layout(*in_packed, k[0], k[1]);
+          }
+        } else if (fdf && op == "StreamingMaxPool" && is.size() == 4 && os.size() == 4 && os[3] == is[3]) {
+          // Windows of PoolDim at stride PoolDim; with CeilMode the last ones
+          // are cut by the image edge (they still hold a real pixel).
+          const auto k = n.get_ints("PoolDim", {});
+          if (k.size() == 2 && (os[1] - 1) * k[0] < is[1] && (os[2] - 1) * k[1] < is[2]) {
+            s->kind = Kind::MAXPOOL;
+            s->in_L = *in_packed;
+            s->in_shape = is;
+            s->pool = {k[0], k[1], k[0], k[1], 0, 0};
+            s->out_L = *in_packed;
+          }
+        } else if (fdf && op == "FMPadding" && is.size() == 4 && os.size() == 4) {
+          const auto p = n.get_ints("Padding", {});
+          const int64_t pv = n.get_int("PadValue", 0);
+          const int64_t pc = (pv - in_packed->lo) / in_packed->step;
+          if (p.size() == 4 && in_packed->dt.allowed((double)pv) && (pv - in_packed->lo) % in_packed->step == 0 &&
+              pc >= 0 && pc < 256 && os == Shape{is[0], is[1] + p[0] + p[2], is[2] + p[1] + p[3], is[3]}) {
+            s->kind = Kind::PAD;
+            s->in_L = *in_packed;
+            s->in_shape = is;
+            std::copy(p.begin(), p.end(), s->pad);
+            s->pad_code = (uint8_t)pc;
+            s->out_L = *in_packed;
+          }
+        } else if (((qonnx && op == "QuantAvgPool2d" && n.get_string("data_layout", "NCHW") == "NHWC") ||
+                    (fdf && (op == "Pool" || op == "GlobalAccPool"))) &&
+                   is.size() == 4 && os.size() == 4) {
+          // Integer pooling: exact sums of codes (see packed_ops.h).
+          const double lo = in_packed->dt.min(), hi = in_packed->dt.max();
+          auto bitlen = [](uint64_t v) { int b = 0; for (; v; v >>= 1) ++b; return b; };
+          double kk = 0;
+          bool ok = false;
+          if (op == "QuantAvgPool2d") {
+            const int64_t k = n.get_int("kernel", 0), st = n.get_int("stride", 0), ib = n.get_int("ibits", 0),
+                          ob = n.get_int("obits", 0);
+            // The reference sums in float32: exact below 2^22 (it rounds the
+            // mean back to the sum).
+            ok = k >= 1 && st >= 1 && ib >= 1 && ib <= 32 && ob >= 1 && ob <= 32 && os[3] == is[3] &&
+                 os[1] == (is[1] - k) / st + 1 && os[2] == (is[2] - k) / st + 1 &&
+                 std::max(std::fabs(lo), std::fabs(hi)) * (double)(k * k) < 4194304.0;
+            if (ok) {
+              kk = (double)(k * k);
+              s->win = {k, k, st, st, os[1], os[2]};
+              s->reduce = {Reduce::SUM, std::max(0, bitlen(((uint64_t(1) << ib) - 1) * (uint64_t)(k * k)) - (int)ob)};
+            }
+          } else if (op == "Pool") {
+            const auto k = n.get_ints("KernelSize", {});
+            const int64_t C = n.get_int("Channels", -1);
+            const std::string fn = n.get_string("Function", "MaxPool");
+            ok = k.size() == 2 && C > 0 && is[3] == k[0] * k[1] * C && os[3] == C && os[1] == is[1] && os[2] == is[2];
+            if (ok) {
+              s->taps = k[0] * k[1];
+              kk = (double)s->taps;
+              if (fn == "MaxPool") s->reduce = {Reduce::MAX, 0};
+              else if (fn == "AccPool") s->reduce = {Reduce::SUM, 0};
+              else if (fn == "AvgPool") s->reduce = {Reduce::MEAN, 0};
+              else if (fn == "QuantAvgPool") {
+                const DataType idt = DataType::from_name(n.get_string("InputDataType", "FLOAT32"));
+                const DataType odt = n.has_attr("OutputDataType") ? DataType::from_name(n.get_string("OutputDataType")) : idt;
+                const int sh = bitlen(((uint64_t(1) << idt.bitwidth()) - 1) * (uint64_t)s->taps) - odt.bitwidth();
+                s->reduce = {Reduce::SUM, std::max(0, sh)};
+              } else {
+                ok = false;
+              }
+            }
+          } else {  // GlobalAccPool
+            ok = os == Shape{is[0], 1, 1, is[3]};
+            if (ok) {
+              kk = (double)(is[1] * is[2]);
+              s->win = {is[1], is[2], is[1], is[2], 1, 1};
+              s->reduce = {Reduce::SUM, 0};
+            }
+          }
+          if (ok) {
+            s->kind = Kind::POOL;
+            s->in_L = *in_packed;
+            s->in_shape = is;
+            const double sc = std::ldexp(1.0, -s->reduce.shift);
+            if (s->reduce.op == Reduce::MAX) s->out_L = natural_layout(in_packed->dt, os[3]);
+            else if (s->reduce.op == Reduce::SUM)
+              s->out_L = result_layout(n.outputs[0], std::floor(kk * lo * sc), std::floor(kk * hi * sc), os[3]);
+          }
         } else if ((n.op_type == "Reshape" || n.op_type == "Flatten") && domain_family(n.domain) == OpDomain::ONNX &&
                    !is.empty() && !os.empty() && shape_numel(is) == shape_numel(os)) {
           if (auto L = reshape_layout(*in_packed, is.back(), os.back())) {
@@ -436,11 +630,62 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
           packed[s->out[0]] = *s->out_L;
           if (s->kind == Kind::IM2COL) im2col_step[s->out[0]] = steps_.size();
           s->label += fmt::format(": packed {}", n.op_type);
+        } else if (s->kind == Kind::POOL) {
+          s->label += fmt::format(": packed {} -> float32", n.op_type);
+        }
+      }
+      if (s->kind == Kind::FALLBACK && fdf && n.inputs.size() == 1 &&
+          (op == "DuplicateStreams" || op == "StreamingFIFO" || op == "StreamingDataWidthConverter")) {
+        // Values pass through unchanged: every output shares the input's storage.
+        bool same = in_shape.has_value();
+        for (const auto& o : n.outputs) {
+          auto sh = static_shape(o);
+          same &= sh && in_shape && *sh == *in_shape;
+        }
+        if (same) {
+          s->kind = Kind::ALIAS;
+          for (int o : s->out)
+            if (in_packed && o >= 0) packed[o] = *in_packed;
+          s->label += ": pass-through";
+        }
+      } else if (s->kind == Kind::FALLBACK && ((fdf && op == "AddStreams") || (op == "Add" && domain_family(n.domain) == OpDomain::ONNX)) &&
+                 n.inputs.size() == 2 && n.outputs.size() == 1 && batch_lead && !g.get_initializer(n.inputs[1])) {
+        // A residual add of two packed maps of one shape.
+        const Layout* b_packed = packed_of(n.inputs[1]);
+        const auto b_shape = static_shape(n.inputs[1]);
+        if (in_packed && b_packed && b_shape && *b_shape == *in_shape && s->out_shape == *in_shape) {
+          s->kind = Kind::ADD;
+          s->in_L = *in_packed;
+          s->in_L2 = *b_packed;
+          s->in_shape = *in_shape;
+          s->out_L = result_layout(n.outputs[0], in_packed->dt.min() + b_packed->dt.min(),
+                                   in_packed->dt.max() + b_packed->dt.max(), in_shape->back());
+          if (s->out_L) packed[s->out[0]] = *s->out_L;
+          s->label += s->out_L ? fmt::format(": packed add -> {}", s->out_L->dt.name()) : ": packed add -> float32";
+        }
+      } else if (s->kind == Kind::FALLBACK && ((fdf && op == "LabelSelect") || (op == "TopK" && domain_family(n.domain) == OpDomain::ONNX)) &&
+                 in_shape && !in_shape->empty() && batch_lead) {
+        const int64_t rank = (int64_t)in_shape->size(), dim = in_shape->back();
+        int64_t k = -1;
+        if (op == "LabelSelect") {
+          k = n.get_int("K", -1);
+          s->label_select = true;
+        } else if (n.inputs.size() == 2 && g.get_initializer(n.inputs[1]) && g.get_initializer(n.inputs[1])->numel() == 1) {
+          const int64_t axis = n.get_int("axis", -1);
+          if (axis == -1 || axis == rank - 1) k = g.get_initializer(n.inputs[1])->to_int64()[0];
+          s->largest = n.get_int("largest", 1) == 1;
+          s->sorted = n.get_int("sorted", 1) == 1;
+        }
+        if (k >= 1 && k <= dim) {
+          s->kind = Kind::TOPK;
+          s->topk = k;
+          s->in_shape = *in_shape;
+          s->label += fmt::format(": top-{} of {}", k, dim);
         }
       }
     }
     if (s->kind == Kind::FALLBACK) {
-      if (is_mm || is_mt) {
+      if (is_mm || is_mt || is_hw_mm || (fdf && op == "Thresholding")) {
         fallbacks_.push_back(n.name);
         if (opts.warn)
           std::fprintf(stderr, "streamfold engine: %s runs on the reference implementation (not specialized)\n",

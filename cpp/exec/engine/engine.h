@@ -73,6 +73,8 @@ class Engine {
   void run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) const;
   void run_thresholds(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
   void run_movement(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
+  void run_add(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
+  void run_topk(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
   const Tensor& float_of(std::vector<Val>& vals, int slot) const;
   Shape runtime_shape(const Shape& model_shape, int64_t batch) const;
 };

@@ -9,6 +9,7 @@
 #include "exec/engine/engine.h"
 #include "exec/engine/epilogue.h"
 #include "exec/engine/packed.h"
+#include "exec/engine/packed_ops.h"
 #include "ops/op.h"
 
 namespace sf::engine {
@@ -28,7 +29,13 @@ inline int64_t channel_axis_of(const std::string& data_layout, int64_t rank) {
   return pos == std::string::npos ? 1 : (int64_t)pos;
 }
 
-enum class Kind { FALLBACK, GEMM, THRESH, IM2COL, MAXPOOL, RESHAPE };
+// GEMM: MatMul / XnorPopcountMatMul / MVAU / VVAU (dense), THRESH:
+// MultiThreshold / Thresholding, IM2COL: Im2Col / ConvolutionInputGenerator,
+// MAXPOOL: MaxPoolNHWC / StreamingMaxPool, PAD: FMPadding, ALIAS: ops that
+// pass their input on unchanged (DuplicateStreams, FIFOs, width converters),
+// ADD: residual Add / AddStreams, POOL: QuantAvgPool2d / Pool /
+// GlobalAccPool, TOPK: TopK / LabelSelect.
+enum class Kind { FALLBACK, GEMM, THRESH, IM2COL, MAXPOOL, RESHAPE, PAD, ALIAS, ADD, POOL, TOPK };
 // GEMM kernels: bit-planes (popcount), u8 x s8 VNNI, int16 multiply-add, and
 // exact int64 for operands wider than 8 bits.
 enum class Gk { PLANES, VNNI, I16, WIDE };
@@ -40,6 +47,8 @@ struct MtPlan {
   int node = -1;
   const OpDef* def = nullptr;
   std::string layout;            // data_layout attribute
+  bool last_axis = false;        // FINN's HW layers: channels are always last
+  bool in_node = false;          // the thresholds belong to the GEMM's own node (MVAU / VVAU)
   int64_t rows = 0;              // 1 (shared by all channels) or one per channel
   std::vector<int64_t> rbeg;     // row r spans [rbeg[r], rbeg[r+1]) of fthr
   std::vector<double> fthr;      // NaNs dropped (x >= NaN never holds)
@@ -48,6 +57,10 @@ struct MtPlan {
   std::optional<Layout> packs;   // the packed output layout, when the outputs are codes of the output type
   std::vector<int32_t> code;     // count -> code (with packs)
 };
+
+inline int64_t mt_axis(const MtPlan& p, int64_t rank) {
+  return p.last_axis ? rank - 1 : channel_axis_of(p.layout, rank);
+}
 
 struct Step {
   Kind kind = Kind::FALLBACK;
@@ -74,6 +87,8 @@ struct Step {
   MtPlan mt;                   // fused (GEMM) or standalone (THRESH)
   FloatThresholds fthr;        // THRESH with packed output
   mutable std::atomic<bool> warned{false};
+  bool flat_in = false;        // an FC head reading a whole (N, H, W, C) map as (N, H*W*C)
+  Layout pre_L;                // flat_in: the map's packed layout before the flatten
   int conv_step = -1;          // GEMM: the Im2Col step whose rows it gathers tile by tile
   bool fused = false;          // IM2COL: done inside the GEMM that reads it
 
@@ -81,7 +96,15 @@ struct Step {
   Shape in_shape;
   Im2ColGeom im2col{};
   PoolGeom pool{};
-  std::optional<Layout> out_L;  // IM2COL / MAXPOOL / RESHAPE packed output
+  std::optional<Layout> out_L;  // packed output of the data-movement, ADD and POOL steps
+  int64_t pad[4] = {0, 0, 0, 0};  // PAD: top, left, bottom, right
+  uint8_t pad_code = 0;
+  Layout in_L2;                 // ADD: the second input's layout
+  WindowGeom win{};             // POOL over NHWC windows (taps == 0)
+  int64_t taps = 0;             // POOL over unrolled windows (FINN's Pool)
+  ReduceSpec reduce{};
+  int64_t topk = 0;             // TOPK: k, order, and which outputs exist
+  bool largest = true, sorted = true, label_select = false;
 };
 
 }  // namespace sf::engine

@@ -8,11 +8,13 @@
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <numeric>
 
 #include <fmt/format.h>
 
 #include "exec/engine/plan.h"
 #include "exec/executor.h"
+#include "ops/reshape/movement.h"
 
 namespace sf::engine {
 namespace {
@@ -112,7 +114,18 @@ void Engine::run_step(const Step& s, std::vector<Val>& vals, int64_t batch, bool
     case Kind::THRESH: return run_thresholds(s, vals, batch, batched);
     case Kind::IM2COL:
     case Kind::MAXPOOL:
-    case Kind::RESHAPE: return run_movement(s, vals, batch, batched);
+    case Kind::RESHAPE:
+    case Kind::PAD:
+    case Kind::POOL: return run_movement(s, vals, batch, batched);
+    case Kind::ALIAS: {
+      const Val v = vals[(size_t)s.in[0]];
+      if (!v.p && (!v.f.defined() || v.f.type() != ElemType::FLOAT)) return run_reference(s, vals, batch, batched);
+      for (int o : s.out)
+        if (o >= 0) vals[(size_t)o] = v;
+      return;
+    }
+    case Kind::ADD: return run_add(s, vals, batch, batched);
+    case Kind::TOPK: return run_topk(s, vals, batch, batched);
     case Kind::FALLBACK: return run_reference(s, vals, batch, batched);
   }
 }
@@ -221,15 +234,100 @@ void Engine::run_movement(const Step& s, std::vector<Val>& vals, int64_t batch, 
   PackedPtr y;
   if (s.kind == Kind::IM2COL) y = im2col_packed(*x, s.im2col, os[1], os[2], threads_);
   else if (s.kind == Kind::MAXPOOL) y = maxpool_packed(*x, s.pool, os[1], os[2], threads_);
-  else y = reshape_packed(x, os, threads_);
+  else if (s.kind == Kind::PAD) y = pad_packed(*x, s.pad[0], s.pad[1], s.pad[2], s.pad[3], s.pad_code, threads_);
+  else if (s.kind == Kind::POOL) {
+    const Layout* Lo = s.out_L ? &*s.out_L : nullptr;
+    OpOut r = s.taps ? reduce_taps(*x, s.taps, s.reduce, Lo, threads_) : reduce_windows(*x, s.win, s.reduce, Lo, threads_);
+    if (r.p) set_packed(vals, s.out[0], std::move(r.p));
+    else set_float(vals, s.out[0], std::move(r.f));
+    return;
+  } else y = reshape_packed(x, os, threads_);
   if (!y) return run_reference(s, vals, batch, batched);
   set_packed(vals, s.out[0], std::move(y));
+}
+
+void Engine::run_add(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const {
+  auto packed_in = [&](int slot, const Layout& L) -> std::shared_ptr<const Packed> {
+    const Val& v = vals[(size_t)slot];
+    if (v.p && v.p->L.same(L)) return v.p;
+    return encode(float_of(vals, slot), L, threads_);  // null when a value is off the annotation
+  };
+  auto a = packed_in(s.in[0], s.in_L), b = packed_in(s.in[1], s.in_L2);
+  bool same = a && b && a->shape == b->shape && a->shape.size() == s.in_shape.size();
+  for (size_t k = 1; same && k < s.in_shape.size(); ++k) same = a->shape[k] == s.in_shape[k];
+  if (!same) return run_reference(s, vals, batch, batched);
+  OpOut r = add_packed(*a, *b, s.out_L ? &*s.out_L : nullptr, threads_);
+  if (r.p) set_packed(vals, s.out[0], std::move(r.p));
+  else set_float(vals, s.out[0], std::move(r.f));
+}
+
+void Engine::run_topk(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const {
+  const Val& v = vals[(size_t)s.in[0]];
+  const int64_t dim = s.in_shape.back(), k = s.topk;
+  Shape is = v.p ? v.p->shape : v.f.defined() ? v.f.shape() : Shape{};
+  bool same = is.size() == s.in_shape.size();
+  for (size_t q = 1; same && q < is.size(); ++q) same = is[q] == s.in_shape[q];
+  if (!same || (!v.p && v.f.type() != ElemType::FLOAT)) return run_reference(s, vals, batch, batched);
+  const float* x = v.p ? nullptr : v.f.data<float>();
+  const int64_t rows = shape_numel(is) / dim;
+  if (x && s.label_select)  // LabelSelect's stable sort has no answer for NaN: the reference decides
+    for (int64_t i = 0; i < rows * dim; ++i)
+      if (std::isnan(x[i])) return run_reference(s, vals, batch, batched);
+  Shape os = is;
+  os.back() = k;
+  Tensor values, idx, idxf;
+  const int vslot = s.label_select ? -1 : s.out[0];
+  const int islot = s.label_select ? -1 : s.out.size() > 1 ? s.out[1] : -1;
+  if (vslot >= 0) values = Tensor(ElemType::FLOAT, os);
+  if (islot >= 0) idx = Tensor(ElemType::INT64, os);
+  if (s.label_select) idxf = Tensor(ElemType::FLOAT, os);
+  float* vo = vslot >= 0 ? values.data<float>() : nullptr;
+  int64_t* io = islot >= 0 ? idx.data<int64_t>() : nullptr;
+  float* fo = s.label_select ? idxf.data<float>() : nullptr;
+  if (v.p) {
+    topk_rows(*v.p, k, s.largest, s.sorted, vo, io, fo, threads_);
+  } else {
+    // The reference's order: NaN above everything, -0 == +0, ties to the
+    // lower index; unsorted winners come in index order.
+    const bool largest = s.largest;
+    auto before = [&](const float* r, int64_t i, int64_t j) {
+      if (largest ? movement::less_total(r[j], r[i]) : movement::less_total(r[i], r[j])) return true;
+      if (largest ? movement::less_total(r[i], r[j]) : movement::less_total(r[j], r[i])) return false;
+      return i < j;
+    };
+    const int chunks = rows * dim >= (1 << 16) ? threads_ : 1;
+    parallel_for(chunks, chunks, [&](int64_t c) {
+      std::vector<int64_t> order((size_t)dim);
+      for (int64_t r = c * rows / chunks; r < (c + 1) * rows / chunks; ++r) {
+        const float* xr = x + r * dim;
+        if (k == 1) {
+          int64_t best = 0;
+          for (int64_t i = 1; i < dim; ++i)
+            if (before(xr, i, best)) best = i;
+          order[0] = best;
+        } else {
+          std::iota(order.begin(), order.end(), 0);
+          std::partial_sort(order.begin(), order.begin() + k, order.end(),
+                            [&](int64_t i, int64_t j) { return before(xr, i, j); });
+          if (!s.sorted) std::sort(order.begin(), order.begin() + k);
+        }
+        for (int64_t j = 0; j < k; ++j) {
+          if (vo) vo[r * k + j] = xr[order[(size_t)j]];
+          if (io) io[r * k + j] = order[(size_t)j];
+          if (fo) fo[r * k + j] = (float)order[(size_t)j];
+        }
+      }
+    });
+  }
+  if (s.label_select) set_float(vals, s.out[0], std::move(idxf));
+  if (vslot >= 0) set_float(vals, vslot, std::move(values));
+  if (islot >= 0) set_float(vals, islot, std::move(idx));
 }
 
 void Engine::run_thresholds(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const {
   const Tensor& x = float_of(vals, s.in[0]);
   const int64_t rank = x.rank();
-  const int64_t axis = channel_axis_of(s.mt.layout, rank);
+  const int64_t axis = mt_axis(s.mt, rank);
   // Anything unusual (double input, bad shapes) gets the reference's own
   // behaviour and error messages.
   if (x.type() != ElemType::FLOAT || rank < 2 || axis >= rank || (s.mt.rows != 1 && s.mt.rows != x.shape()[axis]))
@@ -306,7 +404,22 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
       run_movement(*ic, vals, batch, batch != model_batch_);
     }
   }
-  const Val& v = vals[(size_t)s.in[0]];
+  Val v = vals[(size_t)s.in[0]];
+  if (s.flat_in) {
+    // An FC head over a whole map: (N, H, W, C) -> (N, H*W*C), packed rows
+    // merged when the layout allows, else the float values reshaped.
+    const Shape xs = v.p ? v.p->shape : float_of(vals, s.in[0]).shape();
+    const int64_t n = shape_numel(xs);
+    if (xs.empty() || n % K != 0)
+      throw ModelError(fmt::format("{}: input 0 has shape {}, which does not flatten to rows of MW = {}", node.label(),
+                                   shape_str(xs), K),
+                       "give the MVAU an input whose last axis (or whole image) is MW", node.name);
+    const Shape flat{n / K, K};
+    std::shared_ptr<const Packed> p = v.p && v.p->L.same(s.pre_L) ? reshape_packed(v.p, flat, threads_) : nullptr;
+    if (p) v = Val{Tensor(), p};
+    else v = Val{float_of(vals, s.in[0]).reshaped(flat), nullptr};
+  }
+  auto float_in = [&]() -> const Tensor& { return v.f.defined() || !v.p ? v.f : (v.f = decode(*v.p, threads_)); };
   std::vector<int64_t> a64;  // WIDE operands
   Shape ashape;
   bool bad = false;
@@ -316,14 +429,14 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
     if (v.p && v.p->L.same(s.in_L)) A = v.p;
     else if (v.p && v.p->L.dt == s.in_L.dt && v.p->L.channels() == K) A = relayout(*v.p, s.in_L, threads_);
     else {
-      const Tensor& f = float_of(vals, s.in[0]);
+      const Tensor& f = float_in();
       check_k(f.shape());
       A = encode(f, s.in_L, threads_);
     }
     bad = !A;
     if (A) ashape = A->shape;
   } else {
-    const Tensor& f0 = float_of(vals, s.in[0]);
+    const Tensor& f0 = float_in();
     check_k(f0.shape());
     ashape = f0.shape();
     const Tensor f = f0.type() == ElemType::FLOAT ? f0 : f0.cast(ElemType::FLOAT);
@@ -344,9 +457,10 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
                    "streamfold engine: %s reads values outside its input's datatype %s; running it on the reference "
                    "implementation (fix the annotation for full speed)\n",
                    node.label().c_str(), s.a_dt.name().c_str());
+    if (s.mt.node < 0 || s.mt.in_node) return run_reference(s, vals, batch, batch != model_batch_);
     const Tensor& a0 = float_of(vals, s.in[0]);
     Tensor out = exec_ref(model_, node, *s.def, {&a0, model_.graph.get_initializer(node.inputs[1])})[0];
-    if (s.mt.node >= 0) {
+    {
       const Node& mt = model_.graph.nodes[(size_t)s.mt.node];
       out = exec_ref(model_, mt, *s.mt.def, {&out, model_.graph.get_initializer(mt.inputs[1])})[0];
     }
