@@ -1,11 +1,13 @@
 // The fast engine: an execution plan compiled once from a streamlined (or
 // HW-layer) model. Activations stay integer between layers, stored as packed
 // bit-planes (1-2 bit data) or bytes (up to 8 bits) with the channel axis
-// last; weights are packed once. MatMul / XnorPopcountMatMul run as
-// XOR/AND + popcount (bit-serial over planes) or int8 dot products, with the
-// following MultiThreshold fused into the epilogue, which writes the next
-// layer's packed input directly. Im2Col, MaxPoolNHWC and flattening Reshapes
-// move packed words. Every other op runs through the reference
+// last; weights are packed once. MatMul / XnorPopcountMatMul / MVAU / VVAU
+// run as XOR/AND + popcount (bit-serial over planes) or int8 dot products,
+// with the following MultiThreshold (or the layer's own thresholds) fused
+// into the epilogue, which writes the next layer's packed input directly.
+// Im2Col / ConvolutionInputGenerator, max pooling, FMPadding and flattening
+// Reshapes move packed words; residual adds, integer pooling and top-k work
+// on codes (packed_ops.h). Every other op runs through the reference
 // implementation on float32 (decoded on demand), so the engine's outputs
 // equal the reference executor's bit for bit.
 #pragma once

@@ -151,6 +151,8 @@ void Engine::run_reference(const Step& s, std::vector<Val>& vals, int64_t batch,
     for (size_t k = 0; k < ins.size(); ++k)
       if (ins[k] && s.in_const[k]) whole &= ins[k]->rank() < ins[0]->rank() || ins[k]->shape()[0] == 1;
     split = !whole;
+  } else if (split && op == "ChannelwiseOp") {
+    split = false;  // per-channel parameters along the last axis: any batch at once
   } else if (split && op == "Transpose") {
     const auto perm = node.get_ints("perm", {});
     split = perm.empty() || perm[0] != 0;
