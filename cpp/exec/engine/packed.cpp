@@ -286,9 +286,12 @@ PackedPtr maxpool_packed(const Packed& x, const PoolGeom& g, int64_t OH, int64_t
           if (L.rep == Rep::BYTES) {
             const uint8_t* s = x.bytes() + irow * L.ld;
             uint8_t* d = y->bytes() + orow * L.ld;
-            if (first) std::memcpy(d, s, (size_t)C);
+            // A local trip count: with C read through the lambda's reference
+            // capture, byte stores could alias it and the loop would not vectorize.
+            const int64_t nc = C;
+            if (first) std::memcpy(d, s, (size_t)nc);
             else
-              for (int64_t k = 0; k < C; ++k) d[k] = std::max(d[k], s[k]);
+              for (int64_t k = 0; k < nc; ++k) d[k] = std::max(d[k], s[k]);
           } else {
             const uint64_t* s = x.words() + irow * L.ld;
             uint64_t* d = y->words() + orow * L.ld;

@@ -5,6 +5,7 @@
 #include <cstring>
 #include <stdexcept>
 #include <string>
+#include <type_traits>
 #include <vector>
 
 #include "exec/engine/kernels.h"
@@ -31,45 +32,64 @@ void for_row_ranges(int64_t rows, int tasks, F&& f) {
   parallel_for(tasks, tasks, [&](int64_t t) { f(t * rows / tasks, (t + 1) * rows / tasks); });
 }
 
-// One PLANES row to one code per byte (L.channels() of them). Tighter than
-// read_codes: whole words at a time, no per-channel index arithmetic.
+// kSpread[b]: the 8 bits of b as 8 bytes of 0 / 1 (bit j -> byte j).
+struct SpreadTable {
+  uint64_t v[256];
+  constexpr SpreadTable() : v() {
+    for (int b = 0; b < 256; ++b)
+      for (int j = 0; j < 8; ++j) v[b] |= uint64_t((b >> j) & 1) << (8 * j);
+  }
+};
+constexpr SpreadTable kSpread;
+
+// 64 channels of one word position, eight at a time: plane i's byte j
+// spread to bytes and shifted to bit i of the codes.
+inline void unpack_word(const uint64_t* p, int64_t pw, int bits, uint8_t* out) {
+  for (int j = 0; j < 8; ++j) {
+    uint64_t v = 0;
+    for (int i = 0; i < bits; ++i) v |= kSpread.v[(p[i * pw] >> (8 * j)) & 0xFF] << i;
+    std::memcpy(out + 8 * j, &v, 8);
+  }
+}
+
+// One PLANES row to one code per byte (L.channels() of them). Eight codes
+// per table lookup rather than read_codes' bit at a time.
 void unpack_planes(const Layout& L, const uint64_t* row, uint8_t* out) {
   const int64_t pw = L.plane_words();
+  uint8_t tail[64];
   for (int64_t s = 0; s < L.segs; ++s)
     for (int64_t w = 0; w < L.seg_words; ++w) {
-      const int64_t wd = s * L.seg_words + w;
-      const int n = (int)std::min<int64_t>(64, L.seg_c - w * 64);
+      const int64_t n = std::min<int64_t>(64, L.seg_c - w * 64);
       uint8_t* o = out + s * L.seg_c + w * 64;
-      const uint64_t p0 = row[wd];
-      if (L.bits == 1) {
-        for (int b = 0; b < n; ++b) o[b] = (uint8_t)((p0 >> b) & 1);
-      } else if (L.bits == 2) {
-        const uint64_t p1 = row[pw + wd];
-        for (int b = 0; b < n; ++b) o[b] = (uint8_t)(((p0 >> b) & 1) | (((p1 >> b) & 1) << 1));
-      } else {
-        for (int b = 0; b < n; ++b) {
-          uint8_t v = 0;
-          for (int i = 0; i < L.bits; ++i) v |= (uint8_t)(((row[i * pw + wd] >> b) & 1) << i);
-          o[b] = v;
-        }
-      }
+      // A partial word goes through `tail`: out holds exactly the channels.
+      unpack_word(row + s * L.seg_words + w, pw, L.bits, n == 64 ? o : tail);
+      if (n < 64) std::memcpy(o, tail, (size_t)n);
     }
 }
 
-// The inverse: writes every word of the row, so padding bits end up zero
-// whatever the row held before.
+// The inverse. Bit i of eight codes gathered into one byte by a multiply:
+// byte j's bit lands at bit 56 + j, other products fall outside 56..63.
+// Every word is written, padding bits zero whatever the row held before.
 void pack_planes(const Layout& L, const uint8_t* codes, uint64_t* row) {
   const int64_t pw = L.plane_words();
+  constexpr uint64_t kLow = 0x0101010101010101ULL, kGather = 0x0102040810204080ULL;
+  uint8_t tail[64];
   for (int64_t s = 0; s < L.segs; ++s)
     for (int64_t w = 0; w < L.seg_words; ++w) {
-      const int64_t wd = s * L.seg_words + w;
-      const int n = (int)std::min<int64_t>(64, L.seg_c - w * 64);
+      const int64_t n = std::min<int64_t>(64, L.seg_c - w * 64);
       const uint8_t* c = codes + s * L.seg_c + w * 64;
-      for (int i = 0; i < L.bits; ++i) {
-        uint64_t word = 0;
-        for (int b = 0; b < n; ++b) word |= uint64_t((c[b] >> i) & 1) << b;
-        row[i * pw + wd] = word;
+      if (n < 64) {
+        std::memset(tail, 0, sizeof tail);
+        std::memcpy(tail, c, (size_t)n);
+        c = tail;
       }
+      uint64_t words[8] = {0, 0, 0, 0, 0, 0, 0, 0};
+      for (int j = 0; j < 8; ++j) {
+        uint64_t x;
+        std::memcpy(&x, c + 8 * j, 8);
+        for (int i = 0; i < L.bits; ++i) words[i] |= ((((x >> i) & kLow) * kGather) >> 56) << (8 * j);
+      }
+      for (int i = 0; i < L.bits; ++i) row[i * pw + s * L.seg_words + w] = words[i];
     }
   std::fill(row + L.bits * pw, row + L.ld, 0);
 }
@@ -95,6 +115,7 @@ struct Sink {
       if (Lo->channels() != C)
         throw std::invalid_argument("packed op: output layout has " + std::to_string(Lo->channels()) +
                                     " channels, the output " + std::to_string(C));
+      if (Lo->step != 1 && Lo->step != 2) throw std::invalid_argument("packed op: output step must be 1 or 2");
       out.p = alloc_packed(*Lo, shape);
     } else {
       out.f = Tensor(ElemType::FLOAT, shape);
@@ -111,13 +132,22 @@ struct Sink {
   }
 };
 
+// The code of value v in Lo; the caller has proved that v is one. (Output
+// layouts step by 1 or 2 (make_layout; Sink checks), so the vectorized
+// loops shift where this divides.)
 uint8_t code_of(const Layout& Lo, int64_t v) {
   assert(v >= Lo.lo && (v - Lo.lo) % Lo.step == 0 && (v - Lo.lo) / Lo.step < (int64_t(1) << Lo.bits));
   return (uint8_t)((v - Lo.lo) / Lo.step);
 }
 
-// floor(v / 2^s), also for negative v (what NumPy's right_shift gives).
-int64_t floor_shift(int64_t v, int s) { return v >= 0 ? v >> s : ~((~v) >> s); }
+// floor(v / 2^s), also for negative v (NumPy's right_shift): the arithmetic
+// shift of every compiler this builds with (and of C++20), branch-free so
+// the finishing loops vectorize.
+static_assert((int64_t(-5) >> 1) == -3, "arithmetic right shift expected");
+template <class V>
+inline V floor_shift(V v, int s) {
+  return v >> s;
+}
 
 // Per-channel reductions of `count` code vectors into one output row: code
 // sums (any Acc wide enough) or code maxima, turned into values of the input
@@ -128,47 +158,87 @@ struct Finish {
   int64_t count;
   const Layout* Lo;
 
+  // Values in int32 unless the sums needed int64 (|lo| <= 128 and step 2
+  // only for 1-bit codes keep them inside the accumulator's range): int32
+  // converts to float32 (or double) in vector registers, int64 does not.
   template <class Acc>
   void sums(const Acc* S, int64_t C, float* of, uint8_t* oc) const {
-    const int64_t base = Li.lo * count, step = Li.step;
+    using V = std::conditional_t<std::is_same_v<Acc, int64_t>, int64_t, int32_t>;
+    const V base = (V)(Li.lo * count), step = (V)Li.step;
+    // |value| < 2^31 when V is int32, so a longer shift would floor alike
+    // (to 0 or -1) but is undefined in C++.
+    const int shift = std::min<int>(r.shift, 8 * (int)sizeof(V) - 1);
     if (r.op == Reduce::SUM) {
-      for (int64_t c = 0; c < C; ++c) {
-        const int64_t v = floor_shift(base + step * (int64_t)S[c], r.shift);
-        if (of) of[c] = (float)(double)v;
-        else oc[c] = code_of(*Lo, v);
+      if (of) {
+        for (int64_t c = 0; c < C; ++c) of[c] = (float)(double)floor_shift(base + step * (V)S[c], shift);
+        return;
       }
-    } else {
-      const double n = (double)count;
-      for (int64_t c = 0; c < C; ++c) {
-        const int64_t v = base + step * (int64_t)S[c];
-        if (of) {
-          of[c] = (float)((double)v / n);
-        } else {
-          assert(v % count == 0);
-          oc[c] = code_of(*Lo, v / count);
-        }
-      }
+      check_codes(C, [&](int64_t c) { return (int64_t)floor_shift(base + step * (V)S[c], shift); });
+      const V lo = (V)Lo->lo;
+      const int sh = Lo->step == 2;
+      for (int64_t c = 0; c < C; ++c) oc[c] = (uint8_t)((floor_shift(base + step * (V)S[c], shift) - lo) >> sh);
+      return;
+    }
+    const double n = (double)count;
+    if (of) {
+      for (int64_t c = 0; c < C; ++c) of[c] = (float)((double)(base + step * (V)S[c]) / n);
+      return;
+    }
+    // Integral means only (the caller's promise): a rare case, left scalar.
+    for (int64_t c = 0; c < C; ++c) {
+      const int64_t v = base + step * (V)S[c];
+      assert(v % count == 0);
+      oc[c] = code_of(*Lo, v / count);
     }
   }
   void maxima(const uint8_t* M, int64_t C, float* of, uint8_t* oc) const {
+    const int32_t lo = (int32_t)Li.lo, step = (int32_t)Li.step;
     if (of) {
-      for (int64_t c = 0; c < C; ++c) of[c] = (float)(double)(Li.lo + Li.step * (int64_t)M[c]);
-    } else if (Lo->lo == Li.lo && Lo->step == Li.step) {
-      std::memcpy(oc, M, (size_t)C);
-    } else {
-      for (int64_t c = 0; c < C; ++c) oc[c] = code_of(*Lo, Li.lo + Li.step * (int64_t)M[c]);
+      for (int64_t c = 0; c < C; ++c) of[c] = (float)(lo + step * (int32_t)M[c]);
+      return;
     }
+    if (Lo->lo == Li.lo && Lo->step == Li.step) {
+      std::memcpy(oc, M, (size_t)C);
+      return;
+    }
+    check_codes(C, [&](int64_t c) { return (int64_t)(lo + step * (int32_t)M[c]); });
+    const int32_t off = lo - (int32_t)Lo->lo;
+    const int sh = Lo->step == 2;
+    for (int64_t c = 0; c < C; ++c) oc[c] = (uint8_t)((off + step * (int32_t)M[c]) >> sh);
+  }
+  // Debug builds: every value of the row is one of Lo.
+  template <class F>
+  void check_codes(int64_t C, F&& value) const {
+#ifndef NDEBUG
+    for (int64_t c = 0; c < C; ++c) code_of(*Lo, value(c));
+#endif
   }
 };
 
-// int32 code sums unless `count` codes of this layout could overflow them.
-bool needs_int64(const Layout& L, int64_t count) { return count * ((int64_t(1) << L.bits) - 1) >= (int64_t(1) << 31); }
+// The narrowest accumulator for sums of `count` codes of L: uint16 lanes
+// are twice as many per vector as int32 ones, and small windows fit them.
+enum class AccWidth { U16, I32, I64 };
+AccWidth acc_width(const Layout& L, int64_t count) {
+  const int64_t most = count * ((int64_t(1) << L.bits) - 1);
+  return most <= 0xFFFF ? AccWidth::U16 : most < (int64_t(1) << 31) ? AccWidth::I32 : AccWidth::I64;
+}
+
+// Per-task accumulators of all three widths (only the one in use sized).
+struct Scratch {
+  std::vector<uint16_t> a16;
+  std::vector<int32_t> a32;
+  std::vector<int64_t> a64;
+  std::vector<uint8_t> mx, codes;
+  Scratch(AccWidth w, int64_t C)
+      : a16(w == AccWidth::U16 ? (size_t)C : 0), a32(w == AccWidth::I32 ? (size_t)C : 0),
+        a64(w == AccWidth::I64 ? (size_t)C : 0), mx((size_t)C), codes((size_t)C) {}
+};
 
 // Reduces the code vectors that each(f) passes to f (C codes each) into the
 // output row `orow`.
 template <class Acc, class Each>
-void reduce_into(Each&& each, int64_t C, const Finish& fin, const Sink& sink, int64_t orow, Acc* acc, uint8_t* mx,
-                 uint8_t* scratch) {
+void reduce_row(Each&& each, int64_t C, const Finish& fin, const Sink& sink, int64_t orow, Acc* acc, uint8_t* mx,
+                uint8_t* scratch) {
   float* of = sink.values(orow);
   uint8_t* oc = sink.codes(orow, scratch);
   if (fin.r.op == Reduce::MAX) {
@@ -185,6 +255,15 @@ void reduce_into(Each&& each, int64_t C, const Finish& fin, const Sink& sink, in
     fin.sums(acc, C, of, oc);
   }
   sink.commit(orow, oc);
+}
+
+template <class Each>
+void reduce_into(Each&& each, int64_t C, const Finish& fin, const Sink& sink, int64_t orow, AccWidth w, Scratch& s) {
+  switch (w) {
+    case AccWidth::U16: return reduce_row(each, C, fin, sink, orow, s.a16.data(), s.mx.data(), s.codes.data());
+    case AccWidth::I32: return reduce_row(each, C, fin, sink, orow, s.a32.data(), s.mx.data(), s.codes.data());
+    default: return reduce_row(each, C, fin, sink, orow, s.a64.data(), s.mx.data(), s.codes.data());
+  }
 }
 
 void check_spec(const ReduceSpec& r, const char* op) {
@@ -246,6 +325,27 @@ PackedPtr pad_packed(const Packed& x, int64_t pt, int64_t pl, int64_t pb, int64_
   return y;
 }
 
+namespace {
+
+// One row of a + b (codes ca, cb) as float32 values or as codes of Lo. By
+// value parameters: the byte stores may alias anything the loop would
+// otherwise have to reload.
+void add_row(const uint8_t* ca, const uint8_t* cb, int64_t C, int32_t base, int32_t sa, int32_t sb, float* of) {
+  for (int64_t c = 0; c < C; ++c) of[c] = (float)(base + sa * ca[c] + sb * cb[c]);
+}
+void add_row(const uint8_t* ca, const uint8_t* cb, int64_t C, int32_t off, int32_t sa, int32_t sb, int32_t so,
+             uint8_t* oc) {
+  // Step 1 on its own: only the low 8 bits of the sum matter there, so the
+  // compiler narrows the arithmetic to bytes (several times faster).
+  if (so == 1) {
+    for (int64_t c = 0; c < C; ++c) oc[c] = (uint8_t)(off + sa * ca[c] + sb * cb[c]);
+  } else {
+    for (int64_t c = 0; c < C; ++c) oc[c] = (uint8_t)((off + sa * ca[c] + sb * cb[c]) >> 1);
+  }
+}
+
+}  // namespace
+
 OpOut add_packed(const Packed& a, const Packed& b, const Layout* Lo, int threads) {
   if (a.shape != b.shape || a.L.channels() != b.L.channels())
     throw std::invalid_argument("add_packed: shapes " + shape_str(a.shape) + " and " + shape_str(b.shape) +
@@ -262,22 +362,14 @@ OpOut add_packed(const Packed& a, const Packed& b, const Layout* Lo, int threads
       const uint8_t* ca = row_codes(a, r, bufa.data());
       const uint8_t* cb = row_codes(b, r, bufb.data());
       if (float* of = sink.values(r)) {
-        for (int64_t c = 0; c < C; ++c) of[c] = (float)(base + sa * ca[c] + sb * cb[c]);
+        add_row(ca, cb, C, base, sa, sb, of);
         continue;
       }
-      uint8_t* oc = sink.codes(r, scratch.data());
-      const int32_t off = base - (int32_t)Lo->lo;
 #ifndef NDEBUG
-      for (int64_t c = 0; c < C; ++c) code_of(*Lo, off + Lo->lo + sa * ca[c] + sb * cb[c]);
+      for (int64_t c = 0; c < C; ++c) code_of(*Lo, base + sa * ca[c] + sb * cb[c]);
 #endif
-      if (Lo->step == 1) {
-        for (int64_t c = 0; c < C; ++c) oc[c] = (uint8_t)(off + sa * ca[c] + sb * cb[c]);
-      } else if (Lo->step == 2) {
-        for (int64_t c = 0; c < C; ++c) oc[c] = (uint8_t)((off + sa * ca[c] + sb * cb[c]) >> 1);
-      } else {
-        const int32_t so = (int32_t)Lo->step;
-        for (int64_t c = 0; c < C; ++c) oc[c] = (uint8_t)((off + sa * ca[c] + sb * cb[c]) / so);
-      }
+      uint8_t* oc = sink.codes(r, scratch.data());
+      add_row(ca, cb, C, base - (int32_t)Lo->lo, sa, sb, (int32_t)Lo->step, oc);
       sink.commit(r, oc);
     }
   });
@@ -293,8 +385,8 @@ OpOut reduce_windows(const Packed& x, const WindowGeom& g, const ReduceSpec& r, 
       (g.OH > 0 && (g.OH - 1) * g.sh + g.kh > H) || (g.OW > 0 && (g.OW - 1) * g.sw + g.kw > W))
     throw std::invalid_argument("reduce_windows: windows leave the image");
   const Shape out_shape = {N, g.OH, g.OW, C};
-  // Same codes in and out: MaxPool's word-level kernel (bit-sliced for PLANES).
-  if (r.op == Reduce::MAX && Lo && Lo->same(L) && Lo->ld == L.ld) {
+  // Same PLANES codes in and out: MaxPool's bit-sliced word kernel.
+  if (r.op == Reduce::MAX && Lo && L.rep == Rep::PLANES && Lo->same(L) && Lo->ld == L.ld) {
     PackedPtr y = maxpool_packed(x, {g.kh, g.kw, g.sh, g.sw, 0, 0}, g.OH, g.OW, threads);
     y->L = *Lo;
     return {y, {}};
@@ -316,11 +408,9 @@ OpOut reduce_windows(const Packed& x, const WindowGeom& g, const ReduceSpec& r, 
     ld = C;
   }
   const Finish fin{L, r, count, Lo};
-  const bool wide = needs_int64(L, count);
+  const AccWidth aw = acc_width(L, count);
   for_row_ranges(out_rows, tasks_for(out_rows, count * C, kWorkPerTask, threads), [&](int64_t r0, int64_t r1) {
-    std::vector<int32_t> acc32(wide ? 0 : (size_t)C);
-    std::vector<int64_t> acc64(wide ? (size_t)C : 0);
-    std::vector<uint8_t> mx((size_t)C), scratch((size_t)C);
+    Scratch sc(aw, C);
     for (int64_t orow = r0; orow < r1; ++orow) {
       const int64_t ox = orow % g.OW, oy = (orow / g.OW) % g.OH, n = orow / (g.OW * g.OH);
       const uint8_t* win = base + ((n * H + oy * g.sh) * W + ox * g.sw) * ld;
@@ -330,8 +420,7 @@ OpOut reduce_windows(const Packed& x, const WindowGeom& g, const ReduceSpec& r, 
           for (int64_t kx = 0; kx < g.kw; ++kx) f(p + kx * ld);
         }
       };
-      if (wide) reduce_into(each, C, fin, sink, orow, acc64.data(), mx.data(), scratch.data());
-      else reduce_into(each, C, fin, sink, orow, acc32.data(), mx.data(), scratch.data());
+      reduce_into(each, C, fin, sink, orow, aw, sc);
     }
   });
   return std::move(sink.out);
@@ -367,18 +456,16 @@ OpOut reduce_taps(const Packed& x, int64_t taps, const ReduceSpec& r, const Layo
   Sink sink(out_shape, Lo);
   if (rows == 0 || C == 0) return std::move(sink.out);
   const Finish fin{L, r, taps, Lo};
-  const bool wide = needs_int64(L, taps);
+  const AccWidth aw = acc_width(L, taps);
   for_row_ranges(rows, tasks_for(rows, CT, kWorkPerTask, threads), [&](int64_t r0, int64_t r1) {
-    std::vector<int32_t> acc32(wide ? 0 : (size_t)C);
-    std::vector<int64_t> acc64(wide ? (size_t)C : 0);
-    std::vector<uint8_t> mx((size_t)C), scratch((size_t)C), buf(L.rep == Rep::PLANES ? (size_t)CT : 0);
+    Scratch sc(aw, C);
+    std::vector<uint8_t> buf(L.rep == Rep::PLANES ? (size_t)CT : 0);
     for (int64_t i = r0; i < r1; ++i) {
       const uint8_t* codes = row_codes(x, i, buf.data());
       auto each = [&](auto&& f) {
         for (int64_t t = 0; t < taps; ++t) f(codes + t * C);
       };
-      if (wide) reduce_into(each, C, fin, sink, i, acc64.data(), mx.data(), scratch.data());
-      else reduce_into(each, C, fin, sink, i, acc32.data(), mx.data(), scratch.data());
+      reduce_into(each, C, fin, sink, i, aw, sc);
     }
   });
   return std::move(sink.out);

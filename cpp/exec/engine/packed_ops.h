@@ -4,6 +4,12 @@
 // They work on codes, never on float32, and produce either packed codes of an
 // output layout or float32 values. Internal to the engine.
 //
+// Misuse throws std::invalid_argument (the planner never triggers it):
+// shapes that differ in add_packed, a channel count not divisible by `taps`,
+// windows that leave the image, k outside 1..C, a shift outside 0..62, or an
+// output layout with the wrong channel count. MEAN results are stored packed
+// only when they are whole numbers; the planner always asks for float32.
+//
 // Values: an element with code c stands for L.lo + L.step * c. Sums are exact
 // integers (int64), so every float32 output equals the reference op's, which
 // computes in double and rounds once.
