@@ -354,8 +354,18 @@ TEST(EnginePacked, EpilogueFuzz) {
         std::vector<int> counts((size_t)N, 0);
         for (int64_t n = 0; n < N; ++n) {
           const int cnt = coin(rng, 25) ? (int)uni(rng, 0, T) : T;
-          const std::vector<int32_t> th =
+          std::vector<int32_t> th =
               int_thresholds(rng, cnt, dmin, dmax, [&] { return dot_of(uni(rng, 0, rows - 1), n); });
+          if (cnt > 16 && coin(rng)) {
+            // Nearly evenly spaced, as quantizers make them: the epilogue's
+            // margin lets most dots skip verification.
+            const double step = std::max(1.0, (double)(dmax - dmin) / cnt * (double)uni(rng, 50, 150) / 100.0);
+            const double a = (double)dmin + (double)uni(rng, -200, 200);
+            for (int t = 0; t < cnt; ++t) {
+              th[(size_t)t] = (int32_t)std::floor(a + t * step) + (coin(rng, 4) ? 1 : 0);
+              if (t) th[(size_t)t] = std::max(th[(size_t)t], th[(size_t)t - 1]);
+            }
+          }
           for (int t = 0; t < cnt; ++t) e.thr[(size_t)(t * e.Npad + n)] = th[(size_t)t];
           counts[(size_t)n] = cnt;
           if (cnt) first[(size_t)n] = (float)th.front(), last[(size_t)n] = (float)th.back();
@@ -364,6 +374,7 @@ TEST(EnginePacked, EpilogueFuzz) {
         // guesses: sometimes it gets garbage).
         fill_guess(first.data(), last.data(), counts.data(), N, e.g0, e.ginv);
         if (coin(rng, 15)) garbage_guess(rng, e.g0, e.ginv);
+        if (!coin(rng, 4)) fill_guess_margin(e.thr.data(), e.Npad, counts.data(), N, T, e.g0, e.ginv, e.gdev);
         e.lut.resize((size_t)T + 1);
         for (auto& v : e.lut) v = (float)uni(rng, -1000, 1000) * 0.25f;
         if (T > 0) e.lut[0] = -0.0f;
@@ -448,6 +459,13 @@ TEST(EnginePacked, ThresholdRowsFuzz) {
           for (int64_t c = 0; c < C; ++c) {
             const int cnt = coin(rng, 25) ? (int)uni(rng, 0, T) : T;
             std::vector<float> th = float_thresholds(rng, cnt);
+            if (cnt > 16 && coin(rng)) {  // nearly evenly spaced (see EpilogueFuzz)
+              const float a = (float)uni(rng, -1000, 1000) * 0.01f, step = (float)uni(rng, 1, 400) * 0.001f;
+              for (int k = 0; k < cnt; ++k) {
+                th[(size_t)k] = a + (float)k * step + (coin(rng, 4) ? step * 0.01f : 0.0f);
+                if (k) th[(size_t)k] = std::max(th[(size_t)k], th[(size_t)k - 1]);
+              }
+            }
             for (int k = 0; k < cnt; ++k) t.thr[(size_t)(k * t.Cpad + c)] = th[(size_t)k];
             pool.insert(pool.end(), th.begin(), th.end());
             counts[(size_t)c] = cnt;
@@ -455,6 +473,7 @@ TEST(EnginePacked, ThresholdRowsFuzz) {
           }
           fill_guess(first.data(), last.data(), counts.data(), C, t.g0, t.ginv);
           if (coin(rng, 15)) garbage_guess(rng, t.g0, t.ginv);
+          if (!coin(rng, 4)) fill_guess_margin(t.thr.data(), t.Cpad, counts.data(), C, T, t.g0, t.ginv, t.gdev);
           const int32_t cmax = oc.kind == OutKind::BYTES ? 255 : (1 << oc.bits) - 1;
           const bool identity = T <= cmax && coin(rng);
           t.code.resize((size_t)T + 1);

@@ -97,8 +97,11 @@ void plan_packed_output(MtPlan& p, const DataType& out_dt, int64_t channels, int
 }
 
 // The epilogues' linear count guess for n channels, from each row's first
-// and last real threshold (a guess only: the kernels verify it).
-void guess_from(const MtPlan& p, int64_t n, std::vector<float>& g0, std::vector<float>& ginv) {
+// and last real threshold, and its margin measured on the thresholds as the
+// kernel compares them (thr[t*ld + c]).
+template <class Elem>
+void guess_from(const MtPlan& p, int64_t n, const Elem* thr, int64_t ld, int T, std::vector<float>& g0,
+                std::vector<float>& ginv, std::vector<float>& gdev) {
   std::vector<float> first((size_t)n, 0.0f), last((size_t)n, 0.0f);
   std::vector<int> cnt((size_t)n);
   for (int64_t c = 0; c < n; ++c) {
@@ -110,6 +113,7 @@ void guess_from(const MtPlan& p, int64_t n, std::vector<float>& g0, std::vector<
     }
   }
   fill_guess(first.data(), last.data(), cnt.data(), n, g0, ginv);
+  fill_guess_margin(thr, ld, cnt.data(), n, T, g0, ginv, gdev);
 }
 
 // Integer thresholds [T][Npad] for the GEMM epilogue: ceil(t), clamped to
@@ -128,7 +132,7 @@ void fill_int_thresholds(Epilogue& e, const MtPlan& p) {
     }
   }
   e.lut = p.lut;
-  guess_from(p, e.N, e.g0, e.ginv);
+  guess_from(p, e.N, e.thr.data(), e.Npad, e.T, e.g0, e.ginv, e.gdev);
   if (p.packs) {
     e.code = p.code;
     e.identity = true;
@@ -485,7 +489,7 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
             f.thr[(size_t)((k - s->mt.rbeg[(size_t)r]) * f.Cpad + c)] = round_up_to_float(s->mt.fthr[(size_t)k]);
         }
         f.code = s->mt.code;
-        guess_from(s->mt, C, f.g0, f.ginv);
+        guess_from(s->mt, C, f.thr.data(), f.Cpad, f.T, f.g0, f.ginv, f.gdev);
         packed[s->out[0]] = *s->mt.packs;
         s->label += fmt::format(": thresholds -> packed {}", s->mt.packs->dt.name());
       } else {

@@ -95,7 +95,7 @@ inline void store_planes(const OutRef& out, int64_t row, int64_t n0, const uint6
   for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + n0 / 64] = planes[p];
 }
 
-__attribute__((target("avx512f,avx512bw"))) inline void emit16(const OutRef& out, const Epilogue* e,
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline void emit16(const OutRef& out, const Epilogue* e,
                                                                const int32_t* code_tab, bool identity, int64_t row,
                                                                int64_t n, int c, __mmask16 live, __m512i cnt,
                                                                uint64_t* acc_planes) {
@@ -106,7 +106,9 @@ __attribute__((target("avx512f,avx512bw"))) inline void emit16(const OutRef& out
   }
   const __m512i code = identity ? cnt : _mm512_i32gather_epi32(cnt, code_tab, 4);
   if (out.kind == OutKind::BYTES) {
-    _mm512_mask_cvtepi32_storeu_epi8(static_cast<uint8_t*>(out.base) + row * out.ld + n, live, code);
+    // Narrow in a register, then a masked byte store: the memory form of
+    // vpmovdb is microcoded and slow on AMD cores.
+    _mm_mask_storeu_epi8(static_cast<uint8_t*>(out.base) + row * out.ld + n, live, _mm512_cvtepi32_epi8(code));
     return;
   }
   for (int p = 0; p < out.bits; ++p) {
@@ -116,22 +118,40 @@ __attribute__((target("avx512f,avx512bw"))) inline void emit16(const OutRef& out
 }
 
 // Many thresholds (8-bit outputs). Quantizer thresholds are close to evenly
-// spaced, so a linear guess k = floor((x - t0) / step) + 1 is nearly always
-// the count; two gathers (t[k-1], t[k]) verify it, one more round fixes an
+// spaced, so a linear guess k = floor(y) + 1, y = (x - t0) / step, is nearly
+// always the count. Where the plan measured how far the thresholds stray from
+// that line (dev, in units of one step; fill_guess_margin), a y whose
+// fractional part is at least dev away from an integer, or far outside the
+// thresholds, proves the guess, and the row needs no memory access at all.
+// Otherwise two gathers (t[k-1], t[k]) verify it, one more round fixes an
 // off-by-one, and anything else gets a full branch-free binary search. The
-// verification makes the result exact whatever the spacing.
+// result is exact whatever the spacing.
 template <class V, class Elem, class Cmp>
-__attribute__((target("avx512f,avx512bw"))) inline __m512i count_many(V x, __m512 xf, __mmask16 live, const Elem* th,
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512i count_many(V x, __m512 xf, __mmask16 live, const Elem* th,
                                                                       int64_t ld, int T, __m512 t0, __m512 inv,
-                                                                      Cmp ge) {
+                                                                      __m512 dev, Cmp ge) {
   const __m512i one = _mm512_set1_epi32(1), Tv = _mm512_set1_epi32(T), ldv = _mm512_set1_epi32((int)ld);
   const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
-  const __m512 g = _mm512_roundscale_ps(_mm512_mul_ps(_mm512_sub_ps(xf, t0), inv), _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
+  const __m512 y = _mm512_mul_ps(_mm512_sub_ps(xf, t0), inv);
+  const __m512 g = _mm512_roundscale_ps(y, _MM_FROUND_TO_NEG_INF | _MM_FROUND_NO_EXC);
   // Out-of-range guesses (and NaN) clamp into [0, T] before the int conversion.
   const __m512 gc = _mm512_min_ps(_mm512_max_ps(g, _mm512_set1_ps(-1.0f)), _mm512_set1_ps((float)T));
   __m512i k = _mm512_add_epi32(_mm512_cvttps_epi32(gc), one);
   k = _mm512_min_epi32(_mm512_max_epi32(k, _mm512_setzero_si512()), Tv);
   k = _mm512_maskz_mov_epi32(live, k);
+  {
+    // Proven lanes: |x| < 2^24 (exact in float; y's rounding error stays far
+    // below the 1e-4 slack in dev), a channel with a margin (dev < 0.5), and
+    // y clear of every threshold's band.
+    const __m512 fr = _mm512_sub_ps(y, g);
+    const __mmask16 exact = _mm512_mask_cmp_ps_mask(live, _mm512_abs_ps(xf), _mm512_set1_ps(16777216.0f), _CMP_LT_OQ) &
+                            _mm512_cmp_ps_mask(dev, _mm512_set1_ps(0.5f), _CMP_LT_OQ);
+    const __mmask16 mid = _mm512_cmp_ps_mask(fr, dev, _CMP_GE_OQ) &
+                          _mm512_cmp_ps_mask(fr, _mm512_sub_ps(_mm512_set1_ps(1.0f), dev), _CMP_LT_OQ);
+    const __mmask16 outside = _mm512_cmp_ps_mask(y, _mm512_set1_ps(-2.0f), _CMP_LT_OQ) |
+                              _mm512_cmp_ps_mask(y, _mm512_set1_ps((float)T + 1.0f), _CMP_GT_OQ);
+    if ((__mmask16)(exact & (mid | outside)) == live) return k;
+  }
   for (int round = 0; round < 2; ++round) {
     const __mmask16 has_lo = _mm512_mask_cmpgt_epi32_mask(live, k, _mm512_setzero_si512());
     const __mmask16 has_hi = _mm512_mask_cmplt_epi32_mask(live, k, Tv);
@@ -153,16 +173,22 @@ __attribute__((target("avx512f,avx512bw"))) inline __m512i count_many(V x, __m51
   return cnt;
 }
 
+// The margins of columns n..n+15; none planned (hand-built epilogues) means
+// every lane is verified.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) inline __m512 margin(const std::vector<float>& gdev, int64_t n) {
+  return gdev.size() >= (size_t)(n + 16) ? _mm512_loadu_ps(gdev.data() + n) : _mm512_set1_ps(1.0f);
+}
+
 // x >= th[idx] on the lanes of m (int32 and float variants).
 struct GeI32 {
-  __attribute__((target("avx512f,avx512bw"))) __mmask16 operator()(__mmask16 m, __m512i x, __m512i idx,
+  __attribute__((target("avx512f,avx512bw,avx512vl"))) __mmask16 operator()(__mmask16 m, __m512i x, __m512i idx,
                                                                    const int32_t* th) const {
     const __m512i t = _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), m, idx, th, 4);
     return _mm512_mask_cmpge_epi32_mask(m, x, t);
   }
 };
 struct GeF32 {
-  __attribute__((target("avx512f,avx512bw"))) __mmask16 operator()(__mmask16 m, __m512 x, __m512i idx,
+  __attribute__((target("avx512f,avx512bw,avx512vl"))) __mmask16 operator()(__mmask16 m, __m512 x, __m512i idx,
                                                                    const float* th) const {
     const __m512 t = _mm512_mask_i32gather_ps(_mm512_setzero_ps(), m, idx, th, 4);
     return _mm512_mask_cmp_ps_mask(m, x, t, _CMP_GE_OQ);  // NaN never counts
@@ -173,14 +199,14 @@ struct GeF32 {
 // = channel j; swap in each lane's own channel).
 struct GeF32Chan {
   __m512i chan;
-  __attribute__((target("avx512f,avx512bw"))) __mmask16 operator()(__mmask16 m, __m512 x, __m512i idx,
+  __attribute__((target("avx512f,avx512bw,avx512vl"))) __mmask16 operator()(__mmask16 m, __m512 x, __m512i idx,
                                                                    const float* th) const {
     const __m512i lane = _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15);
     return GeF32{}(m, x, _mm512_add_epi32(_mm512_sub_epi32(idx, lane), chan), th);
   }
 };
 
-__attribute__((target("avx512f,avx512bw"))) void epi_avx512_search(const Epilogue& e, const int32_t* P, int64_t rows,
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void epi_avx512_search(const Epilogue& e, const int32_t* P, int64_t rows,
                                                                    const int32_t* RA, int64_t row0, int64_t n0,
                                                                    int64_t ncols, const OutRef& out) {
   const __m512i A = _mm512_set1_epi32(e.A), C = _mm512_set1_epi32(e.C);
@@ -197,14 +223,15 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512_search(const Epilogu
       dot = _mm512_add_epi32(dot, base);
       if (e.C != 0) dot = _mm512_add_epi32(dot, _mm512_mullo_epi32(C, _mm512_loadu_si512(e.CW.data() + n)));
       const __m512i cnt = count_many(dot, _mm512_cvtepi32_ps(dot), live, e.thr.data() + n, e.Npad, e.T,
-                                     _mm512_loadu_ps(e.g0.data() + n), _mm512_loadu_ps(e.ginv.data() + n), GeI32{});
+                                     _mm512_loadu_ps(e.g0.data() + n), _mm512_loadu_ps(e.ginv.data() + n),
+                                     margin(e.gdev, n), GeI32{});
       emit16(out, &e, e.code.data(), e.identity, row, n, c, live, cnt, planes);
     }
     store_planes(out, row, n0, planes);
   }
 }
 
-__attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, const int32_t* P, int64_t rows,
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void epi_avx512(const Epilogue& e, const int32_t* P, int64_t rows,
                                                             const int32_t* RA, int64_t row0, int64_t n0,
                                                             int64_t ncols, const OutRef& out) {
   if (e.T > 16) return epi_avx512_search(e, P, rows, RA, row0, n0, ncols, out);
@@ -241,7 +268,7 @@ __attribute__((target("avx512f,avx512bw"))) void epi_avx512(const Epilogue& e, c
 // Few channels (an RGB input): rows are shorter than a vector, so the
 // elements are walked as one flat stream, each lane looking up its own
 // channel's thresholds.
-__attribute__((target("avx512f,avx512bw"))) void thr_avx512_flat(const FloatThresholds& t, const float* x,
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_avx512_flat(const FloatThresholds& t, const float* x,
                                                                  int64_t rows, int64_t row0, const OutRef& out) {
   const __m512i one = _mm512_set1_epi32(1), C = _mm512_set1_epi32((int)t.C);
   const __m512i adv = _mm512_set1_epi32((int)(16 % t.C));
@@ -265,7 +292,8 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512_flat(const FloatThre
       // Lanes hold different channels: index the thresholds by channel.
       const __m512 g0 = _mm512_permutexvar_ps(chan, _mm512_loadu_ps(t.g0.data()));
       const __m512 gi = _mm512_permutexvar_ps(chan, _mm512_loadu_ps(t.ginv.data()));
-      cnt = count_many(v, v, live, t.thr.data(), t.Cpad, t.T, g0, gi, GeF32Chan{chan});
+      const __m512 dv = _mm512_permutexvar_ps(chan, margin(t.gdev, 0));
+      cnt = count_many(v, v, live, t.thr.data(), t.Cpad, t.T, g0, gi, dv, GeF32Chan{chan});
     }
     _mm512_store_si512((void*)codes, cnt);
     for (int j = 0; j < 16 && j < left; ++j, n = n + 1 == t.C ? (++row, 0) : n + 1) {
@@ -286,7 +314,7 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512_flat(const FloatThre
   }
 }
 
-__attribute__((target("avx512f,avx512bw"))) void thr_avx512(const FloatThresholds& t, const float* x, int64_t rows,
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_avx512(const FloatThresholds& t, const float* x, int64_t rows,
                                                             int64_t row0, const OutRef& out) {
   const __m512i one = _mm512_set1_epi32(1);
   bool identity = true;
@@ -310,7 +338,7 @@ __attribute__((target("avx512f,avx512bw"))) void thr_avx512(const FloatThreshold
           }
         } else {
           cnt = count_many(v, v, live, t.thr.data() + n, t.Cpad, t.T, _mm512_loadu_ps(t.g0.data() + n),
-                           _mm512_loadu_ps(t.ginv.data() + n), GeF32{});
+                           _mm512_loadu_ps(t.ginv.data() + n), margin(t.gdev, n), GeF32{});
         }
         emit16(out, nullptr, t.code.data(), identity, row, n, c, live, cnt, planes);
       }
@@ -331,6 +359,29 @@ void fill_guess(const float* first, const float* last, const int* count, int64_t
     g0[(size_t)c] = first[c];
     ginv[(size_t)c] = (float)(count[c] - 1) / (last[c] - first[c]);
   }
+}
+
+template <class Elem>
+static void margin_of(const Elem* thr, int64_t ld, const int* count, int64_t n, int T, const std::vector<float>& g0,
+                      const std::vector<float>& ginv, std::vector<float>& gdev) {
+  gdev.assign(g0.size(), 1.0f);
+  for (int64_t c = 0; c < n; ++c) {
+    // Only full rows: a shorter row would clamp at its own count, not at T.
+    if (count[c] != T || ginv[(size_t)c] == 0.0f) continue;
+    double d = 0;
+    for (int i = 0; i < T; ++i)
+      d = std::max(d, std::fabs(((double)thr[i * ld + c] - (double)g0[(size_t)c]) * (double)ginv[(size_t)c] - i));
+    if (d + 1e-4 < 0.5) gdev[(size_t)c] = (float)(d + 1e-4);
+  }
+}
+
+void fill_guess_margin(const int32_t* thr, int64_t ld, const int* count, int64_t n, int T, const std::vector<float>& g0,
+                       const std::vector<float>& ginv, std::vector<float>& gdev) {
+  margin_of(thr, ld, count, n, T, g0, ginv, gdev);
+}
+void fill_guess_margin(const float* thr, int64_t ld, const int* count, int64_t n, int T, const std::vector<float>& g0,
+                       const std::vector<float>& ginv, std::vector<float>& gdev) {
+  margin_of(thr, ld, count, n, T, g0, ginv, gdev);
 }
 
 void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, const int32_t* RA, int64_t row0,

@@ -26,10 +26,20 @@ struct Epilogue {
   // T > 16: per-column linear guess of the count, floor((x - g0) * ginv) + 1,
   // always verified against the thresholds themselves.
   std::vector<float> g0, ginv;  // [Npad]
+  // Optional: per column, how far (in steps) the thresholds stray from the
+  // guess line, plus slack; a guess whose fraction clears it needs no
+  // verification. Empty, or >= 0.5: always verify.
+  std::vector<float> gdev;
 };
 // Fills g0/ginv from sorted thresholds thr[t*ld + n] (first/last real ones).
 void fill_guess(const float* first, const float* last, const int* count, int64_t n, std::vector<float>& g0,
                 std::vector<float>& ginv);
+// Fills gdev for columns with all T thresholds (thr[t*ld + n] as compared),
+// from g0/ginv as filled by fill_guess.
+void fill_guess_margin(const int32_t* thr, int64_t ld, const int* count, int64_t n, int T, const std::vector<float>& g0,
+                       const std::vector<float>& ginv, std::vector<float>& gdev);
+void fill_guess_margin(const float* thr, int64_t ld, const int* count, int64_t n, int T, const std::vector<float>& g0,
+                       const std::vector<float>& ginv, std::vector<float>& gdev);
 
 enum class OutKind { FLOAT, PLANES, BYTES };
 struct OutRef {
@@ -54,7 +64,7 @@ struct FloatThresholds {
   int T = 0;
   std::vector<float> thr;  // [T][Cpad], NaN padding (never >=)
   std::vector<int32_t> code;
-  std::vector<float> g0, ginv;  // [Cpad], as in Epilogue
+  std::vector<float> g0, ginv, gdev;  // [Cpad], as in Epilogue
 };
 void threshold_rows(Isa isa, const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,
                     const OutRef& out);

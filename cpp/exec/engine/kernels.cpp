@@ -37,7 +37,7 @@ bool isa_available(Isa isa) {
     case Isa::AVX2: return __builtin_cpu_supports("avx2");
     case Isa::AVX512:
       // VPOPCNTDQ for the binary kernels, BW for the 16-bit multiply-add.
-      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+      return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") && __builtin_cpu_supports("avx512vl") &&
              __builtin_cpu_supports("avx512vpopcntdq");
   }
   return false;

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <type_traits>
 
 #include "exec/engine/kernels.h"
 
@@ -64,7 +65,9 @@ PackedPtr alloc_packed(const Layout& L, const Shape& shape) {
   p->shape = shape;
   p->rows = shape.empty() || L.channels() == 0 ? 0 : shape_numel(shape) / L.channels();
   const int64_t words = L.rep == Rep::PLANES ? p->rows * L.ld : (p->rows * L.ld + 7) / 8;
-  p->buf.assign((size_t)words, 0);
+  // kReadSlack words past the last row: byte kernels may read a whole vector
+  // from a pixel's start (see im2col_rows).
+  p->buf.assign((size_t)(words + kReadSlack), 0);
   return p;
 }
 
@@ -183,68 +186,92 @@ PackedPtr pad_pixel(const Layout& L, uint8_t code) {
   return pad;
 }
 
+namespace {
+
+// Copies of exactly W bytes (W a compile-time constant compiles to one
+// vector move).
+template <int W>
+inline void copy_fixed(uint8_t* d, const uint8_t* s) {
+  std::memcpy(d, s, W);
+}
+
+// The BYTES Im2Col rows. Everything the loops read is a local: through the
+// Packed references, byte stores could alias the buffer pointers and row
+// strides and force a reload after every byte. Each pixel but a row's last
+// moves as one fixed-size copy of Wc >= C bytes: its spare bytes land where
+// the next pixel is written next (pixels whose chunk would pass the row's end
+// are copied exactly, so nothing spills into another row, which another
+// thread may be writing), and the reads past a pixel stay inside the
+// buffer's kReadSlack words.
+template <int Wc>
+void im2col_bytes(const uint8_t* xb, int64_t ild, const uint8_t* padb, int64_t H, int64_t W, int64_t C,
+                  const Im2ColGeom g, int64_t OH, int64_t OW, int64_t old, int64_t m0, int64_t mr, uint8_t* db) {
+  const int64_t taps = g.kh * g.kw;
+  // Chunk copies for the pixels whose chunk ends inside the row.
+  const int64_t chunk_until = Wc > 0 && old >= Wc ? std::min(taps - 1, (old - Wc) / C + 1) : 0;
+  int64_t n = m0 / (OH * OW), oy = (m0 / OW) % OH, ox = m0 % OW;
+  for (int64_t r = 0; r < mr; ++r) {
+    uint8_t* drow = db + r * old;
+    const int64_t iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
+    const bool inside_all = iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W;
+    int64_t pos = 0;
+    for (int64_t ky = 0; ky < g.kh; ++ky) {
+      const int64_t iy = iy0 + ky * g.dh;
+      for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
+        const int64_t ix = ix0 + kx * g.dw;
+        const bool inside = inside_all || (iy >= 0 && iy < H && ix >= 0 && ix < W);
+        const uint8_t* src = inside ? xb + ((n * H + iy) * W + ix) * ild : padb;
+        uint8_t* d = drow + pos * C;
+        if (pos < chunk_until) copy_fixed<(Wc > 0 ? Wc : 1)>(d, src);
+        else std::memcpy(d, src, (size_t)C);
+      }
+    }
+    if (++ox == OW) {
+      ox = 0;
+      if (++oy == OH) oy = 0, ++n;
+    }
+  }
+}
+
+}  // namespace
+
 void im2col_rows(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, const Layout& Lo, const Packed& pad,
                  int64_t m0, int64_t mr, void* dst) {
   const Layout& Li = x.L;
   const int64_t H = x.shape[1], W = x.shape[2], C = x.shape[3];
+  if (Li.rep == Rep::BYTES) {
+    auto run = [&](auto wc) {
+      im2col_bytes<decltype(wc)::value>(x.bytes(), Li.ld, pad.bytes(), H, W, C, g, OH, OW, Lo.ld, m0, mr,
+                                        static_cast<uint8_t*>(dst));
+    };
+    static_assert(kReadSlack * 8 >= 64, "chunk reads need 64 bytes of slack");
+    if (C <= 4) run(std::integral_constant<int, 4>{});
+    else if (C <= 8) run(std::integral_constant<int, 8>{});
+    else if (C <= 16) run(std::integral_constant<int, 16>{});
+    else if (C <= 32) run(std::integral_constant<int, 32>{});
+    else if (C <= 64) run(std::integral_constant<int, 64>{});
+    else run(std::integral_constant<int, 0>{});
+    return;
+  }
   const int64_t pw = Li.plane_words(), opw = Lo.plane_words();
-  const bool planes = Li.rep == Rep::PLANES;
-  // Pixels of at most 4 byte codes (RGB input) move as one 32-bit copy: the
-  // spare bytes land where the next position is written, or in the row's
-  // padding, which the int8 kernels multiply by zero weights.
-  const bool word_copy = !planes && Li.ld == 4 && (g.kh * g.kw - 1) * C + 4 <= Lo.ld;
+  const uint64_t* xw = x.words();
+  const int64_t ild = Li.ld, old = Lo.ld;
+  const int bits = Li.bits;
   int64_t n = m0 / (OH * OW), oy = (m0 / OW) % OH, ox = m0 % OW;
   for (int64_t r = 0; r < mr; ++r) {
     const int64_t iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
-    if (iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W) {
-      // The whole window is inside the image (most pixels): no bounds checks.
-      int64_t pos = 0;
-      for (int64_t ky = 0; ky < g.kh; ++ky) {
-        const int64_t rowbase = (n * H + iy0 + ky * g.dh) * W + ix0;
-        for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
-          const int64_t irow = rowbase + kx * g.dw;
-          if (planes) {
-            const uint64_t* src = x.words() + irow * Li.ld;
-            uint64_t* d = static_cast<uint64_t*>(dst) + r * Lo.ld + pos * pw;
-            if (Li.bits == 1) {
-              for (int64_t w = 0; w < pw; ++w) d[w] = src[w];
-            } else {
-              for (int i = 0; i < Li.bits; ++i)
-                for (int64_t w = 0; w < pw; ++w) d[i * opw + w] = src[i * pw + w];
-            }
-          } else if (word_copy) {
-            std::memcpy(static_cast<uint8_t*>(dst) + r * Lo.ld + pos * C, x.bytes() + irow * Li.ld, 4);
-          } else {
-            const uint8_t* src = x.bytes() + irow * Li.ld;
-            uint8_t* d = static_cast<uint8_t*>(dst) + r * Lo.ld + pos * C;
-            for (int64_t k = 0; k < C; ++k) d[k] = src[k];
-          }
-        }
-      }
-      if (++ox == OW) {
-        ox = 0;
-        if (++oy == OH) oy = 0, ++n;
-      }
-      continue;
-    }
+    const bool inside_all = iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W;
     int64_t pos = 0;
     for (int64_t ky = 0; ky < g.kh; ++ky) {
-      const int64_t iy = oy * g.sh + ky * g.dh - g.pt;
+      const int64_t iy = iy0 + ky * g.dh;
       for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
-        const int64_t ix = ox * g.sw + kx * g.dw - g.pl;
-        const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
-        const int64_t irow = (n * H + iy) * W + ix;
-        // Pixels are a few words or bytes: plain loops beat memcpy calls.
-        if (planes) {
-          const uint64_t* src = inside ? x.words() + irow * Li.ld : pad.words();
-          uint64_t* d = static_cast<uint64_t*>(dst) + r * Lo.ld + pos * pw;
-          for (int i = 0; i < Li.bits; ++i)
-            for (int64_t w = 0; w < pw; ++w) d[i * opw + w] = src[i * pw + w];
-        } else {
-          const uint8_t* src = inside ? x.bytes() + irow * Li.ld : pad.bytes();
-          uint8_t* d = static_cast<uint8_t*>(dst) + r * Lo.ld + pos * C;
-          for (int64_t k = 0; k < C; ++k) d[k] = src[k];
-        }
+        const int64_t ix = ix0 + kx * g.dw;
+        const bool inside = inside_all || (iy >= 0 && iy < H && ix >= 0 && ix < W);
+        // Pixels are a few words: plain loops beat memcpy calls.
+        const uint64_t* src = inside ? xw + ((n * H + iy) * W + ix) * ild : pad.words();
+        uint64_t* d = static_cast<uint64_t*>(dst) + r * old + pos * pw;
+        for (int i = 0; i < bits; ++i)
+          for (int64_t w = 0; w < pw; ++w) d[i * opw + w] = src[i * pw + w];
       }
     }
     if (++ox == OW) {

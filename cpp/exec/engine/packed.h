@@ -45,6 +45,10 @@ std::optional<Layout> make_layout(Rep rep, const DataType& dt, int64_t segs, int
 // PLANES for up to kMaxPlanes code bits, BYTES above.
 std::optional<Layout> natural_layout(const DataType& dt, int64_t channels);
 
+// Zero words after the last row of every packed buffer, so that kernels may
+// read a fixed-size vector from the start of any pixel.
+constexpr int64_t kReadSlack = 8;
+
 struct Packed {
   Layout L;
   Shape shape;  // logical shape, batch included; shape.back() == L.channels()
