@@ -202,28 +202,54 @@ inline void copy_fixed(uint8_t* d, const uint8_t* s) {
 // the next pixel is written next (pixels whose chunk would pass the row's end
 // are copied exactly, so nothing spills into another row, which another
 // thread may be writing), and the reads past a pixel stay inside the
-// buffer's kReadSlack words.
+// buffer's kReadSlack words. Interior windows use precomputed tap offsets.
+// Exactly n <= 64 bytes, as two overlapping fixed-size copies (no call).
+inline void copy_small(uint8_t* d, const uint8_t* s, int64_t n) {
+  if (n >= 32) {
+    copy_fixed<32>(d, s), copy_fixed<32>(d + n - 32, s + n - 32);
+  } else if (n >= 16) {
+    copy_fixed<16>(d, s), copy_fixed<16>(d + n - 16, s + n - 16);
+  } else if (n >= 8) {
+    copy_fixed<8>(d, s), copy_fixed<8>(d + n - 8, s + n - 8);
+  } else if (n >= 4) {
+    copy_fixed<4>(d, s), copy_fixed<4>(d + n - 4, s + n - 4);
+  } else {
+    for (int64_t k = 0; k < n; ++k) d[k] = s[k];
+  }
+}
+
 template <int Wc>
 void im2col_bytes(const uint8_t* xb, int64_t ild, const uint8_t* padb, int64_t H, int64_t W, int64_t C,
                   const Im2ColGeom g, int64_t OH, int64_t OW, int64_t old, int64_t m0, int64_t mr, uint8_t* db) {
   const int64_t taps = g.kh * g.kw;
   // Chunk copies for the pixels whose chunk ends inside the row.
-  const int64_t chunk_until = Wc > 0 && old >= Wc ? std::min(taps - 1, (old - Wc) / C + 1) : 0;
+  const int64_t chunk_until = Wc > 0 && old >= Wc ? std::min(taps, (old - Wc) / C + 1) : 0;
+  // Each tap's offset from the window's first pixel, for interior windows.
+  std::vector<int64_t> off((size_t)taps);
+  for (int64_t ky = 0, pos = 0; ky < g.kh; ++ky)
+    for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) off[(size_t)pos] = (ky * g.dh * W + kx * g.dw) * ild;
+  const int64_t* offp = off.data();
+  auto put = [&](uint8_t* d, const uint8_t* src, int64_t pos) {
+    if (pos < chunk_until) copy_fixed<(Wc > 0 ? Wc : 1)>(d, src);
+    else if (C <= 64) copy_small(d, src, C);
+    else std::memcpy(d, src, (size_t)C);
+  };
   int64_t n = m0 / (OH * OW), oy = (m0 / OW) % OH, ox = m0 % OW;
   for (int64_t r = 0; r < mr; ++r) {
     uint8_t* drow = db + r * old;
     const int64_t iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
-    const bool inside_all = iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W;
-    int64_t pos = 0;
-    for (int64_t ky = 0; ky < g.kh; ++ky) {
-      const int64_t iy = iy0 + ky * g.dh;
-      for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
-        const int64_t ix = ix0 + kx * g.dw;
-        const bool inside = inside_all || (iy >= 0 && iy < H && ix >= 0 && ix < W);
-        const uint8_t* src = inside ? xb + ((n * H + iy) * W + ix) * ild : padb;
-        uint8_t* d = drow + pos * C;
-        if (pos < chunk_until) copy_fixed<(Wc > 0 ? Wc : 1)>(d, src);
-        else std::memcpy(d, src, (size_t)C);
+    if (iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W) {
+      const uint8_t* base = xb + ((n * H + iy0) * W + ix0) * ild;
+      for (int64_t pos = 0; pos < taps; ++pos) put(drow + pos * C, base + offp[pos], pos);
+    } else {
+      int64_t pos = 0;
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = iy0 + ky * g.dh;
+        for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
+          const int64_t ix = ix0 + kx * g.dw;
+          const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+          put(drow + pos * C, inside ? xb + ((n * H + iy) * W + ix) * ild : padb, pos);
+        }
       }
     }
     if (++ox == OW) {
