@@ -111,6 +111,31 @@ TEST(EnginePacked, PlanesGemmFuzz) {
           }
       }
     }
+    if (m.pa != 1 || m.pw != 1) continue;
+    // The bit-output form: bit n = count >= q[n] (or <=), thresholds around
+    // the real counts (equality included), padding columns never set.
+    const bool le = coin(rng);
+    std::vector<int64_t> q((size_t)(pw.blocks * kBitBlock), le ? INT64_MIN : INT64_MAX);
+    for (int64_t n = 0; n < N; ++n) {
+      const int pick = (int)uni(rng, 0, 9);
+      q[(size_t)n] = pick == 0 ? (le ? INT64_MAX : INT64_MIN)
+                     : pick < 6 ? want[(size_t)(uni(rng, 0, rows - 1) * N + n)] + uni(rng, -1, 1)
+                                : uni(rng, -2, Kb + 2);
+    }
+    const int64_t ldb = uni(rng, 1, 3);
+    for (Isa isa : isas)
+      for (int64_t st = 0; st < strips; ++st) {
+        std::vector<uint64_t> bits((size_t)(rows * ldb), ~uint64_t(0));
+        planes_gemm_bit(isa, m.xor_mode, a.data(), lda, rows, pw, st, q.data(), le, bits.data(), ldb);
+        for (int64_t r = 0; r < rows; ++r)
+          for (int64_t j = 0; j < 64; ++j) {
+            const int64_t n = st * kStrip + j;
+            const int64_t c = n < N ? want[(size_t)(r * N + n)] : 0;
+            const bool exp = n < N && (le ? c <= q[(size_t)n] : c >= q[(size_t)n]);
+            ASSERT_EQ((bits[(size_t)(r * ldb)] >> j) & 1, (uint64_t)exp)
+                << isa_name(isa) << " bit output iter=" << iter << " le=" << le << " r=" << r << " n=" << n;
+          }
+      }
   }
 }
 

@@ -140,6 +140,49 @@ void fill_int_thresholds(Epilogue& e, const MtPlan& p) {
   }
 }
 
+int64_t floor_div(int64_t a, int64_t b) {
+  const int64_t q = a / b;
+  return (a % b != 0 && ((a < 0) != (b < 0))) ? q - 1 : q;
+}
+
+// One threshold and a 1-bit packed output on a one-plane popcount GEMM with
+// no per-row term: each output bit is a compare of the raw count with a
+// per-column bound (dot = A*P + C*CW + D >= t solved for P), which the
+// kernel does in registers.
+void plan_bit_output(Step& s) {
+  const Epilogue& e = s.epi;
+  if (s.kind != Kind::GEMM || s.gk != Gk::PLANES || s.pw.planes != 1 || s.need_ra || e.B != 0 || e.T != 1 ||
+      e.A == 0 || !s.mt.packs || s.mt.packs->rep != Rep::PLANES || s.mt.packs->bits != 1 || e.code.size() < 2 ||
+      !(s.xor_mode || s.in_L.bits == 1))
+    return;
+  const int32_t c0 = e.code[0], c1 = e.code[1];
+  // cond = dot >= t; the bit is cond (c1 == 1) or its negation.
+  const bool ge = (e.A > 0) != (c1 == 0 && c0 == 1);
+  const int64_t always = ge ? INT64_MIN : INT64_MAX, never = ge ? INT64_MAX : INT64_MIN;
+  s.bit_q.assign((size_t)(s.pw.blocks * kBitBlock), never);
+  for (int64_t n = 0; n < e.N; ++n) {
+    const int32_t t = e.thr[(size_t)n];
+    if (c0 == c1 || t == std::numeric_limits<int32_t>::max()) {  // the count is constant
+      const int32_t bit = t == std::numeric_limits<int32_t>::max() ? c0 : c0;
+      s.bit_q[(size_t)n] = bit ? always : never;
+      continue;
+    }
+    const int64_t u = (int64_t)t - (int64_t)e.C * e.CW[(size_t)n] - e.D;
+    int64_t q;
+    if (e.A > 0) {
+      q = -floor_div(-u, e.A);  // ceil(u / A): cond <=> P >= q
+      if (!ge) q -= 1;          // !cond <=> P <= q - 1
+    } else {
+      q = floor_div(u, e.A);    // cond <=> P <= floor(u / A)
+      if (ge) q += 1;           // !cond <=> P >= q + 1
+    }
+    s.bit_q[(size_t)n] = q;
+  }
+  s.bit_out = true;
+  s.bit_le = !ge;
+  s.label += " (bit output in the popcount kernel)";
+}
+
 // The smallest float32 that is >= t: for float x, x >= t exactly when
 // x >= round_up(t) (NaN compares false either way).
 float round_up_to_float(double t) {
@@ -457,6 +500,7 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
             s->label += " + " + mt.name + (s->mt.packs ? fmt::format(" -> packed {}", s->mt.packs->dt.name()) : "");
           }
         }
+        plan_bit_output(*s);
         const std::string& final_out = s->mt.node >= 0 && !s->mt.in_node ? g.nodes[(size_t)s->mt.node].outputs[0] : acc;
         s->out.push_back(slot_of(final_out));
         if (s->mt.packs) packed[s->out[0]] = *s->mt.packs;

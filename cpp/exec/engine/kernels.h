@@ -60,6 +60,13 @@ void popcount_gemm(Isa isa, BitOp op, const uint64_t* a, const PackedBits& w, in
 // past N are left untouched). Supports pa, w.planes <= kMaxPlanes.
 void planes_gemm(Isa isa, bool xor_mode, int pa, const uint64_t* a, int64_t lda, int64_t rows, const PackedPlanes& w,
                  int64_t strip, int32_t* P);
+// The same for one-plane operands whose output is one bit per column, decided
+// on the raw popcount in registers: bit n = (P >= q[n]) (le: P <= q[n]), with
+// q padded to whole blocks (padding columns must give 0). Row r's 64 bits of
+// this strip go to bits[r * ldb]. This fuses a single-threshold
+// MultiThreshold with 1-bit output into the GEMM (no int32 round trip).
+void planes_gemm_bit(Isa isa, bool xor_mode, const uint64_t* a, int64_t lda, int64_t rows, const PackedPlanes& w,
+                     int64_t strip, const int64_t* q, bool le, uint64_t* bits, int64_t ldb);
 
 // ---- up to 8-bit integer operands -------------------------------------------
 // Weights as int16 pairs for a pairwise multiply-add (vpmaddwd): columns in

@@ -32,6 +32,12 @@ struct BitArgs {
   int64_t N, b0, b1;
   int32_t* out;
   int64_t ldo;
+  // planes_gemm_bit: per-column thresholds on the raw count, and the output
+  // words (one per row for the strip starting at block b0).
+  const int64_t* q = nullptr;
+  bool le = false;
+  uint64_t* bits = nullptr;
+  int64_t ldb = 0;
 };
 
 inline void store_block(const int64_t* s, int64_t b, const BitArgs& x, int32_t* o) {
@@ -53,7 +59,14 @@ void bits_scalar(bool xor_mode, int PA, int PW, int64_t rows, const BitArgs& x) 
             for (int l = 0; l < kBitBlock; ++l)
               s[l] += (int64_t)__builtin_popcountll(xor_mode ? (av ^ wk[l]) : (av & wk[l])) << (i + j);
           }
-      store_block(s, b, x, x.out + r * x.ldo);
+      if (x.bits) {
+        for (int j = 0; j < kBitBlock; ++j) {
+          const int64_t q = x.q[b * kBitBlock + j];
+          if (x.le ? s[j] <= q : s[j] >= q) x.bits[r * x.ldb] |= uint64_t(1) << ((b - x.b0) * kBitBlock + j);
+        }
+      } else {
+        store_block(s, b, x, x.out + r * x.ldo);
+      }
     }
   }
 }
@@ -101,7 +114,14 @@ __attribute__((target("avx2"))) void bits_avx2(const BitArgs& x, int64_t r0) {
         for (int q = 1; q < S; ++q) t = _mm256_add_epi64(t, _mm256_slli_epi64(acc[r][q][h], q));
         _mm256_store_si256((__m256i*)(s + 4 * h), t);
       }
-      store_block(s, b, x, x.out + (r0 + r) * x.ldo);
+      if (x.bits) {
+        for (int j = 0; j < kBitBlock; ++j) {
+          const int64_t q = x.q[b * kBitBlock + j];
+          if (x.le ? s[j] <= q : s[j] >= q) x.bits[(r0 + r) * x.ldb] |= uint64_t(1) << ((b - x.b0) * kBitBlock + j);
+        }
+      } else {
+        store_block(s, b, x, x.out + (r0 + r) * x.ldo);
+      }
     }
   }
 }
@@ -126,6 +146,15 @@ __attribute__((target("avx512f,avx512vpopcntdq"))) void bits_avx512(const BitArg
             acc[r][i + j] = _mm512_add_epi64(acc[r][i + j], _mm512_popcnt_epi64(y));
           }
         }
+    }
+    if (x.bits) {
+      // The threshold compare on the int64 counts: 8 output bits per row.
+      const __m512i q = _mm512_loadu_si512((const void*)(x.q + b * kBitBlock));
+      for (int r = 0; r < MR; ++r) {
+        const __mmask8 m = x.le ? _mm512_cmple_epi64_mask(acc[r][0], q) : _mm512_cmpge_epi64_mask(acc[r][0], q);
+        x.bits[(r0 + r) * x.ldb] |= (uint64_t)m << ((b - x.b0) * kBitBlock);
+      }
+      continue;
     }
     const bool full = (b + 1) * kBitBlock <= x.N;
     for (int r = 0; r < MR; ++r) {
@@ -181,6 +210,20 @@ void popcount_gemm(Isa isa, BitOp op, const uint64_t* a, const PackedBits& w, in
   if (m1 <= m0 || b1 <= b0) return;
   const BitArgs x{a + m0 * w.words, w.words, w.words, w.w.data(), w.N, b0, b1, acc + m0 * ldo + b0 * kBitBlock, ldo};
   bits_dispatch(isa, op == BitOp::XOR, 1, w.planes, m1 - m0, x);
+}
+
+void planes_gemm_bit(Isa isa, bool xor_mode, const uint64_t* a, int64_t lda, int64_t rows, const PackedPlanes& w,
+                     int64_t strip, const int64_t* q, bool le, uint64_t* bits, int64_t ldb) {
+  const int64_t b0 = strip * (kStrip / kBitBlock), b1 = std::min(w.blocks, b0 + kStrip / kBitBlock);
+  if (rows <= 0 || b1 <= b0) return;
+  if (w.planes != 1) throw InputError("bit-output GEMM: one weight plane only", "use planes_gemm");
+  for (int64_t r = 0; r < rows; ++r) bits[r * ldb] = 0;
+  BitArgs x{a, lda, w.words, w.w.data(), w.N, b0, b1, nullptr, 0};
+  x.q = q;
+  x.le = le;
+  x.bits = bits;
+  x.ldb = ldb;
+  bits_dispatch(isa, xor_mode, 1, 1, rows, x);
 }
 
 void planes_gemm(Isa isa, bool xor_mode, int pa, const uint64_t* a, int64_t lda, int64_t rows, const PackedPlanes& w,

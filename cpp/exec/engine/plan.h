@@ -87,6 +87,11 @@ struct Step {
   MtPlan mt;                   // fused (GEMM) or standalone (THRESH)
   FloatThresholds fthr;        // THRESH with packed output
   mutable std::atomic<bool> warned{false};
+  // GEMM with one threshold and 1-bit packed output: the popcount kernel
+  // decides each bit itself (planes_gemm_bit) on thresholds in count space.
+  bool bit_out = false;
+  bool bit_le = false;
+  std::vector<int64_t> bit_q;  // [blocks * 8]
   bool flat_in = false;        // an FC head reading a whole (N, H, W, C) map as (N, H*W*C)
   Layout pre_L;                // flat_in: the map's packed layout before the flatten
   int conv_step = -1;          // GEMM: the Im2Col step whose rows it gathers tile by tile

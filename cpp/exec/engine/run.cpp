@@ -560,6 +560,12 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
       if (s.gk == Gk::I16)
         for (int64_t r = 0; r < mr; ++r)
           for (int64_t k = 0; k < K; ++k) a16[(size_t)(r * s.pi16.Kp + k)] = static_cast<const uint8_t*>(rows)[r * L.ld + k];
+      if (s.bit_out) {
+        for (int64_t st = s0; st < s1; ++st)
+          planes_gemm_bit(isa_, s.xor_mode, static_cast<const uint64_t*>(rows), L.ld, mr, s.pw, st,
+                          s.bit_q.data(), s.bit_le, P_out->words() + m0 * P_out->L.ld + st, P_out->L.ld);
+        continue;
+      }
       for (int64_t st = s0; st < s1; ++st) {
         switch (s.gk) {
           case Gk::PLANES:
