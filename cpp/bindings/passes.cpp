@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/common.h"
+#include "passes/lower/lower.h"
 #include "passes/pass.h"
 #include "passes/pipeline.h"
 
@@ -11,6 +12,8 @@ namespace sf::py_bind {
 void bind_passes(py::module_& m) {
   m.def("apply_pass", [](Model& model, const std::string& name) { return apply_pass(model, name); },
         py::arg("model"), py::arg("name"), py::call_guard<py::gil_scoped_release>());
+  m.def("insert_topk", &insert_topk, py::arg("model"), py::arg("k") = 1, py::arg("axis") = -1,
+        py::arg("largest") = true, py::arg("sorted") = true, py::call_guard<py::gil_scoped_release>());
   m.def("list_passes", []() {
     std::vector<std::tuple<std::string, std::string, std::string>> r;
     for (const PassDef* d : PassRegistry::instance().all()) r.emplace_back(d->name, d->group, d->doc);

@@ -475,3 +475,29 @@ TEST(LowerTail, AbsorbScalarMulAddIntoTopK) {
   Model tiny = topk_model(1e-30f, 1.f, "INT16", false);  // 1 + tiny*x collapses distinct values
   EXPECT_FALSE(apply_pass(tiny, "AbsorbScalarMulAddIntoTopK"));
 }
+
+// qonnx types every XnorPopcountMatMul UINT32 and every MatMul INT32, too wide
+// to check value by value; the producer's own range (0..K matches, or the
+// extreme sums of constant integer weights) is what the check covers.
+TEST(LowerTail, AbsorbIntoTopKUsesTheProducerRange) {
+  for (bool xnor : {true, false}) {
+    Builder b;
+    b.input("x", {2, 40}, xnor ? "BINARY" : "INT4").output("idx");
+    b.init("W", xnor ? rand_int({40, 10}, 0, 1, 3) : rand_int({40, 10}, -2, 1, 3), xnor ? "BINARY" : "INT2");
+    b.init("m", Tensor::scalar<float>(2.f)).init("a", Tensor::scalar<float>(-40.f));
+    b.init("k", Tensor::from_vector<int64_t>({1}, {3}));
+    if (xnor) b.node("XnorPopcountMatMul", {"x", "W"}, {"p"}, QD);
+    else b.node("MatMul", {"x", "W"}, {"p"});
+    b.node("Mul", {"p", "m"}, {"s"});
+    b.node("Add", {"s", "a"}, {"t"});
+    b.node("TopK", {"t", "k"}, {"vals", "idx"});
+    Model m = b.done();
+    infer_datatypes(m);
+    ASSERT_EQ(m.graph.get_datatype("p").name(), xnor ? "UINT32" : "INT32");
+    std::vector<TensorMap> ins;
+    for (unsigned s = 0; s < 4; ++s)
+      ins.push_back({{"x", xnor ? rand_int({2, 40}, 0, 1, s) : rand_int({2, 40}, -8, 7, s)}});
+    Model a = apply_and_check(m, "AbsorbScalarMulAddIntoTopK", ins);
+    EXPECT_EQ(count(a, "Mul") + count(a, "Add"), 0) << xnor;
+  }
+}

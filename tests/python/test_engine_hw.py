@@ -213,3 +213,21 @@ def test_hw_pool_after_depthwise_swg_with_padding(func, dt):
               {"a": dt, "p": dt, "w": dt})
     m = m.transform(sf.transformation.InferDataTypes())
     check(m, rng.uniform(-50, 50, size=(7, H, H, C)).astype(np.float32), (1, 7), f"{func} {dt}")
+
+
+@pytest.mark.parametrize("name,tail", [("tfc_w1a1", "LabelSelect"), ("cnv_w2a2", "LabelSelect"),
+                                       ("dnn2fpga_cnn", "TopK")])
+def test_insert_topk_tail_streamlined_and_hw(name, tail, zoo_cache):
+    """FINN's flow: InsertTopK before streamlining. A scalar scale is absorbed,
+    the TopK reads the final accumulator and becomes LabelSelect in HW;
+    dnn2fpga's per-class scale stays, so its TopK reads floats."""
+    m = steps.step_tidy_up(steps.step_qonnx_to_finn(sf.ModelWrapper(zoo.export(name))))
+    m = m.transform(sf.transformation.InsertTopK(k=3))
+    s = steps.step_streamline(m)
+    h = steps.step_convert_to_hw(s)
+    assert "TopK" in [n.op_type for n in s.graph.node]
+    assert tail in [n.op_type for n in h.graph.node]
+    x = zoo.example_input(name, n=7, seed=4)
+    ref_s = check(s, x, (1, 7), f"{name} streamlined")
+    ref_h = check(h, x, (1, 7), f"{name} hw")
+    np.testing.assert_array_equal(list(ref_s.values())[0], list(ref_h.values())[0])

@@ -8,8 +8,14 @@
 //     TopK whose values output nobody reads do not change which indices win,
 //     provided the chain maps distinct inputs to distinct outputs in float.
 //     FINN assumes that; we check it on every value the input's integer
-//     datatype allows, so ties are neither created nor broken.
+//     datatype allows, so ties are neither created nor broken. Where the
+//     producer bounds the values more tightly than its annotation (qonnx
+//     types every XnorPopcountMatMul UINT32 and every MatMul INT32), the
+//     check covers the producer's range: 0..K match counts, or the extreme
+//     sums of an integer MatMul with constant integer weights.
+#include <algorithm>
 #include <cmath>
+#include <utility>
 #include <fmt/format.h>
 
 #include "passes/lower/lower_util.h"
@@ -99,6 +105,43 @@ bool strictly_increasing(const std::vector<ScalarStep>& chain, double lo, double
   return true;
 }
 
+// The values x can take: dt's range, narrowed by what its producer can
+// output (see the header). Every bound here is exact arithmetic on integers
+// that float32 holds exactly, so it is a true bound on the executed values.
+std::pair<double, double> integer_range(const Graph& g, const std::string& x, const DataType& dt) {
+  double lo = dt.min(), hi = dt.max();
+  const int p = g.find_producer(x);
+  if (p < 0 || g.nodes[p].inputs.size() != 2) return {lo, hi};
+  const Node& n = g.nodes[p];
+  if (is_qonnx_op(n, "XnorPopcountMatMul")) {
+    const auto bs = tensor_shape(g, n.inputs[1]);
+    if (bs && !bs->empty()) return {std::max(lo, 0.0), std::min(hi, (double)(*bs)[0])};
+    return {lo, hi};
+  }
+  const Tensor* w = g.get_initializer(n.inputs[1]);
+  const DataType adt = g.get_datatype(n.inputs[0]);
+  if (!is_onnx_op(n, "MatMul") || !w || w->rank() != 2 || !adt.is_integer()) return {lo, hi};
+  const int64_t K = w->shape()[0], N = w->shape()[1];
+  const std::vector<double> wv = w->to_double();
+  const double alo = adt.min(), ahi = adt.max(), amag = std::max(std::fabs(alo), std::fabs(ahi));
+  double mlo = 0, mhi = 0;
+  for (int64_t j = 0; j < N; ++j) {
+    double clo = 0, chi = 0, mag = 0;
+    for (int64_t k = 0; k < K; ++k) {
+      const double v = wv[(size_t)(k * N + j)];
+      if (v != std::round(v)) return {lo, hi};
+      clo += std::min(alo * v, ahi * v);
+      chi += std::max(alo * v, ahi * v);
+      mag += amag * std::fabs(v);
+    }
+    // Every partial sum must be exact in float32, as the executor adds them.
+    if (mag >= (double)(1 << 24)) return {lo, hi};
+    mlo = j == 0 ? clo : std::min(mlo, clo);
+    mhi = j == 0 ? chi : std::max(mhi, chi);
+  }
+  return N > 0 ? std::make_pair(std::max(lo, mlo), std::min(hi, mhi)) : std::make_pair(lo, hi);
+}
+
 bool absorb_scalar_mul_add_into_topk(Model& m) {
   Graph& g = m.graph;
   constexpr const char* kPass = "AbsorbScalarMulAddIntoTopK";
@@ -131,15 +174,16 @@ bool absorb_scalar_mul_add_into_topk(Model& m) {
     }
     const DataType dt = g.get_datatype(x);
     const ElemType et = elem_type_of(g, x);
-    if (!dt.is_integer() || dt.max() - dt.min() > (double)(1 << 22) || (et != ElemType::FLOAT && et != ElemType::DOUBLE)) {
+    const auto [lo, hi] = dt.is_integer() ? integer_range(g, x, dt) : std::make_pair(0.0, 0.0);
+    if (!dt.is_integer() || hi - lo > (double)(1 << 22) || (et != ElemType::FLOAT && et != ElemType::DOUBLE)) {
       note_refusal(first.name, kPass,
                    fmt::format("cannot prove the scalar ops keep distinct values distinct (input datatype {}, needs "
-                               "an integer type of at most 22 bits)",
+                               "an integer range of at most 2^22 values)",
                                dt.name()));
       continue;
     }
-    const bool ok = et == ElemType::FLOAT ? strictly_increasing<float>(chain, dt.min(), dt.max())
-                                          : strictly_increasing<double>(chain, dt.min(), dt.max());
+    const bool ok = et == ElemType::FLOAT ? strictly_increasing<float>(chain, lo, hi)
+                                          : strictly_increasing<double>(chain, lo, hi);
     if (!ok) {
       note_refusal(first.name, kPass, "the scalar ops would merge distinct values (ties could change the indices)");
       continue;
