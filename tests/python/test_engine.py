@@ -154,3 +154,16 @@ def test_empty_batch_is_a_clear_error(zoo_cache):
     x = zoo.example_input("tfc_w1a1", n=1, seed=0)[:0]
     with pytest.raises(sf.InputError, match="empty"):
         eng.run(x)
+
+
+@pytest.mark.parametrize("name,batch", [("tfc_w1a1", 129), ("dws_block", 200)])
+def test_batch_slices_equal_one_thread_and_reference(name, batch, zoo_cache):
+    """With 2 threads a batch of >= 128 runs as independent slices (uneven
+    here); the result equals the 1-thread run and the reference."""
+    m = streamlined(name)
+    x = zoo.example_input(name, n=batch, seed=6)
+    one = sf.Engine(m, threads=1).run(x)
+    two = sf.Engine(m, threads=2).run(x)
+    np.testing.assert_array_equal(one, two)
+    ref = reference(m, x[:40])["global_out"]
+    np.testing.assert_array_equal(two[:40], ref)

@@ -745,6 +745,14 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
     }
     steps_.push_back(std::move(s));
   }
+  // Batch slices (Engine::run) need the batch in front of every runtime
+  // input and graph output.
+  sliceable_ = !rt.empty();
+  for (const auto* vi : rt) sliceable_ &= vi->has_shape && !vi->dims.empty() && vi->dims[0].value == model_batch_;
+  for (const auto& o : g.outputs) {
+    auto sh = static_shape(o.name);
+    sliceable_ &= sh && !sh->empty() && (*sh)[0] == model_batch_;
+  }
   profile_ = opts.profile;
   step_ns_ = std::vector<std::atomic<int64_t>>(steps_.size());
   for (const auto& o : g.outputs)

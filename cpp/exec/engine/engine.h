@@ -53,7 +53,8 @@ class Engine {
   // One line per step: "XnorPopcountMatMul_0: xnor-popcount K=784 N=64 + MultiThreshold_1".
   std::vector<std::string> plan() const;
   // (step label, seconds) summed over every run since construction; empty
-  // unless EngineOptions::profile.
+  // unless EngineOptions::profile. A batch run as parallel slices (at least
+  // 64 images per thread) adds every slice's time: CPU seconds, not wall.
   std::vector<std::pair<std::string, double>> profile() const;
   // 64-bit XOR/AND+popcount word operations per image (for roofline fractions).
   double binary_words_per_image() const { return bin_words_; }
@@ -70,6 +71,9 @@ class Engine {
   bool profile_ = false;
   mutable std::vector<std::atomic<int64_t>> step_ns_;
 
+  bool sliceable_ = false;  // every runtime input and graph output leads with the batch
+  int nthreads() const;
+  TensorMap run_slice(const TensorMap& inputs, int64_t batch) const;
   void run_step(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
   void run_reference(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const;
   void run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) const;

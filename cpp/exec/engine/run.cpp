@@ -67,7 +67,7 @@ void set_packed(std::vector<Val>& vals, int slot, std::shared_ptr<const Packed> 
 
 const Tensor& Engine::float_of(std::vector<Val>& vals, int slot) const {
   Val& v = vals[(size_t)slot];
-  if (!v.f.defined() && v.p) v.f = decode(*v.p, threads_);
+  if (!v.f.defined() && v.p) v.f = decode(*v.p, nthreads());
   return v.f;
 }
 
@@ -77,11 +77,66 @@ Shape Engine::runtime_shape(const Shape& s, int64_t batch) const {
   return r;
 }
 
+namespace {
+// Threads for the data-parallel work of the run on this thread: 0 means the
+// engine's own count; 1 inside a batch slice (see Engine::run).
+thread_local int tl_threads = 0;
+// Images per batch slice at least: below this, per-layer parallelism wins.
+constexpr int64_t kMinSlice = 64;
+}  // namespace
+
+int Engine::nthreads() const { return tl_threads > 0 ? tl_threads : threads_; }
+
 TensorMap Engine::run(const TensorMap& inputs) const {
   const Graph& g = model_.graph;
   const int64_t batch = check_model_inputs(g, inputs, true);
   if (batch == 0 && model_batch_ > 0)
     throw InputError("the input batch is empty (0 images)", "pass at least one image");
+  // A large batch runs as independent slices, one per thread, each through
+  // the whole plan on its own: no synchronization between layers, which for
+  // small layers costs more than the layer itself.
+  const int parts = tl_threads > 0 || !sliceable_ ? 1 : (int)std::min<int64_t>(threads_, batch / kMinSlice);
+  if (parts > 1) {
+    std::vector<TensorMap> outs((size_t)parts);
+    parallel_for(parts, parts, [&](int64_t t) {
+      const int64_t b0 = t * batch / parts, b1 = (t + 1) * batch / parts;
+      TensorMap slice;
+      for (const auto& [name, x] : inputs) {
+        Shape sh = x.shape();
+        const size_t row = x.nbytes() / (size_t)batch;
+        sh[0] = b1 - b0;
+        slice[name] = Tensor::wrap(x.type(), sh, (char*)const_cast<void*>(x.raw()) + row * (size_t)b0, x.owner());
+      }
+      tl_threads = 1;
+      try {
+        outs[(size_t)t] = run_slice(slice, b1 - b0);
+      } catch (...) {
+        tl_threads = 0;
+        throw;
+      }
+      tl_threads = 0;
+    });
+    TensorMap result;
+    for (const auto& o : g.outputs) {
+      const Tensor& first = outs[0].at(o.name);
+      Shape sh = first.shape();
+      sh[0] = batch;
+      Tensor y(first.type(), sh);
+      size_t off = 0;
+      for (const auto& part : outs) {
+        const Tensor& p = part.at(o.name);
+        std::memcpy((char*)y.raw() + off, p.raw(), p.nbytes());
+        off += p.nbytes();
+      }
+      result[o.name] = std::move(y);
+    }
+    return result;
+  }
+  return run_slice(inputs, batch);
+}
+
+TensorMap Engine::run_slice(const TensorMap& inputs, int64_t batch) const {
+  const Graph& g = model_.graph;
   const bool batched = batch > 0 && batch != model_batch_;
 
   std::vector<Val> vals(slot_.size());
@@ -181,7 +236,7 @@ void Engine::run_reference(const Step& s, std::vector<Val>& vals, int64_t batch,
     // The reference ops read shapes from attributes (Im2Col's input_shape,
     // Reshape targets with a batch of 1): run them image by image.
     std::vector<std::vector<Tensor>> per((size_t)batch);
-    parallel_for(batch, batch >= 8 ? threads_ : 1, [&](int64_t i) {
+    parallel_for(batch, batch >= 8 ? nthreads() : 1, [&](int64_t i) {
       std::vector<Tensor> views(ins.size());
       std::vector<const Tensor*> in_i(ins.size(), nullptr);
       for (size_t k = 0; k < ins.size(); ++k) {
@@ -226,7 +281,7 @@ void Engine::run_movement(const Step& s, std::vector<Val>& vals, int64_t batch, 
   if (!x || !x->L.same(s.in_L)) {
     // The producer fell back to float (values off its annotation): pack it
     // if the values allow, else the reference does the whole op.
-    x = encode(float_of(vals, s.in[0]), s.in_L, threads_);
+    x = encode(float_of(vals, s.in[0]), s.in_L, nthreads());
     if (!x) return run_reference(s, vals, batch, batched);
   }
   bool same = x->shape.size() == s.in_shape.size();
@@ -234,16 +289,16 @@ void Engine::run_movement(const Step& s, std::vector<Val>& vals, int64_t batch, 
   if (!same) return run_reference(s, vals, batch, batched);
   const Shape os = runtime_shape(s.out_shape, x->shape[0]);
   PackedPtr y;
-  if (s.kind == Kind::IM2COL) y = im2col_packed(*x, s.im2col, os[1], os[2], threads_);
-  else if (s.kind == Kind::MAXPOOL) y = maxpool_packed(*x, s.pool, os[1], os[2], threads_);
-  else if (s.kind == Kind::PAD) y = pad_packed(*x, s.pad[0], s.pad[1], s.pad[2], s.pad[3], s.pad_code, threads_);
+  if (s.kind == Kind::IM2COL) y = im2col_packed(*x, s.im2col, os[1], os[2], nthreads());
+  else if (s.kind == Kind::MAXPOOL) y = maxpool_packed(*x, s.pool, os[1], os[2], nthreads());
+  else if (s.kind == Kind::PAD) y = pad_packed(*x, s.pad[0], s.pad[1], s.pad[2], s.pad[3], s.pad_code, nthreads());
   else if (s.kind == Kind::POOL) {
     const Layout* Lo = s.out_L ? &*s.out_L : nullptr;
-    OpOut r = s.taps ? reduce_taps(*x, s.taps, s.reduce, Lo, threads_) : reduce_windows(*x, s.win, s.reduce, Lo, threads_);
+    OpOut r = s.taps ? reduce_taps(*x, s.taps, s.reduce, Lo, nthreads()) : reduce_windows(*x, s.win, s.reduce, Lo, nthreads());
     if (r.p) set_packed(vals, s.out[0], std::move(r.p));
     else set_float(vals, s.out[0], std::move(r.f));
     return;
-  } else y = reshape_packed(x, os, threads_);
+  } else y = reshape_packed(x, os, nthreads());
   if (!y) return run_reference(s, vals, batch, batched);
   set_packed(vals, s.out[0], std::move(y));
 }
@@ -252,13 +307,13 @@ void Engine::run_add(const Step& s, std::vector<Val>& vals, int64_t batch, bool 
   auto packed_in = [&](int slot, const Layout& L) -> std::shared_ptr<const Packed> {
     const Val& v = vals[(size_t)slot];
     if (v.p && v.p->L.same(L)) return v.p;
-    return encode(float_of(vals, slot), L, threads_);  // null when a value is off the annotation
+    return encode(float_of(vals, slot), L, nthreads());  // null when a value is off the annotation
   };
   auto a = packed_in(s.in[0], s.in_L), b = packed_in(s.in[1], s.in_L2);
   bool same = a && b && a->shape == b->shape && a->shape.size() == s.in_shape.size();
   for (size_t k = 1; same && k < s.in_shape.size(); ++k) same = a->shape[k] == s.in_shape[k];
   if (!same) return run_reference(s, vals, batch, batched);
-  OpOut r = add_packed(*a, *b, s.out_L ? &*s.out_L : nullptr, threads_);
+  OpOut r = add_packed(*a, *b, s.out_L ? &*s.out_L : nullptr, nthreads());
   if (r.p) set_packed(vals, s.out[0], std::move(r.p));
   else set_float(vals, s.out[0], std::move(r.f));
 }
@@ -287,7 +342,7 @@ void Engine::run_topk(const Step& s, std::vector<Val>& vals, int64_t batch, bool
   int64_t* io = islot >= 0 ? idx.data<int64_t>() : nullptr;
   float* fo = s.label_select ? idxf.data<float>() : nullptr;
   if (v.p) {
-    topk_rows(*v.p, k, s.largest, s.sorted, vo, io, fo, threads_);
+    topk_rows(*v.p, k, s.largest, s.sorted, vo, io, fo, nthreads());
   } else {
     // The reference's order: NaN above everything, -0 == +0, ties to the
     // lower index; unsorted winners come in index order.
@@ -297,7 +352,7 @@ void Engine::run_topk(const Step& s, std::vector<Val>& vals, int64_t batch, bool
       if (largest ? movement::less_total(r[i], r[j]) : movement::less_total(r[j], r[i])) return false;
       return i < j;
     };
-    const int chunks = rows * dim >= (1 << 16) ? threads_ : 1;
+    const int chunks = rows * dim >= (1 << 16) ? nthreads() : 1;
     parallel_for(chunks, chunks, [&](int64_t c) {
       std::vector<int64_t> order((size_t)dim);
       for (int64_t r = c * rows / chunks; r < (c + 1) * rows / chunks; ++r) {
@@ -339,7 +394,7 @@ void Engine::run_thresholds(const Step& s, std::vector<Val>& vals, int64_t batch
     const OutRef out{p->L.rep == Rep::PLANES ? OutKind::PLANES : OutKind::BYTES, p->buf.data(), p->L.ld,
                      p->L.plane_words(), p->L.bits};
     const int64_t rows = p->rows, C = s.fthr.C;
-    const int chunks = (double)rows * (double)C * (s.fthr.T + 1) >= kParallelWork ? threads_ : 1;
+    const int chunks = (double)rows * (double)C * (s.fthr.T + 1) >= kParallelWork ? nthreads() : 1;
     const float* xv = x.data<float>();
     parallel_for(chunks, chunks, [&](int64_t c) {
       const int64_t r0 = c * rows / chunks, r1 = (c + 1) * rows / chunks;
@@ -357,7 +412,7 @@ void Engine::run_thresholds(const Step& s, std::vector<Val>& vals, int64_t batch
   // Lines of `inner` elements share one channel: walking them avoids two
   // 64-bit divisions per element, which dominated this loop.
   const int64_t lines = inner ? total / inner : 0;
-  const int64_t chunks = total * 8 >= kParallelWork ? threads_ : 1;
+  const int64_t chunks = total * 8 >= kParallelWork ? nthreads() : 1;
   const bool one_thr = s.mt.tmax <= 1;
   parallel_for(chunks, chunks, [&](int64_t c) {
     const int64_t l0 = c * lines / chunks;
@@ -395,7 +450,7 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
   int64_t OH = 0, OW = 0;
   if (ic) {
     const Val& xv = vals[(size_t)ic->in[0]];
-    X = xv.p && xv.p->L.same(ic->in_L) ? xv.p : encode(float_of(vals, ic->in[0]), ic->in_L, threads_);
+    X = xv.p && xv.p->L.same(ic->in_L) ? xv.p : encode(float_of(vals, ic->in[0]), ic->in_L, nthreads());
     bool same = X && X->shape.size() == ic->in_shape.size();
     for (size_t k = 1; same && k < ic->in_shape.size(); ++k) same = X->shape[k] == ic->in_shape[k];
     if (same) {
@@ -417,11 +472,11 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
                                    shape_str(xs), K),
                        "give the MVAU an input whose last axis (or whole image) is MW", node.name);
     const Shape flat{n / K, K};
-    std::shared_ptr<const Packed> p = v.p && v.p->L.same(s.pre_L) ? reshape_packed(v.p, flat, threads_) : nullptr;
+    std::shared_ptr<const Packed> p = v.p && v.p->L.same(s.pre_L) ? reshape_packed(v.p, flat, nthreads()) : nullptr;
     if (p) v = Val{Tensor(), p};
     else v = Val{float_of(vals, s.in[0]).reshaped(flat), nullptr};
   }
-  auto float_in = [&]() -> const Tensor& { return v.f.defined() || !v.p ? v.f : (v.f = decode(*v.p, threads_)); };
+  auto float_in = [&]() -> const Tensor& { return v.f.defined() || !v.p ? v.f : (v.f = decode(*v.p, nthreads())); };
   std::vector<int64_t> a64;  // WIDE operands
   Shape ashape;
   bool bad = false;
@@ -429,11 +484,11 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
     ashape = {X->shape[0], OH, OW, K};
   } else if (s.gk != Gk::WIDE) {
     if (v.p && v.p->L.same(s.in_L)) A = v.p;
-    else if (v.p && v.p->L.dt == s.in_L.dt && v.p->L.channels() == K) A = relayout(*v.p, s.in_L, threads_);
+    else if (v.p && v.p->L.dt == s.in_L.dt && v.p->L.channels() == K) A = relayout(*v.p, s.in_L, nthreads());
     else {
       const Tensor& f = float_in();
       check_k(f.shape());
-      A = encode(f, s.in_L, threads_);
+      A = encode(f, s.in_L, nthreads());
     }
     bad = !A;
     if (A) ashape = A->shape;
@@ -474,7 +529,7 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
   os.back() = N;
   const int64_t M = K ? shape_numel(ashape) / K : 0;
   const double work = double(M) * double(N) * double(K) / (s.gk == Gk::PLANES ? 32.0 : 1.0);
-  const int T = work >= kParallelWork ? threads_ : 1;
+  const int T = work >= kParallelWork ? nthreads() : 1;
 
   if (s.gk == Gk::WIDE) {
     // Exact int64 accumulation for operands wider than 8 bits.
@@ -534,7 +589,10 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
   parallel_for(ntask, (int)ntask, [&](int64_t t) {
     const int64_t rb0 = by_rows ? t * rblocks / ntask : 0, rb1 = by_rows ? (t + 1) * rblocks / ntask : rblocks;
     const int64_t s0 = by_rows ? 0 : t * strips / ntask, s1 = by_rows ? strips : (t + 1) * strips / ntask;
-    std::vector<int32_t> P((size_t)(kRowBlock * kStrip)), RA;
+    // The int32 strip tile (not needed when the kernel writes output bits);
+    // left uninitialized: the kernels write every entry the epilogue reads.
+    std::unique_ptr<int32_t[]> P(s.bit_out ? nullptr : new int32_t[(size_t)(kRowBlock * kStrip)]);
+    std::vector<int32_t> RA;
     std::vector<uint64_t> tile;  // gathered rows (words or bytes)
     std::vector<int16_t> a16;
     if (X) tile.assign((size_t)(L.rep == Rep::PLANES ? kRowBlock * L.ld : (kRowBlock * L.ld + 7) / 8), 0);
@@ -569,13 +627,13 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
       for (int64_t st = s0; st < s1; ++st) {
         switch (s.gk) {
           case Gk::PLANES:
-            planes_gemm(isa_, s.xor_mode, pa, static_cast<const uint64_t*>(rows), L.ld, mr, s.pw, st, P.data());
+            planes_gemm(isa_, s.xor_mode, pa, static_cast<const uint64_t*>(rows), L.ld, mr, s.pw, st, P.get());
             break;
-          case Gk::VNNI: u8s8_strip(static_cast<const uint8_t*>(rows), L.ld, mr, s.ps8, st, P.data()); break;
-          case Gk::I16: i16_strip(isa_, a16.data(), mr, s.pi16, st, P.data()); break;
+          case Gk::VNNI: u8s8_strip(static_cast<const uint8_t*>(rows), L.ld, mr, s.ps8, st, P.get()); break;
+          case Gk::I16: i16_strip(isa_, a16.data(), mr, s.pi16, st, P.get()); break;
           case Gk::WIDE: break;
         }
-        run_epilogue(isa_, s.epi, P.data(), mr, s.need_ra ? RA.data() : nullptr, m0, st * kStrip,
+        run_epilogue(isa_, s.epi, P.get(), mr, s.need_ra ? RA.data() : nullptr, m0, st * kStrip,
                      std::min<int64_t>(kStrip, N - st * kStrip), out);
       }
     }
