@@ -281,23 +281,40 @@ void im2col_rows(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, c
   }
   const int64_t pw = Li.plane_words(), opw = Lo.plane_words();
   const uint64_t* xw = x.words();
-  const int64_t ild = Li.ld, old = Lo.ld;
+  const uint64_t* padw = pad.words();
+  uint64_t* dw = static_cast<uint64_t*>(dst);
+  const int64_t ild = Li.ld, old = Lo.ld, taps = g.kh * g.kw;
   const int bits = Li.bits;
+  // Each tap's word offset from the window's first pixel (interior windows).
+  std::vector<int64_t> off((size_t)taps);
+  for (int64_t ky = 0, pos = 0; ky < g.kh; ++ky)
+    for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) off[(size_t)pos] = (ky * g.dh * W + kx * g.dw) * ild;
+  const int64_t* offp = off.data();
+  // Pixels are a few words: plain loops beat memcpy calls.
+  auto put = [&](uint64_t* d, const uint64_t* src) {
+    for (int i = 0; i < bits; ++i)
+      for (int64_t w = 0; w < pw; ++w) d[i * opw + w] = src[i * pw + w];
+  };
   int64_t n = m0 / (OH * OW), oy = (m0 / OW) % OH, ox = m0 % OW;
   for (int64_t r = 0; r < mr; ++r) {
+    uint64_t* drow = dw + r * old;
     const int64_t iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
-    const bool inside_all = iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W;
-    int64_t pos = 0;
-    for (int64_t ky = 0; ky < g.kh; ++ky) {
-      const int64_t iy = iy0 + ky * g.dh;
-      for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
-        const int64_t ix = ix0 + kx * g.dw;
-        const bool inside = inside_all || (iy >= 0 && iy < H && ix >= 0 && ix < W);
-        // Pixels are a few words: plain loops beat memcpy calls.
-        const uint64_t* src = inside ? xw + ((n * H + iy) * W + ix) * ild : pad.words();
-        uint64_t* d = static_cast<uint64_t*>(dst) + r * old + pos * pw;
-        for (int i = 0; i < bits; ++i)
-          for (int64_t w = 0; w < pw; ++w) d[i * opw + w] = src[i * pw + w];
+    if (iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W) {
+      const uint64_t* base = xw + ((n * H + iy0) * W + ix0) * ild;
+      if (bits == 1 && pw == 1) {  // binary maps of <= 64 channels: one word per tap
+        for (int64_t pos = 0; pos < taps; ++pos) drow[pos] = base[offp[pos]];
+      } else {
+        for (int64_t pos = 0; pos < taps; ++pos) put(drow + pos * pw, base + offp[pos]);
+      }
+    } else {
+      int64_t pos = 0;
+      for (int64_t ky = 0; ky < g.kh; ++ky) {
+        const int64_t iy = iy0 + ky * g.dh;
+        for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
+          const int64_t ix = ix0 + kx * g.dw;
+          const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
+          put(drow + pos * pw, inside ? xw + ((n * H + iy) * W + ix) * ild : padw);
+        }
       }
     }
     if (++ox == OW) {
