@@ -319,6 +319,25 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_avx512(const Float
   const __m512i one = _mm512_set1_epi32(1);
   bool identity = true;
   for (size_t c = 0; c < t.code.size(); ++c) identity &= t.code[c] == (int32_t)c;
+  if (t.T == 1 && identity && out.kind == OutKind::PLANES && out.bits == 1) {
+    // Binary input quantization: the compare mask is the output plane itself.
+    for (int64_t r = 0; r < rows; ++r) {
+      const float* xr = x + r * t.C;
+      uint64_t* w = static_cast<uint64_t*>(out.base) + (row0 + r) * out.ld;
+      for (int64_t n0 = 0; n0 < t.C; n0 += 64) {
+        uint64_t word = 0;
+        for (int c = 0; c < 4 && n0 + 16 * c < t.C; ++c) {
+          const int64_t n = n0 + 16 * c;
+          const __mmask16 live = live_mask(t.C - n);
+          const __m512 v = _mm512_maskz_loadu_ps(live, xr + n);
+          const __mmask16 ge = _mm512_mask_cmp_ps_mask(live, v, _mm512_loadu_ps(t.thr.data() + n), _CMP_GE_OQ);
+          word |= (uint64_t)ge << (16 * c);
+        }
+        w[n0 / 64] = word;
+      }
+    }
+    return;
+  }
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t row = row0 + r;
     const float* xr = x + r * t.C;
