@@ -836,3 +836,29 @@ TEST(EnginePacked, ReshapeMergesRows) {
 }
 
 }  // namespace
+
+// bits_from_sums: the count-space single-threshold output of the int8 GEMMs.
+TEST(EnginePacked, BitsFromSumsFuzz) {
+  Rng rng(0xB175);
+  for (int iter = 0; iter < 200 * fuzz_scale(); ++iter) {
+    const int64_t rows = uni(rng, 1, 70), ncols = uni(rng, 1, 64), ldb = uni(rng, 1, 3);
+    const bool le = coin(rng);
+    std::vector<int32_t> P((size_t)(rows * kStrip));
+    for (auto& v : P) v = (int32_t)uni(rng, -300, 300);
+    std::vector<int64_t> q((size_t)kStrip);
+    for (auto& v : q) {
+      const int pick = (int)uni(rng, 0, 9);
+      v = pick == 0 ? INT64_MIN : pick == 1 ? INT64_MAX : uni(rng, -310, 310);
+    }
+    for (Isa isa : available_isas()) {
+      std::vector<uint64_t> bits((size_t)(rows * ldb), ~uint64_t(0));
+      bits_from_sums(isa, P.data(), rows, ncols, q.data(), le, bits.data(), ldb);
+      for (int64_t r = 0; r < rows; ++r)
+        for (int64_t j = 0; j < 64; ++j) {
+          const int64_t v = P[(size_t)(r * kStrip + j)];
+          const bool exp = j < ncols && (le ? v <= q[(size_t)j] : v >= q[(size_t)j]);
+          ASSERT_EQ((bits[(size_t)(r * ldb)] >> j) & 1, (uint64_t)exp) << isa_name(isa) << " r=" << r << " j=" << j;
+        }
+    }
+  }
+}

@@ -151,15 +151,18 @@ int64_t floor_div(int64_t a, int64_t b) {
 // kernel does in registers.
 void plan_bit_output(Step& s) {
   const Epilogue& e = s.epi;
-  if (s.kind != Kind::GEMM || s.gk != Gk::PLANES || s.pw.planes != 1 || s.need_ra || e.B != 0 || e.T != 1 ||
-      e.A == 0 || !s.mt.packs || s.mt.packs->rep != Rep::PLANES || s.mt.packs->bits != 1 || e.code.size() < 2 ||
-      !(s.xor_mode || s.in_L.bits == 1))
+  if (s.kind != Kind::GEMM || s.gk == Gk::WIDE || s.need_ra || e.B != 0 || e.T != 1 || e.A == 0 || !s.mt.packs ||
+      s.mt.packs->rep != Rep::PLANES || s.mt.packs->bits != 1 || e.code.size() < 2)
     return;
+  // The popcount kernel decides bits itself for one-plane operands; the
+  // int8 kernels' sums go through bits_from_sums.
+  if (s.gk == Gk::PLANES && (s.pw.planes != 1 || !(s.xor_mode || s.in_L.bits == 1))) return;
+  const int64_t cols = s.gk == Gk::PLANES ? s.pw.blocks * kBitBlock : e.Npad;
   const int32_t c0 = e.code[0], c1 = e.code[1];
   // cond = dot >= t; the bit is cond (c1 == 1) or its negation.
   const bool ge = (e.A > 0) != (c1 == 0 && c0 == 1);
   const int64_t always = ge ? INT64_MIN : INT64_MAX, never = ge ? INT64_MAX : INT64_MIN;
-  s.bit_q.assign((size_t)(s.pw.blocks * kBitBlock), never);
+  s.bit_q.assign((size_t)std::max(cols, e.Npad), never);
   for (int64_t n = 0; n < e.N; ++n) {
     const int32_t t = e.thr[(size_t)n];
     if (c0 == c1 || t == std::numeric_limits<int32_t>::max()) {  // the count is constant
@@ -180,7 +183,7 @@ void plan_bit_output(Step& s) {
   }
   s.bit_out = true;
   s.bit_le = !ge;
-  s.label += " (bit output in the popcount kernel)";
+  s.label += s.gk == Gk::PLANES ? " (bit output in the popcount kernel)" : " (bit output)";
 }
 
 // The smallest float32 that is >= t: for float x, x >= t exactly when

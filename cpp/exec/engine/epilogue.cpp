@@ -403,6 +403,35 @@ void fill_guess_margin(const float* thr, int64_t ld, const int* count, int64_t n
   margin_of(thr, ld, count, n, T, g0, ginv, gdev);
 }
 
+__attribute__((target("avx512f,avx512bw,avx512vl"))) static void bits_avx512(const int32_t* P, int64_t rows,
+                                                                             int64_t ncols, const int64_t* q, bool le,
+                                                                             uint64_t* bits, int64_t ldb) {
+  for (int64_t r = 0; r < rows; ++r) {
+    uint64_t word = 0;
+    for (int64_t c = 0; c < ncols; c += 8) {
+      const __mmask8 live = ncols - c >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (ncols - c)) - 1);
+      const __m512i v = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, P + r * kStrip + c));
+      const __m512i t = _mm512_maskz_loadu_epi64(live, q + c);
+      const __mmask8 m = le ? _mm512_mask_cmple_epi64_mask(live, v, t) : _mm512_mask_cmpge_epi64_mask(live, v, t);
+      word |= (uint64_t)m << c;
+    }
+    bits[r * ldb] = word;
+  }
+}
+
+void bits_from_sums(Isa isa, const int32_t* P, int64_t rows, int64_t ncols, const int64_t* q, bool le, uint64_t* bits,
+                    int64_t ldb) {
+  if (isa == Isa::AVX512) return bits_avx512(P, rows, ncols, q, le, bits, ldb);
+  for (int64_t r = 0; r < rows; ++r) {
+    uint64_t word = 0;
+    for (int64_t j = 0; j < ncols; ++j) {
+      const int64_t v = P[r * kStrip + j];
+      if (le ? v <= q[j] : v >= q[j]) word |= uint64_t(1) << j;
+    }
+    bits[r * ldb] = word;
+  }
+}
+
 void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, const int32_t* RA, int64_t row0,
                   int64_t n0, int64_t ncols, const OutRef& out) {
   if (isa == Isa::AVX512) return epi_avx512(e, P, rows, RA, row0, n0, ncols, out);

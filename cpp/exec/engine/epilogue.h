@@ -55,6 +55,13 @@ struct OutRef {
 void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, const int32_t* RA, int64_t row0,
                   int64_t n0, int64_t ncols, const OutRef& out);
 
+// One output bit per column from raw int32 GEMM sums (P as for
+// run_epilogue): bit j = P[r][j] >= q[j] (le: <=), for ncols columns, into
+// the 64-bit word bits[r * ldb] of each row. The count-space form of a
+// single-threshold, 1-bit-output epilogue (see planes_gemm_bit).
+void bits_from_sums(Isa isa, const int32_t* P, int64_t rows, int64_t ncols, const int64_t* q, bool le, uint64_t* bits,
+                    int64_t ldb);
+
 // A standalone MultiThreshold on float32 input rows of C channels (channels
 // last), writing packed codes: count = #{t : x >= fthr[t*Cpad + c]}, where
 // the float32 thresholds are the double ones rounded up (exact for float x;

@@ -591,7 +591,7 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
     const int64_t s0 = by_rows ? 0 : t * strips / ntask, s1 = by_rows ? strips : (t + 1) * strips / ntask;
     // The int32 strip tile (not needed when the kernel writes output bits);
     // left uninitialized: the kernels write every entry the epilogue reads.
-    std::unique_ptr<int32_t[]> P(s.bit_out ? nullptr : new int32_t[(size_t)(kRowBlock * kStrip)]);
+    std::unique_ptr<int32_t[]> P(s.bit_out && s.gk == Gk::PLANES ? nullptr : new int32_t[(size_t)(kRowBlock * kStrip)]);
     std::vector<int32_t> RA;
     std::vector<uint64_t> tile;  // gathered rows (words or bytes)
     std::vector<int16_t> a16;
@@ -618,7 +618,7 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
       if (s.gk == Gk::I16)
         for (int64_t r = 0; r < mr; ++r)
           for (int64_t k = 0; k < K; ++k) a16[(size_t)(r * s.pi16.Kp + k)] = static_cast<const uint8_t*>(rows)[r * L.ld + k];
-      if (s.bit_out) {
+      if (s.bit_out && s.gk == Gk::PLANES) {
         for (int64_t st = s0; st < s1; ++st)
           planes_gemm_bit(isa_, s.xor_mode, static_cast<const uint64_t*>(rows), L.ld, mr, s.pw, st,
                           s.bit_q.data(), s.bit_le, P_out->words() + m0 * P_out->L.ld + st, P_out->L.ld);
@@ -632,6 +632,11 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
           case Gk::VNNI: u8s8_strip(static_cast<const uint8_t*>(rows), L.ld, mr, s.ps8, st, P.get()); break;
           case Gk::I16: i16_strip(isa_, a16.data(), mr, s.pi16, st, P.get()); break;
           case Gk::WIDE: break;
+        }
+        if (s.bit_out) {
+          bits_from_sums(isa_, P.get(), mr, std::min<int64_t>(kStrip, N - st * kStrip), s.bit_q.data() + st * kStrip,
+                         s.bit_le, P_out->words() + m0 * P_out->L.ld + st, P_out->L.ld);
+          continue;
         }
         run_epilogue(isa_, s.epi, P.get(), mr, s.need_ra ? RA.data() : nullptr, m0, st * kStrip,
                      std::min<int64_t>(kStrip, N - st * kStrip), out);
