@@ -539,6 +539,24 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
         guess_from(s->mt, C, f.thr.data(), f.Cpad, f.T, f.g0, f.ginv, f.gdev);
         packed[s->out[0]] = *s->mt.packs;
         s->label += fmt::format(": thresholds -> packed {}", s->mt.packs->dt.name());
+        // An NCHW -> NHWC Transpose read only by these thresholds: the step
+        // reads the NCHW map itself (a tile transpose in cache) instead.
+        const int tp = g.find_producer(n.inputs[0]);
+        bool t_out = false;
+        for (const auto& o : g.outputs) t_out |= o.name == n.inputs[0];
+        if (tp >= 0 && !t_out && rank == 4 && g.find_consumers(n.inputs[0]).size() == 1) {
+          const Node& t = g.nodes[(size_t)tp];
+          if (t.op_type == "Transpose" && domain_family(t.domain) == OpDomain::ONNX && t.inputs.size() == 1 &&
+              t.get_ints("perm", {}) == std::vector<int64_t>{0, 2, 3, 1}) {
+            for (size_t k = 0; k < steps_.size(); ++k)
+              if (steps_[k]->node == tp && steps_[k]->kind == Kind::FALLBACK) {
+                s->nchw_step = (int)k;
+                steps_[k]->fused = true;
+                steps_[k]->label += " (fused into " + n.name + ")";
+                s->label += " reading NCHW";
+              }
+          }
+        }
       } else {
         s->label += ": thresholds";
       }

@@ -92,6 +92,9 @@ struct Step {
   bool bit_out = false;
   bool bit_le = false;
   std::vector<int64_t> bit_q;  // [blocks * 8]
+  // THRESH reading an NCHW map through a Transpose(0, 2, 3, 1) that is
+  // folded in (the Transpose step, nchw_step, is then skipped).
+  int nchw_step = -1;
   bool flat_in = false;        // an FC head reading a whole (N, H, W, C) map as (N, H*W*C)
   Layout pre_L;                // flat_in: the map's packed layout before the flatten
   int conv_step = -1;          // GEMM: the Im2Col step whose rows it gathers tile by tile

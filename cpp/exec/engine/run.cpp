@@ -382,6 +382,39 @@ void Engine::run_topk(const Step& s, std::vector<Val>& vals, int64_t batch, bool
 }
 
 void Engine::run_thresholds(const Step& s, std::vector<Val>& vals, int64_t batch, bool batched) const {
+  if (s.nchw_step >= 0) {
+    const Step& ts = *steps_[(size_t)s.nchw_step];
+    const Val& v = vals[(size_t)ts.in[0]];
+    const Tensor& x = v.f;
+    const Shape want = runtime_shape(s.out_shape, x.defined() && x.rank() == 4 ? x.shape()[0] : 0);
+    if (x.defined() && !v.p && x.type() == ElemType::FLOAT && x.rank() == 4 &&
+        x.shape() == Shape{want[0], want[3], want[1], want[2]} && want[3] == s.fthr.C) {
+      // Thresholds straight off the NCHW map: tiles of pixels are transposed
+      // in cache, then thresholded as channels-last rows.
+      PackedPtr p = alloc_packed(*s.mt.packs, want);
+      const OutRef out{p->L.rep == Rep::PLANES ? OutKind::PLANES : OutKind::BYTES, p->buf.data(), p->L.ld,
+                       p->L.plane_words(), p->L.bits};
+      const int64_t N = want[0], C = want[3], HW = want[1] * want[2];
+      constexpr int64_t kTile = 256;
+      const int64_t tiles = (HW + kTile - 1) / kTile, jobs = N * tiles;
+      const int chunks = (double)N * (double)HW * (double)C * (s.fthr.T + 1) >= kParallelWork ? nthreads() : 1;
+      const float* xv = x.data<float>();
+      parallel_for(chunks, chunks, [&](int64_t c) {
+        std::vector<float> tile((size_t)(kTile * C));
+        for (int64_t j = c * jobs / chunks; j < (c + 1) * jobs / chunks; ++j) {
+          const int64_t n = j / tiles, p0 = (j % tiles) * kTile, np = std::min(kTile, HW - p0);
+          for (int64_t ch = 0; ch < C; ++ch) {
+            const float* src = xv + (n * C + ch) * HW + p0;
+            for (int64_t q = 0; q < np; ++q) tile[(size_t)(q * C + ch)] = src[q];
+          }
+          threshold_rows(isa_, s.fthr, tile.data(), np, n * HW + p0, out);
+        }
+      });
+      set_packed(vals, s.out[0], std::move(p));
+      return;
+    }
+    run_reference(ts, vals, batch, batched);  // anything else: the Transpose as planned, then below
+  }
   const Tensor& x = float_of(vals, s.in[0]);
   const int64_t rank = x.rank();
   const int64_t axis = mt_axis(s.mt, rank);
