@@ -214,6 +214,8 @@ namespace {
 // One job at a time holds the pool; a concurrent or nested caller falls back
 // to spawning its own threads, so correctness never depends on the pool.
 class Pool {
+  static constexpr std::chrono::microseconds kSpin{500};
+
  public:
   // Runs chunks [1, nt) on workers, chunk 0 on the caller; false when busy.
   bool run(int64_t nt, const std::function<void(int64_t)>& chunk) {
@@ -256,7 +258,15 @@ class Pool {
   void loop(int id, uint64_t seen) {
     tl_worker_ = true;
     for (;;) {
-      for (int spin = 0; spin < 4000 && gen_.load(std::memory_order_acquire) == seen; ++spin) _mm_pause();
+      // Spin for up to kSpin of wall time (a count of pauses is not a time:
+      // PAUSE takes from ~10 to ~150 cycles across cores), so the next layer,
+      // or the next small batch a caller sends, finds the worker awake: a
+      // condvar wake-up costs tens of microseconds on a virtual machine.
+      const auto until = std::chrono::steady_clock::now() + kSpin;
+      while (gen_.load(std::memory_order_acquire) == seen) {
+        for (int i = 0; i < 64 && gen_.load(std::memory_order_acquire) == seen; ++i) _mm_pause();
+        if (std::chrono::steady_clock::now() >= until) break;
+      }
       if (gen_.load(std::memory_order_acquire) == seen) {
         std::unique_lock<std::mutex> lk(mu_);
         cv_.wait(lk, [&] { return gen_.load(std::memory_order_acquire) != seen; });

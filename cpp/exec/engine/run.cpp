@@ -21,7 +21,7 @@ namespace {
 
 // Below this many inner-loop operations a layer runs on the calling thread:
 // waking workers costs microseconds.
-constexpr double kParallelWork = 1 << 18;
+constexpr double kParallelWork = 1 << 16;
 // Rows per GEMM tile: the strip's int32 partial sums (64 x 64) stay in L1.
 constexpr int64_t kRowBlock = 64;
 
