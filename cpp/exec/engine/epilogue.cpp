@@ -366,6 +366,141 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_avx512(const Float
   }
 }
 
+// ---- AVX2: 8 columns per step (CPUs without AVX-512) ------------------------
+
+// The count of an 8-lane chunk when T > 16, from the linear guess where the
+// margin proves it (as count_many), else per lane by the scalar search.
+template <class X, class Elem>
+__attribute__((target("avx2,fma"))) inline __m256i count_many8(__m256 xf, const X* xs, const Elem* th, int64_t ld,
+                                                             int T, const float* g0, const float* ginv,
+                                                             const std::vector<float>& gdev, int64_t n, int live) {
+  const __m256 y = _mm256_mul_ps(_mm256_sub_ps(xf, _mm256_loadu_ps(g0)), _mm256_loadu_ps(ginv));
+  const __m256 g = _mm256_floor_ps(y);
+  const __m256 gc = _mm256_min_ps(_mm256_max_ps(g, _mm256_set1_ps(-1.0f)), _mm256_set1_ps((float)T));
+  const __m256i k = _mm256_add_epi32(_mm256_cvttps_epi32(gc), _mm256_set1_epi32(1));
+  if (gdev.size() >= (size_t)(n + 8)) {
+    const __m256 dev = _mm256_loadu_ps(gdev.data() + n), fr = _mm256_sub_ps(y, g);
+    const __m256 absx = _mm256_andnot_ps(_mm256_set1_ps(-0.0f), xf);
+    const __m256 exact = _mm256_and_ps(_mm256_cmp_ps(absx, _mm256_set1_ps(16777216.0f), _CMP_LT_OQ),
+                                       _mm256_cmp_ps(dev, _mm256_set1_ps(0.5f), _CMP_LT_OQ));
+    const __m256 mid = _mm256_and_ps(_mm256_cmp_ps(fr, dev, _CMP_GE_OQ),
+                                     _mm256_cmp_ps(fr, _mm256_sub_ps(_mm256_set1_ps(1.0f), dev), _CMP_LT_OQ));
+    const __m256 outside = _mm256_or_ps(_mm256_cmp_ps(y, _mm256_set1_ps(-2.0f), _CMP_LT_OQ),
+                                        _mm256_cmp_ps(y, _mm256_set1_ps((float)T + 1.0f), _CMP_GT_OQ));
+    const int proven = _mm256_movemask_ps(_mm256_and_ps(exact, _mm256_or_ps(mid, outside)));
+    const int want = (1 << live) - 1;
+    if ((proven & want) == want) return _mm256_min_epi32(_mm256_max_epi32(k, _mm256_setzero_si256()), _mm256_set1_epi32(T));
+  }
+  alignas(32) int32_t c[8] = {0};
+  for (int j = 0; j < live; ++j) c[j] = count_ge(xs[j], th + j, ld, T);
+  return _mm256_load_si256((const __m256i*)c);
+}
+
+// Writes an 8-lane chunk of counts (columns n..n+live-1 of `row`): float
+// values, byte codes, or bits gathered into the strip's plane words.
+__attribute__((target("avx2"))) inline void emit8(const OutRef& out, const float* lut, const int32_t* code_tab,
+                                                  bool identity, int64_t row, int64_t n, int c, int live, __m256i cnt,
+                                                  uint64_t* planes) {
+  alignas(32) int32_t k[8];
+  _mm256_store_si256((__m256i*)k, cnt);
+  if (out.kind == OutKind::FLOAT) {
+    float* o = static_cast<float*>(out.base) + row * out.ld + n;
+    for (int j = 0; j < live; ++j) o[j] = lut[k[j]];
+    return;
+  }
+  if (out.kind == OutKind::BYTES) {
+    uint8_t* o = static_cast<uint8_t*>(out.base) + row * out.ld + n;
+    for (int j = 0; j < live; ++j) o[j] = (uint8_t)(identity ? k[j] : code_tab[k[j]]);
+    return;
+  }
+  __m256i code = cnt;
+  if (!identity) code = _mm256_i32gather_epi32(code_tab, cnt, 4);
+  const int keep = (1 << live) - 1;
+  for (int p = 0; p < out.bits; ++p) {
+    const int m = _mm256_movemask_ps(_mm256_castsi256_ps(_mm256_slli_epi32(code, 31 - p))) & keep;
+    planes[p] |= uint64_t((unsigned)m) << (8 * c);
+  }
+}
+
+__attribute__((target("avx2,fma"))) void epi_avx2(const Epilogue& e, const int32_t* P, int64_t rows, const int32_t* RA,
+                                                  int64_t row0, int64_t n0, int64_t ncols, const OutRef& out) {
+  const __m256i A = _mm256_set1_epi32(e.A), C = _mm256_set1_epi32(e.C);
+  const int chunks = (int)((ncols + 7) / 8);
+  alignas(32) int32_t dots[8];
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t row = row0 + r;
+    const __m256i base = _mm256_set1_epi32(e.B * (RA ? RA[r] : 0) + e.D);
+    uint64_t planes[8] = {0};
+    for (int c = 0; c < chunks; ++c) {
+      const int live = (int)std::min<int64_t>(8, ncols - 8 * c);
+      const int64_t n = n0 + 8 * c;
+      // P rows are kStrip wide and CW is padded, so the full 8-lane loads stay in bounds.
+      __m256i dot = _mm256_loadu_si256((const __m256i*)(P + r * kStrip + 8 * c));
+      if (e.A != 1) dot = _mm256_mullo_epi32(dot, A);
+      dot = _mm256_add_epi32(dot, base);
+      if (e.C != 0) dot = _mm256_add_epi32(dot, _mm256_mullo_epi32(C, _mm256_loadu_si256((const __m256i*)(e.CW.data() + n))));
+      if (e.T == 0) {
+        _mm256_store_si256((__m256i*)dots, dot);
+        float* o = static_cast<float*>(out.base) + row * out.ld + n;
+        for (int j = 0; j < live; ++j) o[j] = (float)dots[j];
+        continue;
+      }
+      __m256i cnt;
+      if (e.T <= 16) {
+        // dot >= t  <=>  !(t > dot): count the thresholds above and subtract.
+        cnt = _mm256_set1_epi32(e.T);
+        for (int t = 0; t < e.T; ++t)
+          cnt = _mm256_add_epi32(cnt, _mm256_cmpgt_epi32(_mm256_loadu_si256((const __m256i*)(e.thr.data() + t * e.Npad + n)), dot));
+      } else {
+        _mm256_store_si256((__m256i*)dots, dot);
+        cnt = count_many8(_mm256_cvtepi32_ps(dot), dots, e.thr.data() + n, e.Npad, e.T, e.g0.data() + n,
+                          e.ginv.data() + n, e.gdev, n, live);
+      }
+      emit8(out, e.lut.data(), e.code.data(), e.identity, row, n, c % 8, live, cnt, planes);
+      if (out.kind == OutKind::PLANES && (c % 8 == 7 || c + 1 == chunks)) {
+        // 8 chunks fill one 64-column word (a strip is at most one word).
+        uint64_t* w = static_cast<uint64_t*>(out.base) + row * out.ld;
+        for (int p = 0; p < out.bits; ++p) w[p * out.plane_words + (n0 + 64 * (c / 8)) / 64] = planes[p];
+        for (int p = 0; p < 8; ++p) planes[p] = 0;
+      }
+    }
+  }
+}
+
+__attribute__((target("avx2,fma"))) void thr_avx2(const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,
+                                                  const OutRef& out) {
+  bool identity = true;
+  for (size_t c = 0; c < t.code.size(); ++c) identity &= t.code[c] == (int32_t)c;
+  const std::vector<float> lut;  // no float output here
+  for (int64_t r = 0; r < rows; ++r) {
+    const int64_t row = row0 + r;
+    const float* xr = x + r * t.C;
+    for (int64_t n0 = 0; n0 < t.C; n0 += 64) {
+      uint64_t planes[8] = {0};
+      const int64_t ncols = std::min<int64_t>(64, t.C - n0);
+      for (int c = 0; c < (int)((ncols + 7) / 8); ++c) {
+        const int live = (int)std::min<int64_t>(8, ncols - 8 * c);
+        const int64_t n = n0 + 8 * c;
+        alignas(32) float xs[8] = {0};
+        for (int j = 0; j < live; ++j) xs[j] = xr[n + j];
+        const __m256 v = _mm256_load_ps(xs);
+        __m256i cnt = _mm256_setzero_si256();
+        if (t.T <= 16) {
+          // Ordered compares: NaN inputs (and NaN padding) never count.
+          for (int k = 0; k < t.T; ++k) {
+            const __m256 ge = _mm256_cmp_ps(v, _mm256_loadu_ps(t.thr.data() + k * t.Cpad + n), _CMP_GE_OQ);
+            cnt = _mm256_sub_epi32(cnt, _mm256_castps_si256(ge));
+          }
+        } else {
+          cnt = count_many8(v, xs, t.thr.data() + n, t.Cpad, t.T, t.g0.data() + n, t.ginv.data() + n, t.gdev, n, live);
+        }
+        emit8(out, nullptr, t.code.data(), identity, row, n, c, live, cnt, planes);
+      }
+      store_planes(out, row, n0, planes);
+    }
+  }
+}
+
 }  // namespace
 
 void fill_guess(const float* first, const float* last, const int* count, int64_t n, std::vector<float>& g0,
@@ -435,12 +570,14 @@ void bits_from_sums(Isa isa, const int32_t* P, int64_t rows, int64_t ncols, cons
 void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, const int32_t* RA, int64_t row0,
                   int64_t n0, int64_t ncols, const OutRef& out) {
   if (isa == Isa::AVX512) return epi_avx512(e, P, rows, RA, row0, n0, ncols, out);
+  if (isa == Isa::AVX2) return epi_avx2(e, P, rows, RA, row0, n0, ncols, out);
   epi_scalar(e, P, rows, RA, row0, n0, ncols, out);
 }
 
 void threshold_rows(Isa isa, const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,
                     const OutRef& out) {
   if (isa == Isa::AVX512) return t.C < 16 ? thr_avx512_flat(t, x, rows, row0, out) : thr_avx512(t, x, rows, row0, out);
+  if (isa == Isa::AVX2 && t.C >= 8) return thr_avx2(t, x, rows, row0, out);
   thr_scalar(t, x, rows, row0, out);
 }
 

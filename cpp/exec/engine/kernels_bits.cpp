@@ -109,16 +109,22 @@ __attribute__((target("avx2"))) void bits_avx2(const BitArgs& x, int64_t r0) {
     }
     for (int r = 0; r < MR; ++r) {
       alignas(32) int64_t s[kBitBlock];
+      __m256i tot[2];
       for (int h = 0; h < 2; ++h) {
         __m256i t = acc[r][0][h];
         for (int q = 1; q < S; ++q) t = _mm256_add_epi64(t, _mm256_slli_epi64(acc[r][q][h], q));
+        tot[h] = t;
         _mm256_store_si256((__m256i*)(s + 4 * h), t);
       }
       if (x.bits) {
-        for (int j = 0; j < kBitBlock; ++j) {
-          const int64_t q = x.q[b * kBitBlock + j];
-          if (x.le ? s[j] <= q : s[j] >= q) x.bits[(r0 + r) * x.ldb] |= uint64_t(1) << ((b - x.b0) * kBitBlock + j);
+        // 4 compares per half: count >= q is !(q > count); <= is !(count > q).
+        unsigned m = 0;
+        for (int h = 0; h < 2; ++h) {
+          const __m256i q = _mm256_loadu_si256((const __m256i*)(x.q + b * kBitBlock + 4 * h));
+          const __m256i gt = x.le ? _mm256_cmpgt_epi64(tot[h], q) : _mm256_cmpgt_epi64(q, tot[h]);
+          m |= (unsigned)(~_mm256_movemask_pd(_mm256_castsi256_pd(gt)) & 0xF) << (4 * h);
         }
+        x.bits[(r0 + r) * x.ldb] |= (uint64_t)m << ((b - x.b0) * kBitBlock);
       } else {
         store_block(s, b, x, x.out + (r0 + r) * x.ldo);
       }
