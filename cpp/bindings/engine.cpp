@@ -48,6 +48,14 @@ void bind_engine(py::module_& m) {
     return r;
   });
   m.def("engine_best_isa", []() { return std::string(engine::isa_name(engine::best_isa())); });
+  m.def("engine_int8_dot", []() {
+    // The int8 dot-product instructions each path uses on this CPU.
+    py::dict d;
+    d["avx512"] = engine::vnni_available() ? "vnni" : "int16";
+    d["avx2"] = engine::avxvnni_available() ? "avx-vnni" : "int16";
+    d["scalar"] = "int16";
+    return d;
+  });
   m.def(
       "popcount_peak_words_per_s",
       [](const std::string& isa, double seconds) {

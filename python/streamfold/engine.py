@@ -86,11 +86,14 @@ class Engine:
 
 
 def engine_info():
-    """The kernel path the engine picks on this CPU, every available one, and
-    the SF_ENGINE_ISA override if set."""
+    """The kernel path the engine picks on this CPU, every available one, the
+    SF_ENGINE_ISA override if set, and the int8 dot product each path uses
+    ("vnni", "avx-vnni" or "int16")."""
     forced = os.environ.get("SF_ENGINE_ISA")
+    avail = list(_core.engine_isas())
+    dot = _core.engine_int8_dot()
     return {"path": forced or _core.engine_best_isa(), "best": _core.engine_best_isa(),
-            "available": list(_core.engine_isas()), "forced": forced}
+            "available": avail, "forced": forced, "int8_dot": {isa: dot[isa] for isa in avail}}
 
 
 def evaluate(model, images, labels, batch_size=256, engine=None, **engine_kw):

@@ -153,7 +153,7 @@ int64_t draw_val(Rng& rng, int bits, bool sgn) {
 
 TEST(EnginePacked, IntStripsFuzz) {
   Rng rng(0x18B175);
-  const bool vnni = vnni_available();
+  const bool vnni = vnni_available(), avxvnni = avxvnni_available();
   const std::vector<Isa> isas = available_isas();
   for (int iter = 0; iter < 200 * fuzz_scale(); ++iter) {
     const int64_t rows = uni(rng, 1, 70), K = uni(rng, 1, 300), N = uni(rng, 1, 150);
@@ -194,7 +194,7 @@ TEST(EnginePacked, IntStripsFuzz) {
       }
     // VNNI: unsigned activation codes (up to 255) x int8 weights (signed up
     // to 8 bits, unsigned up to 7), with a row stride past K4.
-    if (!vnni) continue;
+    if (!vnni && !avxvnni) continue;
     std::vector<uint8_t> au((size_t)(rows * K));
     for (auto& v : au) v = (uint8_t)draw_val(rng, abits, false);
     std::vector<int8_t> ws((size_t)(K * N));
@@ -212,9 +212,16 @@ TEST(EnginePacked, IntStripsFuzz) {
     for (int64_t r = 0; r < rows; ++r)
       for (int64_t k = 0; k < K; ++k) a8[(size_t)(r * lda + k)] = au[(size_t)(r * K + k)];
     for (int64_t st = 0; st < strips; ++st) {
-      std::vector<int32_t> P((size_t)(rows * kStrip), kSentinel);
-      u8s8_strip(a8.data(), lda, rows, ps, st, P.data());
-      ASSERT_TRUE(check(P, st, "vnni"));
+      if (vnni) {
+        std::vector<int32_t> P((size_t)(rows * kStrip), kSentinel);
+        u8s8_strip(a8.data(), lda, rows, ps, st, P.data());
+        ASSERT_TRUE(check(P, st, "vnni"));
+      }
+      if (avxvnni) {
+        std::vector<int32_t> P((size_t)(rows * kStrip), kSentinel);
+        u8s8_strip_avx(a8.data(), lda, rows, ps, st, P.data());
+        ASSERT_TRUE(check(P, st, "avx-vnni"));
+      }
     }
   }
 }

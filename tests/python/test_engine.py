@@ -125,6 +125,9 @@ def test_execute_onnx_fast_backend(zoo_cache):
 def test_engine_info_and_forced_path(monkeypatch, zoo_cache):
     info = sf.engine_info()
     assert info["best"] in info["available"] and "scalar" in info["available"]
+    assert set(info["int8_dot"]) == set(info["available"])
+    assert info["int8_dot"]["scalar"] == "int16"
+    assert info["int8_dot"].get("avx2", "int16") in ("int16", "avx-vnni")
     m = streamlined("tfc_w1a1")
     monkeypatch.setenv("SF_ENGINE_ISA", "scalar")
     assert sf.Engine(m).isa == "scalar"

@@ -435,10 +435,12 @@ Engine::Engine(const Model& model, const EngineOptions& opts) : model_(model) {
             if (pmax * std::fabs(e.A) + cwmax * std::fabs(e.C) < kI32 && (double)K * amax * wabs < kI32) {
               s->in_L = *LB;
               planned = true;
-              if (wmin >= -128 && wmax <= 127 && isa_ == Isa::AVX512 && vnni_available()) {
+              const bool vnni = (isa_ == Isa::AVX512 && vnni_available()) || (isa_ == Isa::AVX2 && avxvnni_available());
+              if (wmin >= -128 && wmax <= 127 && vnni) {
                 s->gk = Gk::VNNI;
                 s->ps8 = pack_weight_s8(K, N, [&](int64_t k, int64_t j) { return (int8_t)wv[(size_t)(k * N + j)]; });
-                s->label += fmt::format(": u8 x s8 vnni K={} N={} ({} x {})", K, N, adt.name(), wdt.name());
+                s->label += fmt::format(": u8 x s8 {} K={} N={} ({} x {})", isa_ == Isa::AVX512 ? "vnni" : "avx-vnni", K,
+                                        N, adt.name(), wdt.name());
               } else {
                 s->gk = Gk::I16;
                 s->pi16 = pack_weight_i16(K, N, [&](int64_t k, int64_t j) { return (int16_t)wv[(size_t)(k * N + j)]; });

@@ -55,6 +55,11 @@ bool vnni_available() {
   return isa_available(Isa::AVX512) && __builtin_cpu_supports("avx512vnni");
 }
 
+bool avxvnni_available() {
+  __builtin_cpu_init();
+  return isa_available(Isa::AVX2) && __builtin_cpu_supports("avxvnni");
+}
+
 Isa best_isa() { return available_isas().back(); }
 
 Isa parse_isa(const std::string& name) {

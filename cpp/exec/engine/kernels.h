@@ -97,6 +97,10 @@ bool vnni_available();
 // P[r*64 + j] = sum_k a[r*lda + k] * w[k][64*strip + j]; a rows hold K4 bytes
 // (zero padded). Only on CPUs with vnni_available().
 void u8s8_strip(const uint8_t* a, int64_t lda, int64_t rows, const PackedS8& w, int64_t strip, int32_t* P);
+// The same with 256-bit AVX-VNNI (vpdpbusd on ymm; Intel Alder Lake and
+// later, AMD Zen 5): the AVX2 path's int8 kernel where the CPU has it.
+bool avxvnni_available();
+void u8s8_strip_avx(const uint8_t* a, int64_t lda, int64_t rows, const PackedS8& w, int64_t strip, int32_t* P);
 
 // ---- roofline ---------------------------------------------------------------
 // Peak XOR+popcount throughput of one core on L1-resident data, in 64-bit

@@ -178,6 +178,49 @@ __attribute__((target("avx512f,avx512vnni"))) void u8s8_avx512(const uint8_t* a,
   }
 }
 
+// Four rows x one 16-column block (two 8-lane halves) per pass over K, on
+// the same packed weights: the low and high 32 bytes of a block's quad row
+// hold columns 0-7 and 8-15. Eight accumulators fit AVX2's 16 registers.
+__attribute__((target("avx2,avxvnni"))) void u8s8_avxvnni(const uint8_t* a, int64_t lda, int64_t rows,
+                                                          const PackedS8& w, int64_t b0, int64_t b1, int32_t* out) {
+  const int64_t Q = w.K4 / 4;
+  for (int64_t b = b0; b < b1; ++b) {
+    const int8_t* wb = w.w.data() + b * Q * 64;
+    const int live = (int)std::min<int64_t>(16, w.N - b * 16);
+    for (int64_t m = 0; m < rows; m += 4) {
+      const int mr = (int)std::min<int64_t>(4, rows - m);
+      const uint8_t* a0 = a + m * lda;
+      const uint8_t* a1 = a + (m + (mr > 1 ? 1 : 0)) * lda;
+      const uint8_t* a2 = a + (m + (mr > 2 ? 2 : 0)) * lda;
+      const uint8_t* a3 = a + (m + (mr > 3 ? 3 : 0)) * lda;
+      const __m256i z = _mm256_setzero_si256();
+      __m256i c0l = z, c0h = z, c1l = z, c1h = z, c2l = z, c2h = z, c3l = z, c3h = z;
+      for (int64_t q = 0; q < Q; ++q) {
+        const __m256i wl = _mm256_loadu_si256((const __m256i*)(wb + q * 64));
+        const __m256i wh = _mm256_loadu_si256((const __m256i*)(wb + q * 64 + 32));
+        const __m256i v0 = _mm256_set1_epi32(load_quad(a0 + 4 * q)), v1 = _mm256_set1_epi32(load_quad(a1 + 4 * q));
+        const __m256i v2 = _mm256_set1_epi32(load_quad(a2 + 4 * q)), v3 = _mm256_set1_epi32(load_quad(a3 + 4 * q));
+        c0l = _mm256_dpbusd_avx_epi32(c0l, v0, wl);
+        c0h = _mm256_dpbusd_avx_epi32(c0h, v0, wh);
+        c1l = _mm256_dpbusd_avx_epi32(c1l, v1, wl);
+        c1h = _mm256_dpbusd_avx_epi32(c1h, v1, wh);
+        c2l = _mm256_dpbusd_avx_epi32(c2l, v2, wl);
+        c2h = _mm256_dpbusd_avx_epi32(c2h, v2, wh);
+        c3l = _mm256_dpbusd_avx_epi32(c3l, v3, wl);
+        c3h = _mm256_dpbusd_avx_epi32(c3h, v3, wh);
+      }
+      const __m256i rl[4] = {c0l, c1l, c2l, c3l}, rh[4] = {c0h, c1h, c2h, c3h};
+      for (int r = 0; r < mr; ++r) {
+        alignas(32) int32_t t[16];
+        _mm256_store_si256((__m256i*)t, rl[r]);
+        _mm256_store_si256((__m256i*)(t + 8), rh[r]);
+        int32_t* o = out + (m + r) * kStrip + (b - b0) * 16;
+        for (int j = 0; j < live; ++j) o[j] = t[j];
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void i16_gemm(Isa isa, const int16_t* a, const PackedI16& w, int64_t m0, int64_t m1, int64_t b0, int64_t b1,
@@ -189,6 +232,12 @@ void i16_gemm(Isa isa, const int16_t* a, const PackedI16& w, int64_t m0, int64_t
 void i16_strip(Isa isa, const int16_t* a, int64_t rows, const PackedI16& w, int64_t strip, int32_t* P) {
   const int64_t b0 = strip * (kStrip / kI16Block), b1 = std::min(w.blocks, b0 + kStrip / kI16Block);
   i16_dispatch(isa, {a, rows, &w, b0, b1, P, kStrip});
+}
+
+void u8s8_strip_avx(const uint8_t* a, int64_t lda, int64_t rows, const PackedS8& w, int64_t strip, int32_t* P) {
+  const int64_t b0 = strip * (kStrip / 16), b1 = std::min(w.blocks, b0 + kStrip / 16);
+  if (rows <= 0 || b1 <= b0) return;
+  u8s8_avxvnni(a, lda, rows, w, b0, b1, P);
 }
 
 void u8s8_strip(const uint8_t* a, int64_t lda, int64_t rows, const PackedS8& w, int64_t strip, int32_t* P) {

@@ -662,7 +662,10 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
           case Gk::PLANES:
             planes_gemm(isa_, s.xor_mode, pa, static_cast<const uint64_t*>(rows), L.ld, mr, s.pw, st, P.get());
             break;
-          case Gk::VNNI: u8s8_strip(static_cast<const uint8_t*>(rows), L.ld, mr, s.ps8, st, P.get()); break;
+          case Gk::VNNI:
+            if (isa_ == Isa::AVX512) u8s8_strip(static_cast<const uint8_t*>(rows), L.ld, mr, s.ps8, st, P.get());
+            else u8s8_strip_avx(static_cast<const uint8_t*>(rows), L.ld, mr, s.ps8, st, P.get());
+            break;
           case Gk::I16: i16_strip(isa_, a16.data(), mr, s.pi16, st, P.get()); break;
           case Gk::WIDE: break;
         }
