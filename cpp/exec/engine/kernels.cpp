@@ -219,7 +219,7 @@ namespace {
 // One job at a time holds the pool; a concurrent or nested caller falls back
 // to spawning its own threads, so correctness never depends on the pool.
 class Pool {
-  static constexpr std::chrono::microseconds kSpin{500};
+  static constexpr std::chrono::microseconds kSpin{500}, kYieldAfter{200};
 
  public:
   // Runs chunks [1, nt) on workers, chunk 0 on the caller; false when busy.
@@ -245,7 +245,21 @@ class Pool {
     }
     cv_.notify_all();
     chunk(0);
-    while (left_.load(std::memory_order_acquire) != 0) _mm_pause();
+    // Wait for the workers. A wait past kYieldAfter means a worker is not
+    // running (more runnable threads than cores): yield the core to it
+    // instead of spinning away the time slice (2.5-4x faster under two CPU
+    // hogs). Shorter waits never yield; yielding early made batch-1 runs
+    // slower and erratic.
+    const auto start = std::chrono::steady_clock::now();
+    bool yield = false;
+    for (int spin = 0; left_.load(std::memory_order_acquire) != 0; ++spin) {
+      if (yield) {
+        std::this_thread::yield();
+      } else {
+        _mm_pause();
+        if ((spin & 255) == 255) yield = std::chrono::steady_clock::now() - start > kYieldAfter;
+      }
+    }
     return true;
   }
 
