@@ -541,14 +541,24 @@ void fill_guess_margin(const float* thr, int64_t ld, const int* count, int64_t n
 __attribute__((target("avx512f,avx512bw,avx512vl"))) static void bits_avx512(const int32_t* P, int64_t rows,
                                                                              int64_t ncols, const int64_t* q, bool le,
                                                                              uint64_t* bits, int64_t ldb) {
+  // The bounds saturated to int32 once per call: exact, since |P| < 2^31 - 1
+  // (a bound past the int32 range still compares the same way).
+  __m512i q32[4];
+  __mmask16 live[4];
+  const int chunks = (int)((ncols + 15) / 16);
+  for (int c = 0; c < chunks; ++c) {
+    live[c] = live_mask(ncols - 16 * c);
+    const __mmask8 lo = (__mmask8)(live[c] & 0xFF), hi = (__mmask8)(live[c] >> 8);
+    const __m256i a = _mm512_cvtsepi64_epi32(_mm512_maskz_loadu_epi64(lo, q + 16 * c));
+    const __m256i b = _mm512_cvtsepi64_epi32(_mm512_maskz_loadu_epi64(hi, q + 16 * c + 8));
+    q32[c] = _mm512_inserti64x4(_mm512_castsi256_si512(a), b, 1);
+  }
   for (int64_t r = 0; r < rows; ++r) {
     uint64_t word = 0;
-    for (int64_t c = 0; c < ncols; c += 8) {
-      const __mmask8 live = ncols - c >= 8 ? (__mmask8)0xFF : (__mmask8)((1u << (ncols - c)) - 1);
-      const __m512i v = _mm512_cvtepi32_epi64(_mm256_maskz_loadu_epi32(live, P + r * kStrip + c));
-      const __m512i t = _mm512_maskz_loadu_epi64(live, q + c);
-      const __mmask8 m = le ? _mm512_mask_cmple_epi64_mask(live, v, t) : _mm512_mask_cmpge_epi64_mask(live, v, t);
-      word |= (uint64_t)m << c;
+    for (int c = 0; c < chunks; ++c) {
+      const __m512i v = _mm512_maskz_loadu_epi32(live[c], P + r * kStrip + 16 * c);
+      const __mmask16 m = le ? _mm512_mask_cmple_epi32_mask(live[c], v, q32[c]) : _mm512_mask_cmpge_epi32_mask(live[c], v, q32[c]);
+      word |= (uint64_t)m << (16 * c);
     }
     bits[r * ldb] = word;
   }

@@ -58,7 +58,9 @@ void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, co
 // One output bit per column from raw int32 GEMM sums (P as for
 // run_epilogue): bit j = P[r][j] >= q[j] (le: <=), for ncols columns, into
 // the 64-bit word bits[r * ldb] of each row. The count-space form of a
-// single-threshold, 1-bit-output epilogue (see planes_gemm_bit).
+// single-threshold, 1-bit-output epilogue (see planes_gemm_bit). The sums
+// must lie strictly inside the int32 range (|P| < 2^31 - 1; the plan's
+// bounds prove it), as the vector path compares against saturated bounds.
 void bits_from_sums(Isa isa, const int32_t* P, int64_t rows, int64_t ncols, const int64_t* q, bool le, uint64_t* bits,
                     int64_t ldb);
 
