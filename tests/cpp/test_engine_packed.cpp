@@ -869,3 +869,55 @@ TEST(EnginePacked, BitsFromSumsFuzz) {
     }
   }
 }
+
+// threshold_nchw (RGB-style input straight from NCHW planes) against
+// threshold_rows on the same pixels transposed to channels-last rows.
+TEST(EnginePacked, ThresholdNchwFuzz) {
+  if (!isa_available(Isa::AVX512)) GTEST_SKIP() << "AVX-512 only";
+  Rng rng(0x4C4C);
+  const float nan = std::numeric_limits<float>::quiet_NaN();
+  int cases = 0;
+  for (int T : {1, 3, 15, 17, 255})
+    for (int64_t C = 1; C <= 4; ++C)
+      for (int rep = 0; rep < 4 * fuzz_scale(); ++rep, ++cases) {
+        FloatThresholds t;
+        t.C = C;
+        t.Cpad = kStrip;
+        t.T = T;
+        t.thr.assign((size_t)(T * t.Cpad), nan);
+        std::vector<float> first((size_t)C), last((size_t)C);
+        std::vector<int> counts((size_t)C, T);
+        for (int64_t c = 0; c < C; ++c) {
+          std::vector<float> th = float_thresholds(rng, T);
+          if (T > 16 && coin(rng)) {  // nearly evenly spaced: the margin path
+            const float a = (float)uni(rng, -100, 100) * 0.01f, step = (float)uni(rng, 1, 400) * 0.001f;
+            for (int k = 0; k < T; ++k) th[(size_t)k] = a + (float)k * step;
+          }
+          for (int k = 0; k < T; ++k) t.thr[(size_t)(k * t.Cpad + c)] = th[(size_t)k];
+          first[(size_t)c] = th.front(), last[(size_t)c] = th.back();
+        }
+        fill_guess(first.data(), last.data(), counts.data(), C, t.g0, t.ginv);
+        if (coin(rng)) fill_guess_margin(t.thr.data(), t.Cpad, counts.data(), C, T, t.g0, t.ginv, t.gdev);
+        const bool identity = T <= 255 && coin(rng);
+        t.code.resize((size_t)T + 1);
+        for (int k = 0; k <= T; ++k) t.code[(size_t)k] = identity ? k : (int32_t)uni(rng, 0, 255);
+        const int64_t HW = uni(rng, 1, 90), p0 = uni(rng, 0, HW - 1), np = uni(rng, 1, HW - p0);
+        std::vector<float> img((size_t)(C * HW));
+        for (auto& v : img) {
+          const int pick = (int)(rng() % 10);
+          v = pick == 0 ? nan : (float)uni(rng, -150, 150) * 0.01f;
+        }
+        std::vector<float> rows((size_t)(np * C));
+        for (int64_t p = 0; p < np; ++p)
+          for (int64_t c = 0; c < C; ++c) rows[(size_t)(p * C + c)] = img[(size_t)(c * HW + p0 + p)];
+        std::vector<uint8_t> want((size_t)(np * 4 + 64), 0xAB), got((size_t)(np * 4 + 64), 0xAB);
+        threshold_rows(Isa::SCALAR, t, rows.data(), np, 0, OutRef{OutKind::BYTES, want.data(), 4, 0, 8});
+        ASSERT_TRUE(threshold_nchw(Isa::AVX512, t, img.data(), HW, p0, np, 0, OutRef{OutKind::BYTES, got.data(), 4, 0, 8}));
+        for (int64_t p = 0; p < np; ++p)
+          for (int64_t c = 0; c < C; ++c)
+            ASSERT_EQ(got[(size_t)(p * 4 + c)], want[(size_t)(p * 4 + c)]) << "T=" << T << " C=" << C << " p=" << p;
+        for (size_t i = (size_t)(np * 4); i < got.size(); ++i) ASSERT_EQ(got[i], 0xAB) << "wrote past the rows";
+      }
+  EXPECT_GT(cases, 0);
+  EXPECT_FALSE(threshold_nchw(Isa::AVX2, FloatThresholds{}, nullptr, 1, 0, 1, 0, OutRef{OutKind::BYTES, nullptr, 4, 0, 8}));
+}

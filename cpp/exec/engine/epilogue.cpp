@@ -366,6 +366,39 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_avx512(const Float
   }
 }
 
+// An NCHW image straight to channels-last byte codes with a 4-byte row
+// stride (C <= 4, e.g. RGB input quantization): per 16 pixels, each
+// channel's counts come from its own plane with that channel's thresholds
+// broadcast, and the codes merge into one 32-bit row per pixel.
+__attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_nchw_c4_avx512(const FloatThresholds& t, const float* img,
+                                                                            int64_t HW, int64_t p0, int64_t np,
+                                                                            uint8_t* out) {
+  bool identity = true;
+  for (size_t c = 0; c < t.code.size(); ++c) identity &= t.code[c] == (int32_t)c;
+  const __m512i one = _mm512_set1_epi32(1);
+  for (int64_t q = 0; q < np; q += 16) {
+    const __mmask16 live = live_mask(np - q);
+    __m512i row = _mm512_setzero_si512();
+    for (int c = 0; c < (int)t.C; ++c) {
+      const __m512 v = _mm512_maskz_loadu_ps(live, img + c * HW + p0 + q);
+      __m512i cnt = _mm512_setzero_si512();
+      if (t.T <= 16) {
+        for (int k = 0; k < t.T; ++k) {
+          const __m512 th = _mm512_set1_ps(t.thr[(size_t)(k * t.Cpad + c)]);
+          cnt = _mm512_mask_add_epi32(cnt, _mm512_mask_cmp_ps_mask(live, v, th, _CMP_GE_OQ), cnt, one);
+        }
+      } else {
+        const float dev = t.gdev.size() > (size_t)c ? t.gdev[(size_t)c] : 1.0f;
+        cnt = count_many(v, v, live, t.thr.data(), t.Cpad, t.T, _mm512_set1_ps(t.g0[(size_t)c]),
+                         _mm512_set1_ps(t.ginv[(size_t)c]), _mm512_set1_ps(dev), GeF32Chan{_mm512_set1_epi32(c)});
+      }
+      const __m512i code = identity ? cnt : _mm512_mask_i32gather_epi32(_mm512_setzero_si512(), live, cnt, t.code.data(), 4);
+      row = _mm512_or_si512(row, _mm512_slli_epi32(code, 8 * c));
+    }
+    _mm512_mask_storeu_epi32(out + q * 4, live, row);
+  }
+}
+
 // ---- AVX2: 8 columns per step (CPUs without AVX-512) ------------------------
 
 // The count of an 8-lane chunk when T > 16, from the linear guess where the
@@ -582,6 +615,13 @@ void run_epilogue(Isa isa, const Epilogue& e, const int32_t* P, int64_t rows, co
   if (isa == Isa::AVX512) return epi_avx512(e, P, rows, RA, row0, n0, ncols, out);
   if (isa == Isa::AVX2) return epi_avx2(e, P, rows, RA, row0, n0, ncols, out);
   epi_scalar(e, P, rows, RA, row0, n0, ncols, out);
+}
+
+bool threshold_nchw(Isa isa, const FloatThresholds& t, const float* img, int64_t HW, int64_t p0, int64_t np,
+                    int64_t row0, const OutRef& out) {
+  if (isa != Isa::AVX512 || out.kind != OutKind::BYTES || out.ld != 4 || t.C > 4) return false;
+  thr_nchw_c4_avx512(t, img, HW, p0, np, static_cast<uint8_t*>(out.base) + row0 * 4);
+  return true;
 }
 
 void threshold_rows(Isa isa, const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,

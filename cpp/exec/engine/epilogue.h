@@ -77,5 +77,10 @@ struct FloatThresholds {
 };
 void threshold_rows(Isa isa, const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,
                     const OutRef& out);
+// The same for pixels [p0, p0 + np) of one NCHW image (C planes of HW
+// floats at img), written to output rows row0.. . Only for byte outputs with
+// a 4-byte row stride (C <= 4) on AVX-512; false (nothing written) otherwise.
+bool threshold_nchw(Isa isa, const FloatThresholds& t, const float* img, int64_t HW, int64_t p0, int64_t np,
+                    int64_t row0, const OutRef& out);
 
 }  // namespace sf::engine

@@ -403,6 +403,7 @@ void Engine::run_thresholds(const Step& s, std::vector<Val>& vals, int64_t batch
         std::vector<float> tile((size_t)(kTile * C));
         for (int64_t j = c * jobs / chunks; j < (c + 1) * jobs / chunks; ++j) {
           const int64_t n = j / tiles, p0 = (j % tiles) * kTile, np = std::min(kTile, HW - p0);
+          if (threshold_nchw(isa_, s.fthr, xv + n * C * HW, HW, p0, np, n * HW + p0, out)) continue;
           for (int64_t ch = 0; ch < C; ++ch) {
             const float* src = xv + (n * C + ch) * HW + p0;
             for (int64_t q = 0; q < np; ++q) tile[(size_t)(q * C + ch)] = src[q];
