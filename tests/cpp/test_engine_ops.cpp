@@ -18,6 +18,7 @@
 #include <string>
 
 #include "exec/engine/packed.h"
+#include "fuzz_util.h"
 #include "exec/engine/packed_ops.h"
 #include "exec/executor.h"
 #include "ops/op.h"
@@ -27,17 +28,10 @@ using namespace sf::engine;
 
 namespace {
 
-using Rng = std::mt19937_64;
-
-int64_t uni(Rng& r, int64_t lo, int64_t hi) { return lo + (int64_t)(r() % (uint64_t)(hi - lo + 1)); }
-bool coin(Rng& r, int percent = 50) { return (int)(r() % 100) < percent; }
-
-// SF_FUZZ_SCALE=n runs n times as many random cases (default 1, for CI).
-int fuzz_scale() {
-  const char* s = std::getenv("SF_FUZZ_SCALE");
-  const int n = s ? std::atoi(s) : 1;
-  return n > 0 ? n : 1;
-}
+using fuzz::Rng;
+using fuzz::coin;
+using fuzz::fuzz_scale;
+using fuzz::uni;
 
 const std::vector<DataType>& dtypes() {
   static const std::vector<DataType> d = {DataType::bipolar(), DataType::binary(), DataType::ternary(),

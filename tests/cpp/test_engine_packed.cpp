@@ -24,6 +24,7 @@
 #include "exec/engine/epilogue.h"
 #include "exec/engine/kernels.h"
 #include "exec/engine/packed.h"
+#include "fuzz_util.h"
 #include "exec/executor.h"
 
 using namespace sf;
@@ -31,17 +32,10 @@ using namespace sf::engine;
 
 namespace {
 
-using Rng = std::mt19937_64;
-
-int64_t uni(Rng& r, int64_t lo, int64_t hi) { return lo + (int64_t)(r() % (uint64_t)(hi - lo + 1)); }
-bool coin(Rng& r, int percent = 50) { return (int)(r() % 100) < percent; }
-
-// SF_FUZZ_SCALE=n runs n times as many random cases (default 1, for CI).
-int fuzz_scale() {
-  const char* s = std::getenv("SF_FUZZ_SCALE");
-  const int n = s ? std::atoi(s) : 1;
-  return n > 0 ? n : 1;
-}
+using fuzz::Rng;
+using fuzz::coin;
+using fuzz::fuzz_scale;
+using fuzz::uni;
 
 constexpr int32_t kSentinel = 0x5A5A5A5A;
 

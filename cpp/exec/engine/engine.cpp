@@ -135,8 +135,7 @@ void fill_int_thresholds(Epilogue& e, const MtPlan& p) {
   guess_from(p, e.N, e.thr.data(), e.Npad, e.T, e.g0, e.ginv, e.gdev);
   if (p.packs) {
     e.code = p.code;
-    e.identity = true;
-    for (size_t c = 0; c < e.code.size(); ++c) e.identity &= e.code[c] == (int32_t)c;
+    e.identity = identity_codes(e.code);
   }
 }
 
@@ -165,9 +164,8 @@ void plan_bit_output(Step& s) {
   s.bit_q.assign((size_t)std::max(cols, e.Npad), never);
   for (int64_t n = 0; n < e.N; ++n) {
     const int32_t t = e.thr[(size_t)n];
-    if (c0 == c1 || t == std::numeric_limits<int32_t>::max()) {  // the count is constant
-      const int32_t bit = t == std::numeric_limits<int32_t>::max() ? c0 : c0;
-      s.bit_q[(size_t)n] = bit ? always : never;
+    if (c0 == c1 || t == std::numeric_limits<int32_t>::max()) {  // the bit is constant: code[0]
+      s.bit_q[(size_t)n] = c0 ? always : never;
       continue;
     }
     const int64_t u = (int64_t)t - (int64_t)e.C * e.CW[(size_t)n] - e.D;

@@ -317,8 +317,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_avx512_flat(const 
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_avx512(const FloatThresholds& t, const float* x, int64_t rows,
                                                             int64_t row0, const OutRef& out) {
   const __m512i one = _mm512_set1_epi32(1);
-  bool identity = true;
-  for (size_t c = 0; c < t.code.size(); ++c) identity &= t.code[c] == (int32_t)c;
+  const bool identity = identity_codes(t.code);
   if (t.T == 1 && identity && out.kind == OutKind::PLANES && out.bits == 1) {
     // Binary input quantization: the compare mask is the output plane itself.
     for (int64_t r = 0; r < rows; ++r) {
@@ -373,8 +372,7 @@ __attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_avx512(const Float
 __attribute__((target("avx512f,avx512bw,avx512vl"))) void thr_nchw_c4_avx512(const FloatThresholds& t, const float* img,
                                                                             int64_t HW, int64_t p0, int64_t np,
                                                                             uint8_t* out) {
-  bool identity = true;
-  for (size_t c = 0; c < t.code.size(); ++c) identity &= t.code[c] == (int32_t)c;
+  const bool identity = identity_codes(t.code);
   const __m512i one = _mm512_set1_epi32(1);
   for (int64_t q = 0; q < np; q += 16) {
     const __mmask16 live = live_mask(np - q);
@@ -502,9 +500,7 @@ __attribute__((target("avx2,fma"))) void epi_avx2(const Epilogue& e, const int32
 
 __attribute__((target("avx2,fma"))) void thr_avx2(const FloatThresholds& t, const float* x, int64_t rows, int64_t row0,
                                                   const OutRef& out) {
-  bool identity = true;
-  for (size_t c = 0; c < t.code.size(); ++c) identity &= t.code[c] == (int32_t)c;
-  const std::vector<float> lut;  // no float output here
+  const bool identity = identity_codes(t.code);
   for (int64_t r = 0; r < rows; ++r) {
     const int64_t row = row0 + r;
     const float* xr = x + r * t.C;

@@ -41,6 +41,13 @@ void fill_guess_margin(const int32_t* thr, int64_t ld, const int* count, int64_t
 void fill_guess_margin(const float* thr, int64_t ld, const int* count, int64_t n, int T, const std::vector<float>& g0,
                        const std::vector<float>& ginv, std::vector<float>& gdev);
 
+// Whether count c maps to code c for every count (stores need no table).
+inline bool identity_codes(const std::vector<int32_t>& code) {
+  for (size_t c = 0; c < code.size(); ++c)
+    if (code[c] != (int32_t)c) return false;
+  return true;
+}
+
 enum class OutKind { FLOAT, PLANES, BYTES };
 struct OutRef {
   OutKind kind = OutKind::FLOAT;

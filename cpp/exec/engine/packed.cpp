@@ -195,14 +195,6 @@ inline void copy_fixed(uint8_t* d, const uint8_t* s) {
   std::memcpy(d, s, W);
 }
 
-// The BYTES Im2Col rows. Everything the loops read is a local: through the
-// Packed references, byte stores could alias the buffer pointers and row
-// strides and force a reload after every byte. Each pixel but a row's last
-// moves as one fixed-size copy of Wc >= C bytes: its spare bytes land where
-// the next pixel is written next (pixels whose chunk would pass the row's end
-// are copied exactly, so nothing spills into another row, which another
-// thread may be writing), and the reads past a pixel stay inside the
-// buffer's kReadSlack words. Interior windows use precomputed tap offsets.
 // Exactly n <= 64 bytes, as two overlapping fixed-size copies (no call).
 inline void copy_small(uint8_t* d, const uint8_t* s, int64_t n) {
   if (n >= 32) {
@@ -218,29 +210,23 @@ inline void copy_small(uint8_t* d, const uint8_t* s, int64_t n) {
   }
 }
 
-template <int Wc>
-void im2col_bytes(const uint8_t* xb, int64_t ild, const uint8_t* padb, int64_t H, int64_t W, int64_t C,
-                  const Im2ColGeom g, int64_t OH, int64_t OW, int64_t old, int64_t m0, int64_t mr, uint8_t* db) {
-  const int64_t taps = g.kh * g.kw;
-  // Chunk copies for the pixels whose chunk ends inside the row.
-  const int64_t chunk_until = Wc > 0 && old >= Wc ? std::min(taps, (old - Wc) / C + 1) : 0;
-  // Each tap's offset from the window's first pixel, for interior windows.
-  std::vector<int64_t> off((size_t)taps);
+// Walks Im2Col output rows [m0, m0 + mr) of an (N, H, W, .) input whose
+// pixels are `unit` words or bytes apart. A window wholly inside the image
+// calls interior(r, base, off): base is its first pixel's offset, off[pos]
+// each tap's offset from it (precomputed once). A window at the border calls
+// tap(r, pos, at) for each tap, at = the pixel's offset or -1 for padding.
+template <class Interior, class Tap>
+void walk_im2col(const Im2ColGeom& g, int64_t H, int64_t W, int64_t OH, int64_t OW, int64_t unit, int64_t m0,
+                 int64_t mr, Interior interior, Tap tap) {
+  std::vector<int64_t> off((size_t)(g.kh * g.kw));
   for (int64_t ky = 0, pos = 0; ky < g.kh; ++ky)
-    for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) off[(size_t)pos] = (ky * g.dh * W + kx * g.dw) * ild;
+    for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) off[(size_t)pos] = (ky * g.dh * W + kx * g.dw) * unit;
   const int64_t* offp = off.data();
-  auto put = [&](uint8_t* d, const uint8_t* src, int64_t pos) {
-    if (pos < chunk_until) copy_fixed<(Wc > 0 ? Wc : 1)>(d, src);
-    else if (C <= 64) copy_small(d, src, C);
-    else std::memcpy(d, src, (size_t)C);
-  };
   int64_t n = m0 / (OH * OW), oy = (m0 / OW) % OH, ox = m0 % OW;
   for (int64_t r = 0; r < mr; ++r) {
-    uint8_t* drow = db + r * old;
     const int64_t iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
     if (iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W) {
-      const uint8_t* base = xb + ((n * H + iy0) * W + ix0) * ild;
-      for (int64_t pos = 0; pos < taps; ++pos) put(drow + pos * C, base + offp[pos], pos);
+      interior(r, ((n * H + iy0) * W + ix0) * unit, offp);
     } else {
       int64_t pos = 0;
       for (int64_t ky = 0; ky < g.kh; ++ky) {
@@ -248,7 +234,7 @@ void im2col_bytes(const uint8_t* xb, int64_t ild, const uint8_t* padb, int64_t H
         for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
           const int64_t ix = ix0 + kx * g.dw;
           const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
-          put(drow + pos * C, inside ? xb + ((n * H + iy) * W + ix) * ild : padb, pos);
+          tap(r, pos, inside ? ((n * H + iy) * W + ix) * unit : -1);
         }
       }
     }
@@ -257,6 +243,34 @@ void im2col_bytes(const uint8_t* xb, int64_t ild, const uint8_t* padb, int64_t H
       if (++oy == OH) oy = 0, ++n;
     }
   }
+}
+
+// The BYTES Im2Col rows. Everything the loops read is a local: through the
+// Packed references, byte stores could alias the buffer pointers and row
+// strides and force a reload after every byte. Each pixel but a row's last
+// moves as one fixed-size copy of Wc >= C bytes: its spare bytes land where
+// the next pixel is written next (pixels whose chunk would pass the row's end
+// are copied exactly, so nothing spills into another row, which another
+// thread may be writing), and the reads past a pixel stay inside the
+// buffer's kReadSlack words.
+template <int Wc>
+void im2col_bytes(const uint8_t* xb, int64_t ild, const uint8_t* padb, int64_t H, int64_t W, int64_t C,
+                  const Im2ColGeom g, int64_t OH, int64_t OW, int64_t old, int64_t m0, int64_t mr, uint8_t* db) {
+  const int64_t taps = g.kh * g.kw;
+  // Chunk copies for the pixels whose chunk ends inside the row.
+  const int64_t chunk_until = Wc > 0 && old >= Wc ? std::min(taps, (old - Wc) / C + 1) : 0;
+  auto put = [&](uint8_t* d, const uint8_t* src, int64_t pos) {
+    if (pos < chunk_until) copy_fixed<(Wc > 0 ? Wc : 1)>(d, src);
+    else if (C <= 64) copy_small(d, src, C);
+    else std::memcpy(d, src, (size_t)C);
+  };
+  walk_im2col(
+      g, H, W, OH, OW, ild, m0, mr,
+      [&](int64_t r, int64_t base, const int64_t* off) {
+        uint8_t* drow = db + r * old;
+        for (int64_t pos = 0; pos < taps; ++pos) put(drow + pos * C, xb + base + off[pos], pos);
+      },
+      [&](int64_t r, int64_t pos, int64_t at) { put(db + r * old + pos * C, at >= 0 ? xb + at : padb, pos); });
 }
 
 }  // namespace
@@ -283,45 +297,25 @@ void im2col_rows(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, c
   const uint64_t* xw = x.words();
   const uint64_t* padw = pad.words();
   uint64_t* dw = static_cast<uint64_t*>(dst);
-  const int64_t ild = Li.ld, old = Lo.ld, taps = g.kh * g.kw;
+  const int64_t old = Lo.ld, taps = g.kh * g.kw;
   const int bits = Li.bits;
-  // Each tap's word offset from the window's first pixel (interior windows).
-  std::vector<int64_t> off((size_t)taps);
-  for (int64_t ky = 0, pos = 0; ky < g.kh; ++ky)
-    for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) off[(size_t)pos] = (ky * g.dh * W + kx * g.dw) * ild;
-  const int64_t* offp = off.data();
   // Pixels are a few words: plain loops beat memcpy calls.
   auto put = [&](uint64_t* d, const uint64_t* src) {
     for (int i = 0; i < bits; ++i)
       for (int64_t w = 0; w < pw; ++w) d[i * opw + w] = src[i * pw + w];
   };
-  int64_t n = m0 / (OH * OW), oy = (m0 / OW) % OH, ox = m0 % OW;
-  for (int64_t r = 0; r < mr; ++r) {
-    uint64_t* drow = dw + r * old;
-    const int64_t iy0 = oy * g.sh - g.pt, ix0 = ox * g.sw - g.pl;
-    if (iy0 >= 0 && iy0 + (g.kh - 1) * g.dh < H && ix0 >= 0 && ix0 + (g.kw - 1) * g.dw < W) {
-      const uint64_t* base = xw + ((n * H + iy0) * W + ix0) * ild;
-      if (bits == 1 && pw == 1) {  // binary maps of <= 64 channels: one word per tap
-        for (int64_t pos = 0; pos < taps; ++pos) drow[pos] = base[offp[pos]];
-      } else {
-        for (int64_t pos = 0; pos < taps; ++pos) put(drow + pos * pw, base + offp[pos]);
-      }
-    } else {
-      int64_t pos = 0;
-      for (int64_t ky = 0; ky < g.kh; ++ky) {
-        const int64_t iy = iy0 + ky * g.dh;
-        for (int64_t kx = 0; kx < g.kw; ++kx, ++pos) {
-          const int64_t ix = ix0 + kx * g.dw;
-          const bool inside = iy >= 0 && iy < H && ix >= 0 && ix < W;
-          put(drow + pos * pw, inside ? xw + ((n * H + iy) * W + ix) * ild : padw);
+  walk_im2col(
+      g, H, W, OH, OW, Li.ld, m0, mr,
+      [&](int64_t r, int64_t base, const int64_t* off) {
+        uint64_t* drow = dw + r * old;
+        const uint64_t* b = xw + base;
+        if (bits == 1 && pw == 1) {  // binary maps of <= 64 channels: one word per tap
+          for (int64_t pos = 0; pos < taps; ++pos) drow[pos] = b[off[pos]];
+        } else {
+          for (int64_t pos = 0; pos < taps; ++pos) put(drow + pos * pw, b + off[pos]);
         }
-      }
-    }
-    if (++ox == OW) {
-      ox = 0;
-      if (++oy == OH) oy = 0, ++n;
-    }
-  }
+      },
+      [&](int64_t r, int64_t pos, int64_t at) { put(dw + r * old + pos * pw, at >= 0 ? xw + at : padw); });
 }
 
 PackedPtr im2col_packed(const Packed& x, const Im2ColGeom& g, int64_t OH, int64_t OW, int threads) {

@@ -680,7 +680,6 @@ void Engine::run_gemm(const Step& s, std::vector<Val>& vals, int64_t batch) cons
       }
     }
   });
-  (void)batch;
   if (P_out) set_packed(vals, s.out[0], std::move(P_out));
   else set_float(vals, s.out[0], std::move(F_out));
 }
