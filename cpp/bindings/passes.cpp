@@ -37,6 +37,7 @@ void bind_passes(py::module_& m) {
       d["outputs"] = v.outputs;
       d["refusals"] = v.refusals;
       d["hint"] = v.hint;
+      d["float_head"] = v.float_head;
       d["message"] = v.message();
       r.append(d);
     }

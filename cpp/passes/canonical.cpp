@@ -90,7 +90,64 @@ std::string neighbour(const Graph& g, int idx) {
   return fmt::format("{} ({})", g.nodes[idx].name, g.nodes[idx].op_type);
 }
 
-std::string hint_for(const Node& n) {
+// The nodes that see only the raw float graph input, through other such
+// nodes and before any quantizer (MultiThreshold ends the head).
+std::vector<bool> float_head_nodes(const Graph& g) {
+  std::vector<bool> head(g.nodes.size(), false);
+  const auto order = topological_order(g);
+  for (int i : order) {
+    const Node& n = g.nodes[i];
+    if (n.op_type == "MultiThreshold") continue;
+    bool any = false, all = true;
+    for (const auto& t : n.inputs) {
+      if (t.empty() || g.get_initializer(t)) continue;
+      const int p = g.find_producer(t);
+      const bool from_head = is_graph_input(g, t) ? !g.get_datatype(t).is_integer() : (p >= 0 && head[p]);
+      any = any || from_head;
+      all = all && from_head;
+    }
+    head[i] = any && all;
+  }
+  return head;
+}
+
+const char* kFloatInputHint =
+    "this layer computes on the raw float input: no quantizer comes before it. Put an input quantizer in front "
+    "of it in Brevitas (e.g. QuantIdentity(bit_width=8) as the first module), or build with the float layers on "
+    "the host (DataflowBuildConfig(host_float_layers=True), or step_streamline(..., host_float_layers=True)): "
+    "the dataflow partition then starts after them";
+
+// A Mul scaling one operand of an Add whose other operand is scaled too.
+bool joins_other_scale(const Graph& g, const Node& n) {
+  if (n.op_type != "Mul") return false;
+  for (int c : g.find_consumers(n.outputs.at(0))) {
+    const Node& a = g.nodes[c];
+    if (a.op_type != "Add" || a.inputs.size() != 2) continue;
+    for (const auto& t : a.inputs) {
+      const int p = g.find_producer(t);
+      if (p >= 0 && &g.nodes[p] != &n && g.nodes[p].op_type == "Mul") return true;
+    }
+  }
+  return false;
+}
+
+const char* kTwoScalesHint =
+    "a residual Add joins two branches quantized with different scales, so no integer sum exists: let both "
+    "branches end in the same quantizer instance in Brevitas (reuse the block input's QuantIdentity/QuantReLU at "
+    "the end of the conv path, or one shared quantizer for the skip and the conv path), as FINN's ResNets do";
+
+std::string hint_for(const Graph& g, const Node& n, bool float_head) {
+  if (float_head && n.op_type != "Quant" && n.op_type != "BipolarQuant" && n.op_type != "Trunc")
+    return kFloatInputHint;
+  if (joins_other_scale(g, n)) return kTwoScalesHint;
+  if (n.op_type == "Add" && n.inputs.size() == 2) {
+    int muls = 0;
+    for (const auto& t : n.inputs) {
+      const int p = g.find_producer(t);
+      muls += p >= 0 && g.nodes[p].op_type == "Mul";
+    }
+    if (muls == 2) return kTwoScalesHint;
+  }
   if (n.op_type == "Mul" || n.op_type == "Add")
     return "a float scale/bias that could not be moved into a MultiThreshold: check the refusals above; "
            "often an activation quantizer is missing after this layer, or a per-channel scale meets a "
@@ -98,7 +155,12 @@ std::string hint_for(const Node& n) {
   if (n.op_type == "Quant" || n.op_type == "BipolarQuant" || n.op_type == "Trunc")
     return "only quantizers of at most 8 bits become thresholds; lower the bit width in Brevitas";
   if (n.op_type == "Conv") return "this convolution could not be lowered to Im2Col + MatMul (see refusals)";
-  if (n.op_type == "MatMul") return "MatMul weights must be integer (quantized by Brevitas with a weight quantizer)";
+  if (n.op_type == "MatMul") {
+    if (integer_weight(g, n.inputs.at(1)))
+      return "its input is a float tensor: the activation feeding it has no quantizer (or its scale could not be "
+             "moved into a MultiThreshold; see the refusals above); add a QuantIdentity/QuantReLU before this layer";
+    return "MatMul weights must be integer (quantized by Brevitas with a weight quantizer)";
+  }
   return "replace the layer in the Brevitas model with a supported one, or keep it outside the accelerated part";
 }
 
@@ -108,7 +170,9 @@ std::vector<CanonicalViolation> check_streamlined_form(const Model& m) {
   const Graph& g = m.graph;
   std::vector<CanonicalViolation> out;
   int trailing = 0;
-  for (const Node& n : g.nodes) {
+  const std::vector<bool> head = float_head_nodes(g);
+  for (size_t idx = 0; idx < g.nodes.size(); ++idx) {
+    const Node& n = g.nodes[idx];
     const OpDomain fam = domain_family(n.domain);
     std::string why;
     if (fam == OpDomain::QONNX &&
@@ -151,7 +215,8 @@ std::vector<CanonicalViolation> check_streamlined_form(const Model& m) {
       if (is_graph_output(g, o)) v.outputs.push_back(fmt::format("graph output '{}'", o));
     }
     for (const auto& r : refusals_for(n.name)) v.refusals.push_back(fmt::format("{} refused: {}", r.pass, r.reason));
-    v.hint = hint_for(n);
+    v.float_head = head[idx];
+    v.hint = hint_for(g, n, v.float_head);
     out.push_back(std::move(v));
   }
   return out;

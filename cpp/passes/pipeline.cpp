@@ -48,6 +48,10 @@ const std::map<std::string, std::vector<std::string>>& steps() {
            "Streamline",
            // conv lowering to Im2Col + MatMul in NHWC, transposes cancelled
            "LowerConvsToMatMul",
+           // the input quantizer's NHWC Transpose goes to the graph input
+           // first: when that quantizer also feeds a residual skip, the fork
+           // becomes NHWC and only a Transpose on the skip is left to cancel
+           "MoveTransposeToGraphInput",
            "CancelLayoutTransposes",
            // second round on the lowered graph
            "Streamline",

@@ -20,6 +20,10 @@ struct CanonicalViolation {
   std::vector<std::string> outputs;
   std::vector<std::string> refusals;  // "PassName: reason"
   std::string hint;
+  // Part of the float head: the node only sees the raw float graph input
+  // (through other such nodes), before any quantizer. A build may run these
+  // layers on the host (host_float_layers) so the dataflow part starts after.
+  bool float_head = false;
   std::string message() const;
 };
 

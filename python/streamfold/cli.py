@@ -76,9 +76,7 @@ def _cmd_exec(args):
 def _cmd_build(args):
     from .builder import DataflowBuildConfig, build_dataflow_cfg
 
-    cfg = DataflowBuildConfig.from_file(args.config)
-    if args.output_dir:
-        cfg.output_dir = args.output_dir
+    cfg = DataflowBuildConfig.from_file(args.config, output_dir=args.output_dir or None)
     summary = build_dataflow_cfg(args.model, cfg, progress=not args.quiet)
     folding = summary.get("folding")
     if folding is not None:

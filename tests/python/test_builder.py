@@ -155,6 +155,22 @@ def test_cli_build(tmp_path, model_file):
     assert main(["build", model_file, "--config", str(tmp_path / "bad.json")]) == 2
 
 
+def test_cli_build_output_dir_only_on_command_line(tmp_path, model_file, capsys):
+    """-o supplies output_dir when the config has none (issue 16, item 5)."""
+    from streamfold.cli import main
+
+    (tmp_path / "c.json").write_text(json.dumps({"board": "Pynq-Z2", "target_fps": 1000, "steps": HW_STEPS}))
+    out = tmp_path / "o_only"
+    assert main(["build", model_file, "-c", str(tmp_path / "c.json"), "-o", str(out), "-q"]) == 0
+    check_outputs(out, HW_STEPS)
+    # without -o the missing key is still named, and the hint mentions -o
+    assert main(["build", model_file, "-c", str(tmp_path / "c.json"), "-q"]) == 2
+    assert "output_dir" in capsys.readouterr().err
+    with pytest.raises(sf.ConfigError, match="--output-dir") as e:
+        DataflowBuildConfig.from_file(tmp_path / "c.json")
+    assert e.value.key == "output_dir"
+
+
 def test_tfc_w1a1_end_to_end(tmp_path):
     from streamfold import zoo
 

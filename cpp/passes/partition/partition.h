@@ -1,9 +1,13 @@
 // Dataflow partitioning: the HW layers of a converted model go into child
 // models (one per contiguous HW region), which the parent calls through
-// StreamingDataflowPartition nodes; everything else runs on the host. FINN
-// writes each child to a file and stores its path; streamfold keeps one
-// Model in memory, so the child travels serialized in the node's "model"
-// attribute and the parent stays a single, executable file.
+// StreamingDataflowPartition nodes; everything else runs on the host.
+// The node's "model" attribute has two forms, and both are read:
+//  - streamfold's: the child serialized into the attribute, so the parent is
+//    one self-contained, executable file (what this pass writes, and what
+//    the build passes between steps);
+//  - FINN's: the path of the child's .onnx file. The build writes this form
+//    for intermediate_models/dataflow_parent.onnx, the file FINN's tools
+//    read (streamfold.partition.save_parent_finn_form).
 #pragma once
 #include <string>
 #include <vector>

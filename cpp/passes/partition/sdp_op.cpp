@@ -1,8 +1,10 @@
 // StreamingDataflowPartition: the parent's call into one dataflow child
-// model, serialized in the "model" attribute (see partition.h). Executing it
+// model, serialized in the "model" attribute or (FINN's form) named there by
+// its file path (see partition.h). Executing it
 // runs the child with the reference executor, so a partitioned parent still
 // runs end to end and the verification ladder covers the partition step.
 #include <algorithm>
+#include <filesystem>
 #include <fmt/format.h>
 #include <memory>
 #include <mutex>
@@ -16,21 +18,45 @@
 namespace sf {
 namespace {
 
-// Parsed children, keyed by their bytes: a parent runs the same child for
-// every input, and parsing a CNN's weights each time would dominate.
+// The "model" attribute comes in two forms (see partition.h): streamfold's
+// serialized child, or FINN's path to the child's .onnx file. A path is short
+// printable text naming a file; serialized ONNX always starts with a protobuf
+// field tag (a control byte or a high bit) and is never a valid file name.
+bool is_file_path_form(const std::string& s) {
+  if (s.empty() || s.size() > 4096) return false;
+  for (unsigned char ch : s)
+    if (ch < 0x20 || ch >= 0x7f) return false;
+  return true;
+}
+
+// Parsed children, keyed by the attribute (the bytes, or the path with the
+// file's size and time): a parent runs the same child for every input, and
+// parsing a CNN's weights each time would dominate.
 std::shared_ptr<const Model> child_of(const Node& n) {
   const Attribute* a = n.attr("model");
   if (!a || a->type != AttrType::STRING || a->s.empty())
-    op_fail(n, "attribute 'model' (the serialized child ONNX model) is missing",
-            "create partitions with CreateDataflowPartition; a FINN file path is not supported");
+    op_fail(n, "attribute 'model' (the child ONNX model, serialized or as a file path) is missing",
+            "create partitions with CreateDataflowPartition");
+  std::string key = a->s;
+  const bool path = is_file_path_form(a->s);
+  if (path) {
+    std::error_code ec;
+    const auto size = std::filesystem::file_size(a->s, ec);
+    if (ec)
+      op_fail(n, fmt::format("attribute 'model' names the child model file '{}', which cannot be read", a->s),
+              "FINN's partitions store the child's path: keep the child file where the parent expects it "
+              "(relative paths are relative to the parent's folder when it is loaded from a file)");
+    const auto t = std::filesystem::last_write_time(a->s, ec);
+    key = fmt::format("path:{}:{}:{}", a->s, size, (long long)t.time_since_epoch().count());
+  }
   static std::mutex mu;
   static std::unordered_map<std::string, std::shared_ptr<const Model>> cache;
   std::lock_guard<std::mutex> lock(mu);
-  auto it = cache.find(a->s);
+  auto it = cache.find(key);
   if (it != cache.end()) return it->second;
   if (cache.size() > 64) cache.clear();
-  auto m = std::make_shared<const Model>(load_model_bytes(a->s));
-  cache.emplace(a->s, m);
+  auto m = std::make_shared<const Model>(path ? load_model_file(a->s) : load_model_bytes(a->s));
+  cache.emplace(key, m);
   return m;
 }
 

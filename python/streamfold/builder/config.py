@@ -62,7 +62,9 @@ class DataflowBuildConfig:
 
     # ---- loading --------------------------------------------------------
     @classmethod
-    def from_dict(cls, d, base_dir=None):
+    def from_dict(cls, d, base_dir=None, output_dir=None):
+        """output_dir, when given, overrides (or supplies) the config's own:
+        `streamfold build -o DIR` may go with a config that has none."""
         if not isinstance(d, dict):
             raise ConfigError("a build config must be a mapping of keys to values",
                               hint="e.g. {\"output_dir\": \"build\", \"board\": \"Pynq-Z2\", \"target_fps\": 1000}")
@@ -72,10 +74,13 @@ class DataflowBuildConfig:
                 close = difflib.get_close_matches(k, names, n=1)
                 raise ConfigError(f"unknown build config key {k!r}", key=k,
                                   hint=f"did you mean {close[0]!r}?" if close else f"known keys: {', '.join(names)}")
-        if "output_dir" not in d:
-            raise ConfigError("the build config has no output_dir", hint="add \"output_dir\": \"build\"",
-                              key="output_dir")
         d = dict(d)
+        if output_dir is not None:
+            d["output_dir"] = os.fspath(output_dir)
+        if "output_dir" not in d:
+            raise ConfigError("the build config has no output_dir",
+                              hint="add \"output_dir\": \"build\", or pass --output-dir/-o on the command line",
+                              key="output_dir")
         if base_dir:  # relative paths in a config file are relative to the file
             for k in ("folding_config_file", "verify_input_npy", "verify_expected_output_npy"):
                 if isinstance(d.get(k), str) and not os.path.isabs(d[k]):
@@ -83,8 +88,8 @@ class DataflowBuildConfig:
         return cls(**d)
 
     @classmethod
-    def from_file(cls, path):
-        """Load from .json, .yaml or .yml."""
+    def from_file(cls, path, output_dir=None):
+        """Load from .json, .yaml or .yml; output_dir as in from_dict."""
         path = os.fspath(path)
         try:
             with open(path) as f:
@@ -100,7 +105,7 @@ class DataflowBuildConfig:
                 d = json.loads(text)
         except Exception as e:  # json.JSONDecodeError / yaml.YAMLError
             raise ConfigError(f"build config {path!r} does not parse: {e}", hint="fix the syntax", key="config")
-        return cls.from_dict(d, base_dir=os.path.dirname(os.path.abspath(path)))
+        return cls.from_dict(d, base_dir=os.path.dirname(os.path.abspath(path)), output_dir=output_dir)
 
     def to_dict(self):
         d = dataclasses.asdict(self)

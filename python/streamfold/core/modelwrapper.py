@@ -40,6 +40,12 @@ class ModelWrapper:
         self._model = _load(model)
         if make_deepcopy:
             self._model = self._model.copy()
+        if isinstance(model, (str, os.PathLike)) and any(
+                n.op_type == "StreamingDataflowPartition" for n in self._model.graph.node):
+            # FINN's partition form may name the child files relative to the parent.
+            from ..partition import absolutize_child_paths
+
+            absolutize_child_paths(self, os.path.dirname(os.path.abspath(os.fspath(model))))
 
     # ---- whole-model I/O ----------------------------------------------------
     @property
