@@ -78,9 +78,9 @@ def _cmd_build(args):
 
     cfg = DataflowBuildConfig.from_file(args.config, output_dir=args.output_dir or None)
     summary = build_dataflow_cfg(args.model, cfg, progress=not args.quiet)
-    folding = summary.get("folding")
-    if folding is not None:
-        print(folding.message())
+    for key, folding in summary.items():
+        if key.startswith("folding") and folding is not None:  # "folding[partition_<id>]" with several
+            print(key[len("folding"):] + (" " if key != "folding" else "") + folding.message())
     print(f"build outputs in {summary['output_dir']}")
     return 0
 

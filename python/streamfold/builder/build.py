@@ -74,6 +74,97 @@ def _load_resume_model(cfg, names):
     return ModelWrapper(prev)
 
 
+def _run_step(model, s, name, label, cfg, out_dir, log, console, summary, times, tag=""):
+    """One step on one model: run, time, log, note, save its intermediate model."""
+    fn = _step_fn(s)
+    t0 = time.perf_counter()
+    try:
+        if console is not None:
+            with console.status(f"{label} {name}{tag}"):
+                model = fn(model, cfg)
+        else:
+            model = fn(model, cfg)
+    except StreamfoldError as e:
+        log.error("%s%s failed: %s: %s", name, tag, type(e).__name__, e)
+        if console is not None:
+            console.print(f"[red]✗[/red] {label} {name}{tag}: {type(e).__name__}")
+        raise
+    dt = time.perf_counter() - t0
+    times[name + tag] = dt
+    summary["steps"].append(name + tag)
+    note = getattr(model, "_step_note", None)
+    if note:
+        summary["notes"][name + tag] = note
+        log.info("%s%s: %s", name, tag, note)
+        model._step_note = None
+    if getattr(model, "_folding_result", None) is not None:
+        summary["folding" + tag] = model._folding_result
+        write_json_atomic(os.path.join(out_dir, "auto_folding_config.json"), model._auto_folding_config)
+        model._folding_result = None
+    if cfg.save_intermediate_models:
+        model.save(os.path.join(out_dir, "intermediate_models", f"{name}.onnx"))
+    verify_after = cfg.verify_after()
+    if name in verify_after and not tag:
+        summary["verification"].append(_verify(model, cfg, name, verify_after[name], log))
+    write_json_atomic(os.path.join(summary["output_dir"], "time_per_step.json"), times)
+    log.info("%s%s done in %.3f s", name, tag, dt)
+    if console is not None:
+        console.print(f"[green]✓[/green] {label} {name}{tag} ({dt:.2f} s)" + (f"  {note}" if note else ""))
+    return model
+
+
+def _build_partitions(parent, kids, rest, cfg, out_dir, log, console, summary, times):
+    """Build every dataflow child on its own, under <output_dir>/partition_<id>/
+    (its own intermediate_models, report, final_hw_config.json), each with an
+    equal share of the board (they sit on one chip). Returns the parent with
+    the built children inside, which runs them in graph order; the top-level
+    report/ combines them (throughput of the slowest, latencies added)."""
+    import dataclasses
+
+    from ..partition import sdp_nodes, set_child_model
+    from .estimates import network_performance
+    from .folding import folding_dict, hw_nodes
+
+    n = len(kids)
+    built, perf = [], {}
+    ids = [int(nd.get_attr("partition_id") if nd.get_attr("partition_id") is not None else i)
+           for i, nd in enumerate(sdp_nodes(parent))]
+    for pid, child in zip(ids, kids):
+        sub_dir = os.path.join(out_dir, f"partition_{pid}")
+        os.makedirs(os.path.join(sub_dir, "intermediate_models"), exist_ok=True)
+        os.makedirs(os.path.join(sub_dir, "report"), exist_ok=True)
+        sub = dataclasses.replace(cfg, output_dir=sub_dir, folding_resource_fraction=cfg.folding_resource_fraction / n,
+                                  start_step=None, stop_step=None, verify_steps=[])
+        m = child
+        for j, (s, name) in enumerate(rest, start=1):
+            m = _run_step(m, s, name, f"[partition {pid}: {j}/{len(rest)}]", sub, sub_dir, log, console, summary,
+                          times, tag=f"[partition_{pid}]")
+        if hw_nodes(m):
+            write_json_atomic(os.path.join(sub_dir, "final_hw_config.json"), folding_dict(m))
+        perf[f"partition_{pid}"] = network_performance(m, cfg.synth_clk_period_ns)
+        built.append(m)
+    parent = parent.copy()
+    for node, m in zip(sdp_nodes(parent), built):
+        set_child_model(node, m)
+    summary["partitions"] = built
+    summary["parent"] = parent
+    if "estimate_reports" in (cfg.generate_outputs or []) and perf:
+        slow = max(perf, key=lambda p: perf[p]["max_cycles"])
+        combined = {
+            "partitions": perf,
+            "max_cycles": perf[slow]["max_cycles"],
+            "max_cycles_node_name": f"{slow}/{perf[slow]['max_cycles_node_name']}",
+            # one frame passes through the partitions in turn (the host in between is not counted)
+            "critical_path_cycles": sum(p["critical_path_cycles"] for p in perf.values()),
+            "estimated_throughput_fps": min(p["estimated_throughput_fps"] for p in perf.values()),
+            "estimated_latency_ns": sum(p["estimated_latency_ns"] for p in perf.values()),
+        }
+        write_json_atomic(os.path.join(out_dir, "report", "estimate_network_performance.json"), combined)
+    if cfg.save_intermediate_models:
+        parent.save(os.path.join(out_dir, "intermediate_models", "dataflow_parent_built.onnx"))
+    return parent
+
+
 def build_dataflow_cfg(model_file, cfg, progress=True):
     """Run the configured steps. Returns a summary dict (steps run, times,
     folding result, output_dir). Raises ConfigError before any work if cfg is
@@ -103,7 +194,6 @@ def build_dataflow_cfg(model_file, cfg, progress=True):
     verify_after = cfg.verify_after()
     if verify_after:
         from ..core.onnx_exec import execute_onnx  # noqa: F401 - fail early if unavailable
-    times_path = os.path.join(out_dir, "time_per_step.json")
     times = {}
     summary = {"output_dir": out_dir, "steps": [], "notes": {}, "verification": []}
     console = None
@@ -112,49 +202,35 @@ def build_dataflow_cfg(model_file, cfg, progress=True):
 
         console = Console(stderr=True)
     todo = list(zip(steps[first:last + 1], names[first:last + 1]))
-    for k, (s, name) in enumerate(todo, start=1):
-        fn = _step_fn(s)
-        t0 = time.perf_counter()
-        try:
-            if console is not None:
-                with console.status(f"[{k}/{len(todo)}] {name}"):
-                    model = fn(model, cfg)
-            else:
-                model = fn(model, cfg)
-        except StreamfoldError as e:
-            log.error("%s failed: %s: %s", name, type(e).__name__, e)
-            if console is not None:
-                console.print(f"[red]✗[/red] [{k}/{len(todo)}] {name}: {type(e).__name__}")
-            raise
-        dt = time.perf_counter() - t0
-        times[name] = dt
-        summary["steps"].append(name)
-        note = getattr(model, "_step_note", None)
-        if note:
-            summary["notes"][name] = note
-            log.info("%s: %s", name, note)
-            model._step_note = None
-        if getattr(model, "_folding_result", None) is not None:
-            summary["folding"] = model._folding_result
-            write_json_atomic(os.path.join(out_dir, "auto_folding_config.json"), model._auto_folding_config)
-            model._folding_result = None
-        if cfg.save_intermediate_models:
-            model.save(os.path.join(out_dir, "intermediate_models", f"{name}.onnx"))
-        if name in verify_after:
-            summary["verification"].append(_verify(model, cfg, name, verify_after[name], log))
-        write_json_atomic(times_path, times)
-        log.info("%s done in %.3f s", name, dt)
-        if console is not None:
-            console.print(f"[green]✓[/green] [{k}/{len(todo)}] {name} ({dt:.2f} s)"
-                          + (f"  {note}" if note else ""))
+    parent = None
+    k = 0
+    while k < len(todo):
+        s, name = todo[k]
+        k += 1
+        model = _run_step(model, s, name, f"[{k}/{len(todo)}]", cfg, out_dir, log, console, summary, times)
+        if getattr(model, "_dataflow_parent", None) is not None:
+            parent = model._dataflow_parent  # attributes do not survive the next step's copy
+        kids = getattr(model, "_dataflow_children", None)
+        if kids and len(kids) > 1:
+            # Several partitions: the remaining steps run on each child on its own.
+            model = _build_partitions(model, kids, todo[k:], cfg, out_dir, log, console, summary, times)
+            parent = None
+            break
     if summary["verification"]:
         write_json_atomic(os.path.join(out_dir, "report", "verification_results.json"), summary["verification"])
     from .folding import folding_dict, hw_nodes
 
-    if hw_nodes(model):
+    if hw_nodes(model) and not summary.get("partitions"):  # several: one per partition_<id>/
         write_json_atomic(os.path.join(out_dir, "final_hw_config.json"), folding_dict(model))
+    if parent is not None:
+        # The host parent with the built child, self-contained: runs end to end.
+        from ..partition import sdp_nodes, set_child_model
+
+        parent = parent.copy()
+        set_child_model(sdp_nodes(parent)[0], model)
+        summary["parent"] = parent
     log.info("build finished")
-    summary["model"] = model
+    summary["model"] = model  # the built child; with several partitions, the parent running them
     summary["time_per_step"] = times
     return summary
 

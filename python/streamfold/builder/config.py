@@ -59,6 +59,11 @@ class DataflowBuildConfig:
     # streamfold extension: share of the board SetFolding may fill (the rest
     # is left for the shell, FIFOs and width converters).
     folding_resource_fraction: float = 0.85
+    # streamfold extension: layers that compute on the raw float input (no
+    # input quantizer in front of them) stay on the host; the dataflow
+    # partition starts after them. Off by default: step_streamline then
+    # refuses them with a StreamlineError saying so.
+    host_float_layers: bool = False
 
     # ---- loading --------------------------------------------------------
     @classmethod
@@ -209,6 +214,9 @@ class DataflowBuildConfig:
         if not isinstance(self.mvau_wwidth_max, int) or self.mvau_wwidth_max < 1:
             raise ConfigError(f"mvau_wwidth_max = {self.mvau_wwidth_max!r} must be a positive integer",
                               hint="FINN's default is 36", key="mvau_wwidth_max")
+        if not isinstance(self.host_float_layers, bool):
+            raise ConfigError(f"host_float_layers = {self.host_float_layers!r} must be true or false",
+                              hint="true keeps float-input first layers on the host", key="host_float_layers")
         if not 0 < self.folding_resource_fraction <= 1:
             raise ConfigError("folding_resource_fraction must be in (0, 1]", hint="e.g. 0.85",
                               key="folding_resource_fraction")

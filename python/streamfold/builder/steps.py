@@ -39,15 +39,20 @@ def step_tidy_up(model, cfg=None, verify_inputs=None):
     return _run("step_tidy_up", model, cfg, verify_inputs)
 
 
-def step_streamline(model, cfg=None, verify_inputs=None, check=True):
+def step_streamline(model, cfg=None, verify_inputs=None, check=True, host_float_layers=None):
     """Move, collapse and absorb float scales and biases into thresholds and
     lower convolutions, so only integer dataflow ops remain. Raises
     StreamlineError naming every node that cannot be streamlined, unless
-    check=False."""
+    check=False. With host_float_layers (default: cfg.host_float_layers),
+    layers computing on the raw float input before any quantizer are
+    accepted: they stay on the host and the dataflow partition starts after
+    them."""
     _core.clear_refusals()
     m = _run("step_streamline", model, cfg, verify_inputs)
+    if host_float_layers is None:
+        host_float_layers = bool(getattr(cfg, "host_float_layers", False)) if cfg is not None else False
     if check:
-        violations = streamlined_form_violations(m)
+        violations = [v for v in streamlined_form_violations(m) if not (host_float_layers and v["float_head"])]
         if violations:
             msg = f"{len(violations)} node(s) left after step_streamline are not integer dataflow ops:\n  " + \
                 "\n  ".join(v["message"] for v in violations)
@@ -91,31 +96,42 @@ def _run_passes(model, names, cfg, verify_inputs):
 
 
 def step_create_dataflow_partition(model, cfg=None, verify_inputs=None):
-    """Split the HW layers off into a dataflow child model and continue with
-    the child, as FINN's builder does. The parent (host-side nodes around a
-    StreamingDataflowPartition node) is saved as
-    intermediate_models/dataflow_parent.onnx when cfg has an output_dir."""
+    """Split the HW layers off into dataflow child models, as FINN's builder
+    does. The parent (host-side nodes around StreamingDataflowPartition
+    nodes) is saved as intermediate_models/dataflow_parent.onnx in FINN's
+    form (children beside it, their paths in the nodes; see
+    streamfold.partition) when cfg has an output_dir.
+
+    One partition: returns the child, and the later steps work on it.
+    Several (host nodes between HW layers): returns the parent, whose
+    ``_dataflow_children`` lists the children in the order the parent runs
+    them; build_dataflow_cfg builds each on its own (partition_<id>/)."""
     import os
 
     from ..errors import StreamfoldError
-    from ..partition import create_dataflow_partition
+    from ..partition import create_dataflow_partition, save_parent_finn_form
 
     parent, children, cpu = create_dataflow_partition(model)
     out_dir = getattr(cfg, "output_dir", None) if cfg is not None else None
     if out_dir:
         d = os.path.join(out_dir, "intermediate_models")
         os.makedirs(d, exist_ok=True)
-        parent.save(os.path.join(d, "dataflow_parent.onnx"))
-    if len(children) != 1:
-        where = ", ".join(f"{n}: {r}" for n, r in cpu[:3])
-        raise StreamfoldError(
-            f"the model splits into {len(children)} dataflow partitions; this version builds exactly one",
-            hint="host-side nodes between HW layers split the graph"
-                 + (f" ({where})" if where else "") + "; make them HW-convertible or move them to the ends")
-    child = children[0]
-    child._dataflow_parent = parent
-    child._cpu_nodes = cpu
-    return child
+        save_parent_finn_form(parent, os.path.join(d, "dataflow_parent.onnx"))
+    if not children:
+        where = "; ".join(r for _, r in cpu[:3])
+        raise StreamfoldError("the model has no HW layers: there is nothing to build into a dataflow partition",
+                              hint="run step_convert_to_hw first; nodes left on the host: " + (where or "none"))
+    if len(children) == 1:
+        child = children[0]
+        child._dataflow_parent = parent
+        child._cpu_nodes = cpu
+        return child
+    parent._dataflow_children = children
+    parent._dataflow_parent = parent
+    parent._cpu_nodes = cpu
+    parent._step_note = (f"{len(children)} dataflow partitions (host nodes between them: "
+                         + ", ".join(r.split(":")[0] for _, r in cpu if "between" in r) + "); each is built on its own")
+    return parent
 
 
 # FINN's choice where both exist: the RTL sliding window generator and FIFO,
