@@ -141,7 +141,7 @@ def test_set_folding_legal_and_meets_or_explains(chain, target, wmax):
     for _, n in F.hw_nodes(m):
         _core.hw_validate(m._model, n.name)  # legal by the C++ op's own rules
         pe, simd = int(n.get_attr("PE")), int(n.get_attr("SIMD"))
-        assert pe * simd * 8 <= wmax or (pe, simd) == (1, 1)
+        assert simd * 8 <= wmax or simd == 1  # FINN's rule: per-PE weight stream width
     perf = E.network_performance(m, 10.0)
     assert math.isclose(perf["estimated_throughput_fps"], r.achieved_fps)
     total = E.layer_resources(m)["total"]

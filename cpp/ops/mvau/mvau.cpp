@@ -18,7 +18,7 @@ struct MvauAttrs {
   DataType idt, wdt, odt;
   int64_t act_val;
   bool xnor, no_act;
-  std::string mem_mode, ram_style, res_type;
+  std::string mem_mode, ram_style, res_type, ram_style_thr;
 };
 
 DataType acc_type(const Node& n, const MvauAttrs& a);
@@ -41,6 +41,7 @@ MvauAttrs read(const Node& n) {
                           {"internal_embedded", "internal_decoupled", "external", "const", "decoupled"});
   a.ram_style = hw::choice(n, "ram_style", "auto", {"auto", "block", "distributed", "ultra"});
   a.res_type = hw::choice(n, "resType", "auto", {"auto", "lut", "dsp"});
+  a.ram_style_thr = hw::choice(n, "ram_style_thresholds", "auto", {"auto", "block", "distributed"});
   // Without an activation the accumulator is the output; its type may be left implicit.
   a.odt = a.no_act && !n.has_attr("outputDataType") ? acc_type(n, a) : hw::dtype_attr(n, "outputDataType");
   if (a.xnor && (a.idt.bitwidth() != 1 || a.wdt.bitwidth() != 1))
@@ -119,17 +120,35 @@ HwEstimate mvau_estimate(const Node& n, const Model& m) {
   const double c2 = lutram ? (double)(P * Q * W) * std::ceil(wmem / 64.0) : 0.0;
   const double mult = a.res_type == "dsp" ? 0.0 : (double)Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
   const double adder = (double)(W + A) * (2 * Q - 1);
-  double thr = 0, comp = 0;
+  double thr = 0, comp = 0, thr_bram = 0;
   if (!a.no_act) {
     const int B = a.odt.bitwidth();
-    thr = (std::pow(2.0, B) - 1) * acc_bits * std::ceil(tmem / 64.0);
-    comp = (std::pow(2.0, B) - 1) * acc_bits;
+    const double steps = std::pow(2.0, B) - 1;
+    if (a.ram_style_thr == "auto") {
+      // FINN's model: every step has its own comparator, and the thresholds
+      // sit in LUTs: (2^B-1)·acc per PE twice over. At 8 bits that is ~10k
+      // LUT per PE, more than the MACs.
+      thr = steps * acc_bits * std::ceil(tmem / 64.0);
+      comp = steps * acc_bits;
+    } else {
+      // Thresholds in memory, compared by binary search (FINN's
+      // thresholding_rtl structure): B pipelined stages per PE, stage k
+      // reading one of 2^k thresholds per channel from its own memory; one
+      // acc-wide comparator per stage.
+      comp = (double)B * acc_bits;
+      for (int k = 0; k < B; ++k) {
+        const int64_t depth = tmem << k;
+        if (a.ram_style_thr == "block") thr_bram += (double)hw::bram18_count(P * acc_bits, depth);
+        else thr += acc_bits * std::ceil(depth / 64.0);  // LUTRAM: 64 bits per LUT
+      }
+    }
   }
   e.lut = 300 + 1.1 * P * (mult + adder + acc_bits + thr + comp) + c2;
+  // DSP48E1: one 25x18 multiplier per MAC up to those widths (FINN's figure).
   e.dsp = a.res_type == "dsp" ? (double)(P * Q) * std::ceil((W + A) / 48.0) : 0.0;
   const int64_t width = P * Q * W;
   const bool no_bram = external || lutram || (decoupled && a.ram_style == "ultra");
-  e.bram18 = no_bram ? 0.0 : (double)hw::bram18_count(width, wmem);
+  e.bram18 = (no_bram ? 0.0 : (double)hw::bram18_count(width, wmem)) + thr_bram;
   // UltraRAM: 4K x 72 blocks.
   if (decoupled && a.ram_style == "ultra") e.uram = std::ceil(wmem / 4096.0) * std::ceil(width / 72.0);
   // FF: a first-order model, to be calibrated against Yosys later. Per PE an

@@ -268,12 +268,14 @@ class FoldingResult:
     resources: dict = field(default_factory=dict)
     budget: dict = field(default_factory=dict)
     over_budget: list = field(default_factory=list)  # resources the design exceeds even so
+    diagnosis: list = field(default_factory=list)  # per over-budget resource: which layer, what would fix it
 
     def message(self):
         if self.over_budget:
             return (f"the design does not fit {self.board} even at the chosen folding: "
                     f"{', '.join(self.over_budget)} over budget ({self.resources} vs {self.budget}); "
-                    f"estimated {self.achieved_fps:,.0f} fps, slowest layer {self.limiting_node}")
+                    f"estimated {self.achieved_fps:,.0f} fps, slowest layer {self.limiting_node}"
+                    + "".join("\n  " + d for d in self.diagnosis))
         if self.met:
             return (f"target {self.target_fps:g} fps met: estimated {self.achieved_fps:,.0f} fps "
                     f"(slowest layer {self.limiting_node}, {self.max_cycles} cycles)")
@@ -288,7 +290,8 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
     raises the slowest layer's parallelism to its next legal value (the
     candidate with the fewest cycles, then fewest LUTs) while the whole design
     stays within resource_fraction of the board (the rest is left for the
-    shell, FIFOs and width converters) and MVAU PE·SIMD·wbits ≤ mvau_wwidth_max.
+    shell, FIFOs and width converters) and MVAU SIMD·wbits ≤ mvau_wwidth_max
+    (FINN's per-PE weight stream limit).
     Stops when every layer meets clock_hz/target_fps or the slowest layer
     cannot be sped up any more; the result says which and why."""
     if not target_fps or target_fps <= 0:
@@ -303,7 +306,13 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
     for i in hw:
         for p in fold_dims(nodes[i]):
             nodes[i].set_int(p, 1)
-    est = {i: node_estimate(raw, nodes[i].name) for i in hw}
+    est = {}
+    for i in hw:  # the cheapest implementation style of each layer, at the minimal folding
+        opts = [(_estimate_with(raw, nodes[i], st)[0], st) for st in style_options(nodes[i])]
+        st = min(opts, key=lambda o: (o[1].get("resType") != "dsp", _norm_cost(o[0], budget)))[1]
+        for k, v in st.items():
+            nodes[i].set_string(k, v)
+        est[i] = node_estimate(raw, nodes[i].name)
     target_cycles = 1e9 / (clock_ns * target_fps)
     frozen = {}  # node index -> why it cannot be sped up
 
@@ -324,40 +333,133 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
             nxt = [v for v in legal_values(n, p) if v > cur]
             if not nxt:
                 continue
-            # Nodes from the binding are live references into the graph: try
-            # the value in place, estimate, and put the old value back.
-            n.set_int(p, nxt[0])
-            try:
-                if base_op(n.op_type) == "MVAU":
-                    wbits = _core.DataType.from_name(_attr(n, "weightDataType")).bitwidth()
-                    if int(_attr(n, "PE")) * int(_attr(n, "SIMD")) * wbits > mvau_wwidth_max:
-                        why = f"PE·SIMD·wbits would exceed mvau_wwidth_max={mvau_wwidth_max}"
-                        continue
-                e = node_estimate(raw, n.name)
-            finally:
-                n.set_int(p, cur)
-            over = [RES_KEYS[k] for k in RES_KEYS
-                    if tot[k] - est[i][k] + e[k] > budget[RES_KEYS[k]] and e[k] > est[i][k]]
-            if over:
-                why = f"the next step would exceed the board's {', '.join(over)} budget"
-                continue
-            if best is None or (e["cycles"], e["lut"]) < (best[2]["cycles"], best[2]["lut"]):
-                best = (p, nxt[0], e)
+            if base_op(n.op_type) == "MVAU" and p == "SIMD":
+                # FINN's rule: the weight stream of one PE, SIMD·wbits, stays
+                # within mvau_wwidth_max; PE is not limited by it.
+                wbits = _core.DataType.from_name(_attr(n, "weightDataType")).bitwidth()
+                if nxt[0] * wbits > mvau_wwidth_max:
+                    why = f"SIMD·wbits would exceed mvau_wwidth_max={mvau_wwidth_max}"
+                    continue
+            # Each style (DSP or LUT multipliers, thresholds in BRAM or
+            # LUTRAM) may be re-chosen with the new folding: DSPs first while
+            # the chip has them, then LUTs.
+            for st in style_options(n):
+                e = _estimate_with(raw, n, dict(st, **{p: nxt[0]}))[0]
+                over = [RES_KEYS[k] for k in RES_KEYS
+                        if tot[k] - est[i][k] + e[k] > budget[RES_KEYS[k]] and e[k] > est[i][k]]
+                if over:
+                    why = f"the next step would exceed the board's {', '.join(over)} budget"
+                    continue
+                # DSPs first while they last: they sit idle otherwise.
+                key = (e["cycles"], st.get("resType") != "dsp", _norm_cost(e, budget))
+                if best is None or key < best[0]:
+                    best = (key, dict(st, **{p: nxt[0]}), e)
         if best is None:
             frozen[i] = why
             continue
-        n.set_int(best[0], best[1])
+        for k, v in best[1].items():
+            n.set_int(k, v) if isinstance(v, int) else n.set_string(k, v)
         est[i] = best[2]
     slowest = max(hw, key=lambda i: est[i]["cycles"], default=None)
     max_cycles = est[slowest]["cycles"] if slowest is not None else 0
     fps = 1e9 / (clock_ns * max_cycles) if max_cycles else float("inf")
     tot = total()
+    over_budget = [RES_KEYS[k] for k in RES_KEYS if tot[k] > budget[RES_KEYS[k]]]
     res = FoldingResult(target_fps=target_fps, clock_ns=clock_ns, board=b.name, achieved_fps=fps,
                         met=max_cycles <= target_cycles, max_cycles=int(max_cycles),
                         limiting_node=nodes[slowest].name if slowest is not None else "",
                         reason=frozen.get(slowest, ""), resources={RES_KEYS[k]: v for k, v in tot.items()},
-                        budget=budget, over_budget=[RES_KEYS[k] for k in RES_KEYS if tot[k] > budget[RES_KEYS[k]]])
+                        budget=budget, over_budget=over_budget,
+                        diagnosis=[_diagnose(raw, nodes, est, k, tot, budget) for k in RES_KEYS
+                                   if RES_KEYS[k] in over_budget])
     return m, res
+
+
+# Multipliers of at least this many bits (weights and inputs) go to DSP48s
+# when the chip has them left: a 4x4 multiply in LUTs already costs ~50 LUT,
+# an 8x8 one ~80 (DESIGN §5's mult term), one DSP either way.
+DSP_MIN_BITS = 4
+# Thresholds of at least this many output bits go to memory with a binary
+# search instead of one comparator per step (2^B-1 of them).
+THR_MEM_MIN_BITS = 4
+
+
+def style_options(node):
+    """The implementation styles SetFolding may choose for a layer: a list of
+    {attribute: value} (one empty dict when there is no choice)."""
+    if base_op(node.op_type) != "MVAU" or int(_attr(node, "binaryXnorMode", 0)):
+        return [{}]
+    wb = _core.DataType.from_name(_attr(node, "weightDataType")).bitwidth()
+    ib = _core.DataType.from_name(_attr(node, "inputDataType")).bitwidth()
+    res = ["dsp", "lut"] if min(wb, ib) >= DSP_MIN_BITS else [None]
+    thr = [None]
+    if not int(_attr(node, "noActivation", 0)):
+        ob = _core.DataType.from_name(_attr(node, "outputDataType")).bitwidth()
+        if ob >= THR_MEM_MIN_BITS:
+            thr = ["distributed", "block"]
+    out = []
+    for r in res:
+        for t in thr:
+            d = {}
+            if r:
+                d["resType"] = r
+            if t:
+                d["ram_style_thresholds"] = t
+            out.append(d)
+    return out
+
+
+def _estimate_with(raw, n, changes):
+    """(estimate, ) with `changes` applied to live node n, then undone."""
+    old = {k: n.get_attr(k) for k in changes}
+    try:
+        for k, v in changes.items():
+            n.set_int(k, v) if isinstance(v, int) else n.set_string(k, v)
+        return (node_estimate(raw, n.name),)
+    finally:
+        for k, v in old.items():
+            if v is None:
+                n.remove_attr(k)
+            elif isinstance(v, int):
+                n.set_int(k, v)
+            else:
+                n.set_string(k, v.decode() if isinstance(v, bytes) else v)
+
+
+def _norm_cost(e, budget):
+    """A layer's resources as shares of the budget, added up: what a style
+    costs the chip, whichever resource it uses."""
+    return sum(e[k] / budget[RES_KEYS[k]] for k in RES_KEYS if k != "cycles" and budget.get(RES_KEYS[k]))
+
+
+_FIXES = {
+    "lut": "fewer activation bits (each output bit doubles the threshold steps), fewer weight/input bits "
+           "(smaller multipliers), or a bigger board",
+    "bram18": "fewer weight bits, mem_mode=\"external\" for the big weight layers (weights streamed from "
+              "DRAM), ram_style=\"ultra\" on boards with URAM, or a bigger board",
+    "dsp": "resType=\"lut\" on some layers, fewer bits (under 4 the multipliers stay in LUTs), or a bigger board",
+    "ff": "less parallelism or a bigger board",
+    "uram": "ram_style=\"block\" or mem_mode=\"external\"",
+}
+
+
+def _diagnose(raw, nodes, est, k, tot, budget):
+    """'LUT 68,046 > 45,220: largest MVAU_4 with 15,020 (22%) at PE=1, SIMD=1; fix: ...'"""
+    worst = max(est, key=lambda i: est[i][k])
+    n = nodes[worst]
+    fold = ", ".join(f"{p}={_attr(n, p)}" for p in fold_dims(n))
+    detail = ""
+    if base_op(n.op_type) == "MVAU":
+        wb = _core.DataType.from_name(_attr(n, "weightDataType")).bitwidth()
+        ib = _core.DataType.from_name(_attr(n, "inputDataType")).bitwidth()
+        detail = f" ({_attr(n, 'MW')}x{_attr(n, 'MH')} weights of {wb} bits, {ib}-bit inputs"
+        if not int(_attr(n, "noActivation", 0)):
+            ob = _core.DataType.from_name(_attr(n, "outputDataType")).bitwidth()
+            detail += f", {2 ** ob - 1} threshold steps"
+        detail += f", mem_mode {_attr(n, 'mem_mode')})"
+    return (f"{RES_KEYS[k]} {tot[k]:,.0f} > budget {budget[RES_KEYS[k]]:,.0f} even at the minimal folding: the "
+            f"largest user is {n.name} with {est[worst][k]:,.0f} ({est[worst][k] / max(tot[k], 1e-9):.0%}) at "
+            f"{fold}{detail}; what would fix it: {_FIXES[k]}")
 
 
 # ------------------------------------------------------ bit-width minimization
