@@ -104,6 +104,9 @@ void mvau_execute(ExecCtx& c) {
   hw::write_activation(c, a.no_act, os, acc, a.mh, a.odt, a.act_val);
 }
 
+// Threshold stages shallower than this stay in LUTRAM under ram_style_thresholds=block.
+constexpr int64_t kThrBramMinDepth = 64;
+
 HwEstimate mvau_estimate(const Node& n, const Model& m) {
   const MvauAttrs a = read(n);
   HwEstimate e;
@@ -135,11 +138,16 @@ HwEstimate mvau_estimate(const Node& n, const Model& m) {
       // thresholding_rtl structure): B pipelined stages per PE, stage k
       // reading one of 2^k thresholds per channel from its own memory; one
       // acc-wide comparator per stage.
+      // With "block", only the stages deep enough to fill a BRAM go there
+      // (FINN's depth_trigger_bram idea); the shallow first stages stay in
+      // LUTRAM, where a handful of thresholds cost a few LUTs.
       comp = (double)B * acc_bits;
       for (int k = 0; k < B; ++k) {
         const int64_t depth = tmem << k;
-        if (a.ram_style_thr == "block") thr_bram += (double)hw::bram18_count(P * acc_bits, depth);
-        else thr += acc_bits * std::ceil(depth / 64.0);  // LUTRAM: 64 bits per LUT
+        if (a.ram_style_thr == "block" && depth >= kThrBramMinDepth)
+          thr_bram += (double)hw::bram18_count(P * acc_bits, depth);
+        else
+          thr += acc_bits * std::ceil(depth / 64.0);  // LUTRAM: 64 bits per LUT
       }
     }
   }

@@ -392,6 +392,13 @@ def style_options(node):
     wb = _core.DataType.from_name(_attr(node, "weightDataType")).bitwidth()
     ib = _core.DataType.from_name(_attr(node, "inputDataType")).bitwidth()
     res = ["dsp", "lut"] if min(wb, ib) >= DSP_MIN_BITS else [None]
+    # Weights: BRAM, or LUTRAM where the memory is shallow and wide (high
+    # folding), which BRAM18s hold badly. Only for the decoupled memory,
+    # where ram_style applies; a config's explicit choice is left alone.
+    ram = [None]
+    if _attr(node, "mem_mode", "internal_decoupled") in ("internal_decoupled", "decoupled") and \
+            _attr(node, "ram_style", "auto") in ("auto", "block", "distributed"):
+        ram = ["block", "distributed"]
     thr = [None]
     if not int(_attr(node, "noActivation", 0)):
         ob = _core.DataType.from_name(_attr(node, "outputDataType")).bitwidth()
@@ -399,13 +406,10 @@ def style_options(node):
             thr = ["distributed", "block"]
     out = []
     for r in res:
-        for t in thr:
-            d = {}
-            if r:
-                d["resType"] = r
-            if t:
-                d["ram_style_thresholds"] = t
-            out.append(d)
+        for w in ram:
+            for t in thr:
+                d = {k: v for k, v in (("resType", r), ("ram_style", w), ("ram_style_thresholds", t)) if v}
+                out.append(d)
     return out
 
 
