@@ -4,6 +4,8 @@
 // checks the same ops against the streamlined graphs they replace.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include <string>
 #include <vector>
 
@@ -194,6 +196,28 @@ TEST(HwMvau, CyclesLutBramDsp) {
   EXPECT_DOUBLE_EQ(d.lut, 300 + 1.1 * 4 * (adder + 16 + thr + comp));
   n.set_string("ram_style", "distributed");
   EXPECT_EQ(estimate(n).bram18, 0);
+}
+
+// Thresholds in memory (issue 16): binary search, B comparators per PE
+// instead of 2^B-1, the thresholds in LUTRAM or (deep stages) BRAM.
+TEST(HwMvau, ThresholdsInMemory) {
+  Node n = mvau(800, 64, 16, 4, "UINT4", "INT4", "UINT4");
+  n.set_string("accDataType", "INT16");
+  n.set_string("ram_style", "distributed");  // weights out of the way: thresholds only in BRAM
+  const double mult = 16 * (2 * 2 - 1) * 8, adder = 8 * 31;
+  // TMEM 16, B 4: stages of depth 16, 32, 64, 128.
+  n.set_string("ram_style_thresholds", "distributed");
+  const HwEstimate l = estimate(n);
+  const double wlut = 4 * 16 * 4 * std::ceil(800 / 64.0);  // the LUTRAM weights (c2)
+  EXPECT_DOUBLE_EQ(l.lut, 300 + 1.1 * 4 * (mult + adder + 16 + 16 * (1 + 1 + 1 + 2) + 4 * 16) + wlut);
+  EXPECT_EQ(l.bram18, 0);
+  n.set_string("ram_style_thresholds", "block");  // stages 64 and 128 deep go to BRAM, 4*16 bits wide
+  const HwEstimate b = estimate(n);
+  EXPECT_DOUBLE_EQ(b.lut, 300 + 1.1 * 4 * (mult + adder + 16 + 16 * (1 + 1) + 4 * 16) + wlut);
+  EXPECT_EQ(b.bram18, 2 * 4);  // per stage: 64 bits wide, four 1Kx18 slices
+  EXPECT_EQ(b.cycles, l.cycles);
+  n.set_string("ram_style_thresholds", "ultra");
+  EXPECT_NE(validate_error(n).find("ram_style_thresholds"), std::string::npos);
 }
 
 TEST(HwThresholding, ExecutesWithActValAndBipolar) {

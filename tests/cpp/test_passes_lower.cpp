@@ -372,6 +372,41 @@ TEST(LowerTransposes, JoinAddAndFork) {
   EXPECT_FALSE(apply_pass(j, "MoveTransposePastJoinAdd"));
 }
 
+// The quantized block input of a residual block feeds the conv path (through
+// its NCHW->NHWC Transpose) and the skip, which re-joins the conv path's
+// NHWC->NCHW Transpose at the Add (issue 16). The Transpose moves to the
+// graph input, the skip reads the NHWC value through one back-Transpose, and
+// the cancel loop carries that to the join: no Transpose is left inside.
+TEST(LowerTransposes, InputQuantizerForkingIntoConvAndSkip) {
+  Tensor thr = Tensor::from_vector<float>({1, 3}, {-1, 0, 1});
+  for (bool second_nhwc_reader : {false, true}) {
+    Builder b;
+    b.input("x", {1, 2, 3, 4}).output("y").init("t", thr);
+    b.node("MultiThreshold", {"x", "t"}, {"q"}, QD).set_string("out_dtype", "UINT2");
+    b.node("Transpose", {"q"}, {"qn"}).set_ints("perm", {0, 2, 3, 1});
+    b.node("Relu", {"qn"}, {"body"});  // stands for the conv path, in NHWC
+    b.node("Transpose", {"body"}, {"back"}).set_ints("perm", {0, 3, 1, 2});
+    std::string skip = "q";
+    if (second_nhwc_reader) {  // a second lowered conv reading the same input
+      b.node("Transpose", {"q"}, {"qn2"}).set_ints("perm", {0, 2, 3, 1});
+      b.node("Neg", {"qn2"}, {"n2"});
+      b.node("Transpose", {"n2"}, {"back2"}).set_ints("perm", {0, 3, 1, 2});
+      b.node("Add", {"q", "back2"}, {"skip2"});
+      skip = "skip2";
+    }
+    b.node("Add", {"back", skip}, {"y"});
+    Model m = b.done();
+    const TensorMap in = {{"x", rand_int({1, 2, 3, 4}, -2, 2, 11)}};
+    Model a = apply_and_check(m, "MoveTransposeToGraphInput", {in});
+    EXPECT_EQ(find_op(a, "MultiThreshold")->get_string("data_layout"), "NHWC");
+    EXPECT_EQ(a.graph.nodes[0].op_type, "Transpose");
+    Model c = apply_and_check(a, "CancelLayoutTransposes", {in});
+    // left: the one at the graph input and the one back to NCHW at the output
+    EXPECT_EQ(count(c, "Transpose"), 2) << second_nhwc_reader;
+    EXPECT_EQ(c.graph.nodes.back().op_type, "Transpose");
+  }
+}
+
 // ---- ConvertBipolarMatMulToXnorPopcount ---------------------------------------
 
 TEST(LowerXnor, BipolarThresholdChainBecomesBinary) {
