@@ -46,9 +46,18 @@ Param param_str(const std::string& name, const std::string& s);  // quoted strin
 
 // One AXI-Stream port of the layer top. `name` is FINN's ("in0_V", "out_V");
 // `width` is the exact payload in bits; TDATA is padded to roundup(width, 8).
+//
+// Beat order: by default the stream carries the node's tensor in row-major
+// order, `width / bits` elements per beat. An op whose hardware order differs
+// (FINN's depthwise SWG -> VVAU stream: channels fold outside the kernel taps)
+// states it with order_shape/order_perm: the innermost axis of the tensor is
+// reshaped to order_shape, transposed by order_perm, and flattened; the
+// harness and the stitcher apply it (and its inverse on outputs).
 struct Stream {
   std::string name;
   int width;
+  std::vector<int64_t> order_shape = {};
+  std::vector<int64_t> order_perm = {};
 };
 
 class LayerEmitter {
