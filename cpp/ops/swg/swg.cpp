@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/swg/swg_rtl.h"
 
 namespace sf {
 namespace {
@@ -47,12 +48,6 @@ SwgAttrs read(const Node& n) {
               "OFMDim = (IFMDim - Dilation*(ConvKernelDim-1) - 1) / Stride + 1; pad with FMPadding first");
   }
   return a;
-}
-
-// A 1-D SWG: the feature map and the kernel are both 1 along the same axis
-// (FINN's ConvolutionInputGenerator1D case).
-bool is_1d(const SwgAttrs& a) {
-  return (a.ifm[0] == 1 && a.k[0] == 1 && a.ifm[1] > 1) || (a.ifm[1] == 1 && a.k[1] == 1 && a.ifm[0] > 1);
 }
 
 void check_input(const Node& n, const SwgAttrs& a, const Shape& s) {
@@ -100,24 +95,18 @@ OpDef make_swg_def() {
     const SwgAttrs a = read(n);
     HwEstimate e;
     const int64_t cs = a.c / a.simd;
-    if (is_1d(a)) {
-      // 1-D (IFMDim [1, L] with kernel [1, K], or [L, 1] with [K, 1]): the
-      // buffer holds one dilated window of (K-1)*D+1 pixels. Filling all but
-      // the last pixel of the first window takes (K-1)*D*C/SIMD cycles; after
-      // that each output pixel writes K*C/SIMD beats while reading the S new
-      // pixels of the next window, so it costs max(K, S)*C/SIMD cycles:
-      //   cycles = (K-1)*D*C/SIMD + OFM_L*max(K, S)*C/SIMD.
-      const int ax = a.ifm[0] == 1 ? 1 : 0;
-      e.cycles = (a.k[ax] - 1) * a.dil[ax] * cs + a.ofm[ax] * std::max(a.k[ax], a.stride[ax]) * cs;
-    } else {
-      // 2-D (DESIGN §5): fill Kh dilated rows, then per output row the larger
-      // of writing OFM_w windows and reading S_w new input rows.
-      const int64_t write = a.ofm[1] * a.k[1] * a.k[0] * cs, read_ = a.stride[1] * a.ifm[1] * cs;
-      e.cycles = a.ifm[1] * a.k[0] * a.dil[0] * cs + a.ofm[0] * std::max(write, read_);
-    }
-    // Line buffer of Kh rows (dilated) of IFM_w pixels, SIMD*bits wide.
+    // Cycles: the RTL core's steady-state frame interval (swg_rtl.cpp replays
+    // its row handshake). Per output row the reader emits OFM_w*Kh*Kw*C/SIMD
+    // beats once the Kh dilated rows it needs are written, while the writer
+    // fills the next S_h rows; between frames the reader waits for the rows of
+    // the next frame's first window that did not fit in the buffer. A 1-D
+    // window is run as a column of single-pixel rows.
+    const swg_rtl::Geom g = swg_rtl::geom(n);
+    e.cycles = swg_rtl::interval_cycles(g);
+    // Line buffer of min(IFM_h, (Kh-1)*Dil_h+1 + S_h) rows of IFM_w pixels,
+    // SIMD*bits wide.
     const int64_t width = a.simd * a.idt.bitwidth();
-    const int64_t depth = ((a.k[0] - 1) * a.dil[0] + 1) * a.ifm[1] * cs;
+    const int64_t depth = g.rb * g.ifw * cs;
     const std::string rs = n.get_string("ram_style", "auto");
     if (rs == "distributed" || (rs == "auto" && depth * width <= 4096)) {
       e.lut = 300 + (double)width * std::ceil(depth / 64.0);
@@ -133,6 +122,7 @@ OpDef make_swg_def() {
            hw::clog2(a.k[1]) + hw::clog2(cs) + 16;
     return e;
   };
+  d.emit_rtl = swg_rtl::emit;
   return d;
 }
 
