@@ -187,11 +187,12 @@ def _in_dtype(mw, node, i, bits):
     name = mw.get_tensor_datatype(node.input[i]).name
     if name != "FLOAT32":
         return name
-    attrs = {a.name: a for a in node.attribute}
     for key in ("inputDataType", "dataType", "InputDataType"):
-        if key in attrs:
-            v = attrs[key].s
+        if node.has_attr(key):
+            v = node.get_attr(key)
             return v.decode() if isinstance(v, bytes) else v
-    if "inputDataTypes" in attrs and len(attrs["inputDataTypes"].strings) > i:
-        return attrs["inputDataTypes"].strings[i].decode()
+    if node.has_attr("inputDataTypes"):
+        v = node.get_attr("inputDataTypes")
+        if len(v) > i:
+            return v[i].decode() if isinstance(v[i], bytes) else v[i]
     return f"INT{bits}" if bits > 1 else "BINARY"
