@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/thresholding/thresholding_rtl.h"
 
 namespace sf {
 namespace {
@@ -158,6 +159,7 @@ OpDef make_mvau_def() {
   };
   d.execute = mvau_execute;
   d.estimate = mvau_estimate;
+  d.emit_rtl = rtl::mvau_emit_rtl;
   return d;
 }
 
