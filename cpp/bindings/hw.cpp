@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/common.h"
+#include "codegen/stitch.h"
 #include "ops/hw/rtl_emit.h"
 #include "passes/folding/hw_cost.h"
 
@@ -66,6 +67,15 @@ void bind_hw(py::module_& m) {
       },
       py::arg("module"));
   m.def("rtl_library_modules", &rtl::library_modules);
+  m.def(
+      "rtl_stitch",
+      [](const Model& model, const std::string& dir, bool monitors, const std::string& top) {
+        rtl::StitchOptions o;
+        o.monitors = monitors;
+        o.top = top;
+        rtl::stitch_design(model, dir, o);
+      },
+      py::arg("model"), py::arg("dir"), py::arg("monitors") = false, py::arg("top") = "finn_design");
   m.def(
       "is_hw_node", [](const Node& n) { return folding::is_hw_node(n); }, py::arg("node"));
 }

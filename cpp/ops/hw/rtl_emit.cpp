@@ -39,8 +39,6 @@ std::string Bits::hex() const {
 Param param(const std::string& name, int64_t v) { return {name, std::to_string(v)}; }
 Param param_str(const std::string& name, const std::string& s) { return {name, "\"" + s + "\""}; }
 
-namespace {
-
 // A Verilog identifier for a node name (FINN's are already legal: MVAU_0).
 std::string module_name(const std::string& node) {
   std::string s;
@@ -48,6 +46,8 @@ std::string module_name(const std::string& node) {
   if (s.empty() || std::isdigit((unsigned char)s[0])) s = "L_" + s;
   return s;
 }
+
+namespace {
 
 void write_text(const fs::path& p, const std::string& text) {
   std::ofstream f(p, std::ios::binary);
@@ -206,7 +206,12 @@ bool has_rtl(const Node& n) {
 void emit_layer(const Model& m, const std::string& node_name, const std::string& dir) {
   const int idx = m.graph.find_node(node_name);
   if (idx < 0) throw ModelError(fmt::format("no node named '{}'", node_name), "check the node name", node_name);
-  const Node& n = m.graph.nodes[(size_t)idx];
+  emit_layer_info(m, m.graph.nodes[(size_t)idx], dir);
+}
+
+std::string LayerEmitter::top_name() const { return module_name(n_.name); }
+
+LayerInfo emit_layer_info(const Model& m, const Node& n, const std::string& dir) {
   const OpDef* d = OpRegistry::instance().find(n.op_type, n.domain);
   if (!d || !d->emit_rtl)
     throw UnsupportedOpError(fmt::format("{}: op_type {} has no RTL implementation in this version", n.label(),
@@ -221,6 +226,9 @@ void emit_layer(const Model& m, const std::string& node_name, const std::string&
   LayerEmitter e(n, m, dir);
   d->emit_rtl(e);
   e.finish();
+  LayerInfo info{e.top_name(), {e.top_name() + ".v"}, e.mem_files(), e.ins(), e.outs()};
+  for (const std::string& mod : e.modules()) info.sources.push_back(mod + ".sv");
+  return info;
 }
 
 }  // namespace sf::rtl

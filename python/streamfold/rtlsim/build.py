@@ -79,9 +79,16 @@ class _Lock:
         self.f.close()
 
 
-def _ports_header(inputs, outputs, mem_files):
+def _sig(s, part):
+    """The top-level signal of a stream: layer tops use FINN's <name>_TDATA,
+    the stitched top s_axis_0_tdata (named in its manifest)."""
+    return s.get(part.lower(), f"{s['name']}_{part}")
+
+
+def _ports_header(inputs, outputs, mem_files, monitors=()):
     """sf_ports.h / sf_ports_impl.h: the design's streams for the generic harness."""
     names = lambda v: ", ".join(f'"{s["name"]}"' for s in v) or '""'  # noqa: E731
+    monitors = [m if isinstance(m, dict) else {"name": m} for m in monitors]
     nbytes = lambda v: ", ".join(str(s["tdata_width"] // 8) for s in v) or "0"  # noqa: E731
     mems = ", ".join(json.dumps(m) for m in mem_files) or '""'
     h = ["#pragma once", '#include "Vtop.h"', "#define SF_TOP Vtop",
@@ -90,22 +97,27 @@ def _ports_header(inputs, outputs, mem_files):
          f"static const char* SF_OUT_NAMES[] = {{{names(outputs)}}};",
          f"static const int SF_IN_BYTES[] = {{{nbytes(inputs)}}};",
          f"static const int SF_OUT_BYTES[] = {{{nbytes(outputs)}}};",
-         f"static const char* SF_MEM_FILES[] = {{{mems}}};"]
+         f"static const char* SF_MEM_FILES[] = {{{mems}}};",
+         f"static constexpr int SF_NMON = {len(monitors)};",
+         f"static const char* SF_MON_NAMES[] = {{{names(monitors)}}};"]
     impl = ["#pragma once"]
 
     def fn(sig, streams, body):
-        cases = "".join(f"    case {i}: {body.format(n=s['name'], b=s['tdata_width'] // 8)} break;\n"
+        cases = "".join(f"    case {i}: " + body.format(d=_sig(s, "TDATA"), v=_sig(s, "TVALID"), r=_sig(s, "TREADY"),
+                                                       n=s["name"], b=s.get("tdata_width", 8) // 8) + " break;\n"
                         for i, s in enumerate(streams))
         return f"static inline {sig} {{\n  switch (i) {{\n{cases}    default: break;\n  }}\n}}"
-    impl.append(fn("void sf_in_data(Vtop* t, int i, const uint8_t* d)", inputs, "put_bits(t->{n}_TDATA, d, {b});"))
-    impl.append(fn("void sf_in_valid(Vtop* t, int i, bool v)", inputs, "t->{n}_TVALID = v;"))
-    impl.append(fn("bool sf_in_ready(Vtop* t, int i)", inputs, "return t->{n}_TREADY;")[:-1] + "  return false;\n}")
-    impl.append(fn("void sf_out_data(Vtop* t, int i, uint8_t* d)", outputs, "get_bits(t->{n}_TDATA, d, {b});"))
-    impl.append(fn("bool sf_out_valid(Vtop* t, int i)", outputs, "return t->{n}_TVALID;")[:-1]
+    impl.append(fn("void sf_in_data(Vtop* t, int i, const uint8_t* d)", inputs, "put_bits(t->{d}, d, {b});"))
+    impl.append(fn("void sf_in_valid(Vtop* t, int i, bool v)", inputs, "t->{v} = v;"))
+    impl.append(fn("bool sf_in_ready(Vtop* t, int i)", inputs, "return t->{r};")[:-1] + "  return false;\n}")
+    impl.append(fn("void sf_out_data(Vtop* t, int i, uint8_t* d)", outputs, "get_bits(t->{d}, d, {b});"))
+    impl.append(fn("bool sf_out_valid(Vtop* t, int i)", outputs, "return t->{v};")[:-1]
                 + "  return false;\n}")
-    impl.append(fn("void sf_out_ready(Vtop* t, int i, bool v)", outputs, "t->{n}_TREADY = v;"))
-    impl.append(fn("bool sf_out_ready_get(Vtop* t, int i)", outputs, "return t->{n}_TREADY;")[:-1]
+    impl.append(fn("void sf_out_ready(Vtop* t, int i, bool v)", outputs, "t->{r} = v;"))
+    impl.append(fn("bool sf_out_ready_get(Vtop* t, int i)", outputs, "return t->{r};")[:-1]
                 + "  return false;\n}")
+    impl.append(fn("uint64_t sf_mon(Vtop* t, int i)", monitors, "return (uint64_t)t->{n};")[:-1]
+                + "  return 0;\n}")
     return "\n".join(h) + "\n", "\n".join(impl) + "\n"
 
 
@@ -154,12 +166,12 @@ def _check(cmd, what, cwd=None):
     return r
 
 
-def design_hash(sources, top, inputs, outputs, mem_files):
+def design_hash(sources, top, inputs, outputs, mem_files, monitors=()):
     h = hashlib.sha256()
     h.update(verilator_version().encode())
     h.update(" ".join(VFLAGS).encode() + CXXFLAGS.encode())
     h.update(_harness_source().encode())
-    h.update("".join(_ports_header(inputs, outputs, mem_files)).encode())
+    h.update("".join(_ports_header(inputs, outputs, mem_files, monitors)).encode())
     h.update(top.encode())
     for s in sorted(sources, key=os.path.basename):
         h.update(os.path.basename(s).encode())
@@ -168,9 +180,9 @@ def design_hash(sources, top, inputs, outputs, mem_files):
     return h.hexdigest()[:24]
 
 
-def build_sim(sources, top, inputs, outputs, mem_files):
+def build_sim(sources, top, inputs, outputs, mem_files, monitors=()):
     """Path of the simulation binary for this design (built on first use)."""
-    key = design_hash(sources, top, inputs, outputs, mem_files)
+    key = design_hash(sources, top, inputs, outputs, mem_files, monitors)
     d = os.path.join(cache_dir(), "verilator", key)
     exe = os.path.join(d, "sim")
     if os.path.isfile(exe):
@@ -188,7 +200,7 @@ def build_sim(sources, top, inputs, outputs, mem_files):
             for s in sources:
                 shutil.copy(s, src_dir)
                 local.append(os.path.join(src_dir, os.path.basename(s)))
-            ports, impl = _ports_header(inputs, outputs, mem_files)
+            ports, impl = _ports_header(inputs, outputs, mem_files, monitors)
             with open(os.path.join(tmp, "sf_ports.h"), "w") as f:
                 f.write(ports)
             with open(os.path.join(tmp, "sf_ports_impl.h"), "w") as f:

@@ -191,8 +191,6 @@ int main(int argc, char** argv) {
     idle = moved ? 0 : idle + 1;
     if (!done && idle > timeout) break;
   }
-  top->final();
-
   const bool deadlock = protocol_error.empty() && !all_out();
   std::string why;
   if (deadlock) {
@@ -229,9 +227,13 @@ int main(int argc, char** argv) {
         std::fprintf(f, "%s%llu", k ? ", " : "", (unsigned long long)outs[j].frame_done[k]);
       std::fprintf(f, "]");
     }
-    std::fprintf(f, "]}\n");
+    std::fprintf(f, "], \"monitors\": {");
+    for (int k = 0; k < SF_NMON; ++k)
+      std::fprintf(f, "%s\"%s\": %llu", k ? ", " : "", SF_MON_NAMES[k], (unsigned long long)sf_mon(top.get(), k));
+    std::fprintf(f, "}}\n");
     std::fclose(f);
   }
+  top->final();
   if (!protocol_error.empty()) return 4;
   return deadlock ? 3 : 0;
 }
