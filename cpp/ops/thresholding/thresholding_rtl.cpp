@@ -25,7 +25,8 @@ std::vector<Param> threshold_params(LayerEmitter& e, const Tensor& thr, int64_t 
             "use an output type of at most 9 bits");
   const int64_t lo = in_signed ? -((int64_t)1 << (in_bits - 1)) : 0;
   const int64_t hi = in_signed ? ((int64_t)1 << (in_bits - 1)) - 1 : ((int64_t)1 << in_bits) - 1;
-  const int tw = in_bits + 1;
+  // [lo, hi + 1] as a signed number: hi + 1 = 2^in_bits needs two extra bits when unsigned.
+  const int tw = in_bits + (in_signed ? 1 : 2);
   const std::vector<double> tv = thr.to_double();
   const int64_t folds = channels / pe, trows = rows == 1 ? 1 : folds, padded = ((int64_t)1 << k) - 1;
   // Sorted, clamped, padded rows per channel row.

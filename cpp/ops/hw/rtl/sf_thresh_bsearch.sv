@@ -6,7 +6,8 @@
 // its own small ROM, so the cost grows with K = log2(steps + 1), not with steps.
 //   PE       lanes; IW input width, ISIGNED 1: inputs are two's complement
 //   TW       threshold width (signed; the emitter clamps thresholds to the
-//            input range widened by one: [min, max + 1], so TW = IW + 1)
+//            input range widened by one, [min, max + 1]: TW = IW + 1 for
+//            signed inputs, IW + 2 for unsigned ones)
 //   K        stages (1..9), ROWS threshold rows per lane (1: shared)
 //   OW       output width, OBIAS added to the count (ActVal; 0 for BIPOLAR,
 //            whose {0,1} encoding is the count itself)
