@@ -99,7 +99,7 @@ ipx::save_core $core
 def _yosys_parse(layer_dir, man):
     from ..rtlsim.synth import yosys_exe
 
-    r = subprocess.run([yosys_exe(), "-q", "-p", f"read_verilog -sv {' '.join(man['sources'])}; "
+    r = subprocess.run([yosys_exe(), "-q", "-p", f"read_verilog -defer -sv {' '.join(man['sources'])}; "
                         f"hierarchy -check -top {man['top']}"], cwd=layer_dir, capture_output=True, text=True)
     if r.returncode != 0:
         raise StreamfoldError(f"yosys cannot parse the RTL of {man['node']}:\n{(r.stdout + r.stderr)[-1500:]}",
@@ -153,15 +153,319 @@ def step_hw_ipgen(model, cfg=None, verify_inputs=None):
             for k, v in r.items():
                 if isinstance(v, (int, float)) and k != "seconds":
                     total[k] = total.get(k, 0) + v
+        per["total"] = total
         write_json_atomic(os.path.join(report, "rtl_layer_resources.json"), per)
-        tool = next(iter(per.values()))["tool"] if per else "yosys"
-        ooc = dict(total)
-        ooc.update({"BRAM": total.get("BRAM_18K", 0) / 2, "BRAM_36K": total.get("BRAM_18K", 0) // 2,
-                    "URAM": 0, "tool": tool,
-                    "note": "sum of per-layer Yosys synth_xilinx results; no timing (WNS, fmax) without Vivado"})
-        write_json_atomic(os.path.join(report, "ooc_synth_and_timing.json"), ooc)
         notes.append(f"Yosys: {total.get('LUT', 0)} LUT, {total.get('FF', 0)} FF, "
                      f"{total.get('BRAM_18K', 0)} BRAM18, {total.get('DSP', 0)} DSP in {time.time() - t0:.1f} s")
     model._step_note = "; ".join(notes)
     model._rtl_lint_warnings = warnings
+    return model
+
+
+# ---- FIFOs, the stitched design and its performance (DESIGN §7.4) ----------
+
+def _folded_beats(raw, node_name, out=True):
+    ss = _core.hw_stream_shapes(raw, node_name)
+    f = ss["folded_out" if out else "folded_in"]
+    beats = 1
+    for v in f[:-1]:
+        beats *= int(v)
+    return beats
+
+
+def _sized_depth(occupancy):
+    """FINN's rounding of a measured occupancy (DESIGN §7.4): <= 2 needs no
+    FIFO (every layer's output register pair holds two beats); up to 32 costs
+    one SRL32 per bit whatever the depth, so take 32; above 256 the FIFO goes
+    to block RAM at a power-of-two depth; in between, whole SRL32s."""
+    if occupancy <= 2:
+        return 2
+    if occupancy <= 32:
+        return 32
+    if occupancy <= 256:
+        return -(-occupancy // 32) * 32
+    return 1 << (occupancy - 1).bit_length()
+
+
+def _edge_of(mw, fifo):
+    prod = mw.find_producer(fifo.input[0])
+    cons = mw.find_consumer(fifo.output[0])
+    return (prod.name if prod is not None else "input"), (cons.name if cons is not None else "output")
+
+
+def _random_inputs(mw, n, seed=0):
+    import numpy as np
+
+    rng = np.random.default_rng(seed)
+    xs = {}
+    for name in mw._model.runtime_input_names():
+        dt = mw.get_tensor_datatype(name)
+        shape = list(mw.get_tensor_shape(name))
+        shape[0] = n
+        lo, hi = int(dt.min()), int(dt.max())
+        x = rng.integers(lo, hi + 1, size=shape).astype(np.float32)
+        if dt.name == "BIPOLAR":
+            x = np.where(x >= 0, 1.0, -1.0).astype(np.float32)
+        xs[name] = x
+    return xs
+
+
+def _emit_missing(model, root):
+    """Layer folders for nodes added after step_hw_codegen (converters, FIFOs)."""
+    raw = model._model
+    rtl = set(_core.rtl_ops())
+    for _, n in hw_nodes(model):
+        if n.has_attr("code_gen_dir_ipgen") or base_op(n.op_type) not in rtl:
+            continue
+        d = os.path.join(root, f"code_gen_ipgen_{n.name}")
+        _core.rtl_emit_layer(raw, n.name, d)
+        n.set_string("code_gen_dir_ipgen", d)
+
+
+def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
+    """InsertDWC, then FIFOs: with auto_fifo_depths, FINN's largefifo_rtlsim
+    (every stream gets a FIFO as deep as one folded frame; the stitched design
+    runs with occupancy monitors; each FIFO is cut to its measured maximum,
+    rounded; FIFOs that need <= 2 beats are removed); else InsertFIFO from the
+    nodes' inFIFODepths/outFIFODepths. Writes report/fifo_depths.json."""
+    from ..rtlsim.stitched import simulate_design, stitch
+
+    if not _wanted(cfg):
+        model._step_note = "skipped: generate_outputs asks for estimate reports only"
+        return model
+    root = _root(cfg)
+    model = model.transform("InsertDWC")
+    auto = cfg.auto_fifo_depths if cfg is not None else True
+    mem_style = cfg.large_fifo_mem_style if cfg is not None else "auto"
+    report = {}
+    t0 = time.time()
+    if not auto:
+        model = model.transform("InsertFIFO")
+        for n in model.graph.node:
+            if n.op_type == "StreamingFIFO":
+                p, c = _edge_of(model, n)
+                report[n.name] = {"depth": int(n.get_attr("depth")), "between": [p, c],
+                                  "why": "from the layers' inFIFODepths/outFIFODepths (auto_fifo_depths=False)"}
+        note = f"{len(report)} FIFO(s) from the layers' FIFO depth attributes"
+    else:
+        raw = model._model
+        # One frame of beats on every stream: a FIFO that deep never limits the flow.
+        for _, n in hw_nodes(model):
+            n.set_ints("outFIFODepths", [max(3, _folded_beats(raw, n.name, True))] * len(n.output))
+            n.set_ints("inFIFODepths", [max(3, _folded_beats(raw, n.name, False))] *
+                       len([t for t in n.input if t and model.get_initializer(t) is None]))
+        model = model.transform("InsertFIFO")
+        has_window = any(base_op(n.op_type) == "ConvolutionInputGenerator" for _, n in hw_nodes(model))
+        frames = 2 if has_window else max(2, len(hw_nodes(model)) // 2)
+        d = os.path.join(root, "fifo_sizing")
+        shutil.rmtree(d, ignore_errors=True)
+        stitch(model, d, monitors=True)
+        _, stats = simulate_design(model, d, _random_inputs(model, frames), timeout=1_000_000)
+        mons = stats["monitors"]
+        shallow = []
+        for n in model.graph.node:
+            if n.op_type != "StreamingFIFO":
+                continue
+            occ = int(mons.get(f"mon_{n.name}_maxcount", 0))
+            p, c = _edge_of(model, n)
+            # A FIFO on a graph input fills to whatever the eager simulated
+            # source pushes; the real source (the DMA) waits on TREADY, so
+            # only a depth the consumer asks for itself is kept there.
+            if p == "input":
+                occ = min(occ, 2)
+            depth = _sized_depth(occ)
+            style = "block" if depth > 256 and mem_style == "auto" else mem_style
+            n.set_int("depth", depth)
+            n.set_string("ram_style", style)
+            why = (f"max occupancy {occ} over {frames} frame(s) of stitched rtlsim" if p != "input" else
+                   "fed by the input DMA, which waits on TREADY")
+            why += ", rounded to " + (f"{depth}" if depth > 2 else "2: removed (the layers' output registers hold 2)")
+            report[n.name] = {"depth": depth, "max_occupancy": occ, "between": [p, c], "ram_style": style,
+                              "why": why}
+            if depth <= 2:
+                shallow.append(n.name)
+        if shallow:
+            model = _remove_fifos(model, shallow)
+        kept = len(report) - len(shallow)
+        note = (f"largefifo_rtlsim: {kept} FIFO(s) kept, {len(shallow)} shallow removed, "
+                f"{frames} frames, {stats['cycles']} cycles, {time.time() - t0:.1f} s")
+    _emit_missing(model, root)
+    if cfg is not None:
+        rep = os.path.join(os.fspath(cfg.output_dir), "report")
+        os.makedirs(rep, exist_ok=True)
+        write_json_atomic(os.path.join(rep, "fifo_depths.json"), report)
+    model._step_note = note
+    return model
+
+
+def _remove_fifos(model, names):
+    """Bypass the named StreamingFIFO nodes (their reader takes the writer's tensor)."""
+    p = model.model
+    names = set(names)
+    g = p.graph
+    outs = {o.name for o in g.output}
+    keep = []
+    for n in g.node:
+        if n.name in names:
+            src, dst = n.input[0], n.output[0]
+            if dst in outs:  # keep the graph output's name: the writer writes it directly
+                for m in g.node:
+                    for i, t in enumerate(m.output):
+                        if t == src:
+                            m.output[i] = dst
+            else:
+                for m in g.node:
+                    for i, t in enumerate(m.input):
+                        if t == dst:
+                            m.input[i] = src
+            continue
+        keep.append(n)
+    del g.node[:]
+    g.node.extend(keep)
+    from ..core.modelwrapper import ModelWrapper
+
+    out = ModelWrapper(p)
+    for k in ("_dataflow_parent",):
+        if hasattr(model, k):
+            setattr(out, k, getattr(model, k))
+    return out
+
+
+def _stitch_tcl(man, part, clk_ns):
+    files = " ".join(man["sources"] + man["mem_files"])
+    return f"""# Generated by streamfold: package the stitched accelerator {man['top']} as a Vivado IP.
+# Run in this folder: vivado -mode batch -source make_ip.tcl
+create_project -force finn_vivado_stitch_proj vivado_proj -part {part}
+add_files -norecurse {{{files}}}
+set_property top {man['top']} [current_fileset]
+update_compile_order -fileset sources_1
+ipx::package_project -root_dir ip -vendor xilinx_finn -library finn -taxonomy /UserIP -import_files
+set core [ipx::current_core]
+set_property name {man['top']} $core
+ipx::infer_bus_interfaces xilinx.com:interface:axis_rtl:1.0 $core
+ipx::associate_bus_interfaces -busif s_axis_0 -clock ap_clk $core
+ipx::associate_bus_interfaces -busif m_axis_0 -clock ap_clk $core
+set_property value {1000.0 / clk_ns * 1e6:.0f} [ipx::get_bus_parameters FREQ_HZ -of_objects [ipx::get_bus_interfaces ap_clk -of_objects $core]]
+ipx::save_core $core
+"""
+
+
+def step_create_stitched_ip(model, cfg=None, verify_inputs=None):
+    """The whole accelerator as one module finn_design in
+    <output_dir>/stitched_ip (every source, all_verilog_srcs.txt, make_ip.tcl,
+    run when vivado is on PATH); the model's metadata records it as FINN's does."""
+    import json
+
+    from ..rtlsim.stitched import stitch
+
+    if not _wanted(cfg):
+        model._step_note = "skipped: generate_outputs asks for estimate reports only"
+        return model
+    out = os.path.join(os.path.abspath(os.fspath(cfg.output_dir)), "stitched_ip") if cfg is not None \
+        else tempfile.mkdtemp(prefix="streamfold_stitched_")
+    tmp = out + ".tmp"
+    shutil.rmtree(tmp, ignore_errors=True)
+    man = stitch(model, tmp)
+    part = cfg.resolved_fpga_part() if cfg is not None else "xc7z020clg400-1"
+    clk = cfg.synth_clk_period_ns if cfg is not None else 10.0
+    with open(os.path.join(tmp, "make_ip.tcl"), "w") as f:
+        f.write(_stitch_tcl(man, part, clk))
+    shutil.rmtree(out, ignore_errors=True)
+    os.replace(tmp, out)
+    note = f"finn_design with {len(model.graph.node)} layer(s) in {out}"
+    vivado = shutil.which("vivado")
+    if vivado:
+        r = subprocess.run([vivado, "-mode", "batch", "-source", "make_ip.tcl"], cwd=out, capture_output=True,
+                           text=True)
+        if r.returncode != 0:
+            raise StreamfoldError("vivado could not package the stitched design", hint=f"see {out}/vivado.log")
+        model.set_metadata_prop("vivado_stitch_vlnv", "xilinx_finn:finn:finn_design:1.0")
+    else:
+        note += "; vivado is not on PATH: make_ip.tcl packages it later"
+    ifn = {"clk": ["ap_clk"], "rst": ["ap_rst_n"], "s_axis": [[s["name"], s["tdata_width"]] for s in man["inputs"]],
+           "m_axis": [[s["name"], s["tdata_width"]] for s in man["outputs"]], "aximm": [], "axilite": []}
+    model.set_metadata_prop("vivado_stitch_proj", out)
+    model.set_metadata_prop("wrapper_filename", os.path.join(out, "finn_design.v"))
+    model.set_metadata_prop("vivado_stitch_ifnames", json.dumps(ifn))
+    model.set_metadata_prop("clk_ns", str(clk))
+    model._step_note = note
+    return model
+
+
+def stitched_dir(model):
+    d = model.get_metadata_prop("vivado_stitch_proj")
+    return d if d and os.path.isfile(os.path.join(d, "sf_design.json")) else None
+
+
+def step_measure_rtlsim_performance(model, cfg=None, verify_inputs=None):
+    """report/rtlsim_performance.json with FINN's keys: rtlsim_batch_size
+    frames of random in-range input through the stitched design, ideal
+    source and sink."""
+    from ..rtlsim.stitched import load_design, simulate_design
+
+    if not _wanted(cfg):
+        model._step_note = "skipped: generate_outputs asks for estimate reports only"
+        return model
+    d = stitched_dir(model)
+    if d is None:
+        raise StreamfoldError("the model has no stitched design", hint="run step_create_stitched_ip first")
+    n = cfg.rtlsim_batch_size if cfg is not None else 1
+    clk = cfg.synth_clk_period_ns if cfg is not None else 10.0
+    t0 = time.time()
+    _, st = simulate_design(model, d, _random_inputs(model, n, seed=1), timeout=10_000_000)
+    perf = performance_report(st, n, clk, model, load_design(d))
+    perf["simulation_seconds"] = round(time.time() - t0, 3)
+    if cfg is not None:
+        rep = os.path.join(os.fspath(cfg.output_dir), "report")
+        os.makedirs(rep, exist_ok=True)
+        write_json_atomic(os.path.join(rep, "rtlsim_performance.json"), perf)
+    model._step_note = (f"{n} frame(s): {perf['cycles']} cycles, latency {perf['latency_cycles']}, "
+                        f"stable throughput {perf['stable_throughput[images/s]']:,.0f} images/s")
+    return model
+
+
+def performance_report(st, n, clk_ns, model, man):
+    """FINN's rtlsim_performance keys (DESIGN §7.3) from a stitched run."""
+    import numpy as np
+
+    cycles, lat = int(st["cycles"]), int(st["latency_cycles"])
+    runtime_s = cycles * clk_ns * 1e-9
+    stable_cycles = cycles - lat if n > 1 else cycles
+    in_bits = sum(float(np.prod(model.get_tensor_shape(t)[1:])) * model.get_tensor_datatype(t).bitwidth()
+                  for t in model._model.runtime_input_names())
+    out_bits = sum(float(np.prod(model.get_tensor_shape(o.name)[1:])) * model.get_tensor_datatype(o.name).bitwidth()
+                   for o in model.graph.output)
+    return {"cycles": cycles, "N": n, "latency_cycles": lat, "runtime[ms]": runtime_s * 1e3,
+            "throughput[images/s]": n / runtime_s if runtime_s else 0.0,
+            "stable_throughput[images/s]": n / (stable_cycles * clk_ns * 1e-9) if stable_cycles else 0.0,
+            "fclk[mhz]": 1000.0 / clk_ns,
+            "DRAM_in_bandwidth[MB/s]": in_bits / 8 * n / runtime_s / 1e6 if runtime_s else 0.0,
+            "DRAM_out_bandwidth[MB/s]": out_bits / 8 * n / runtime_s / 1e6 if runtime_s else 0.0,
+            "interval_cycles": st["interval_cycles"]}
+
+
+def step_out_of_context_synthesis(model, cfg=None, verify_inputs=None):
+    """Yosys synthesis (synth_xilinx -family xc7) of the stitched design:
+    report/ooc_synth_and_timing.json with FINN's keys that Yosys can fill
+    (LUT, LUTRAM, FF, DSP, BRAM, BRAM_18K, BRAM_36K, URAM, Carry); no timing
+    without Vivado, and the file says which tool produced it."""
+    from ..rtlsim.stitched import load_design
+    from ..rtlsim.synth import synth_sources
+
+    if cfg is None or "out_of_context_synth" not in (cfg.generate_outputs or []):
+        model._step_note = "skipped: out_of_context_synth is not in generate_outputs"
+        return model
+    d = stitched_dir(model)
+    if d is None:
+        raise StreamfoldError("the model has no stitched design", hint="run step_create_stitched_ip first")
+    man = load_design(d)
+    r = synth_sources([os.path.join(d, s) for s in man["sources"]], man["top"], d)
+    ooc = {"LUT": r["LUT"], "LUTRAM": r["LUTRAM"], "FF": r["FF"], "DSP": r["DSP"], "BRAM": r["BRAM_18K"] / 2,
+           "BRAM_18K": r["BRAM_18K"], "BRAM_36K": r["BRAM_18K"] // 2, "URAM": 0, "Carry": r["Carry"], "SRL": r["SRL"],
+           "WNS": None, "Delay": None, "fmax_mhz": None, "estimated_throughput_fps": None,
+           "vivado_proj_folder": None, "vivado_version": None, "tool": r["tool"], "synth_seconds": r["seconds"]}
+    rep = os.path.join(os.fspath(cfg.output_dir), "report")
+    write_json_atomic(os.path.join(rep, "ooc_synth_and_timing.json"), ooc)
+    model._step_note = (f"Yosys: {r['LUT']} LUT, {r['FF']} FF, {r['BRAM_18K']} BRAM18, {r['DSP']} DSP "
+                        f"in {r['seconds']:.1f} s (no timing without Vivado)")
     return model

@@ -189,11 +189,8 @@ def _not_yet(name):
     return step
 
 
-from .hw_steps import step_hw_codegen, step_hw_ipgen  # noqa: E402
-step_set_fifo_depths = _not_yet("step_set_fifo_depths")
-step_create_stitched_ip = _not_yet("step_create_stitched_ip")
-step_measure_rtlsim_performance = _not_yet("step_measure_rtlsim_performance")
-step_out_of_context_synthesis = _not_yet("step_out_of_context_synthesis")
+from .hw_steps import (step_create_stitched_ip, step_hw_codegen, step_hw_ipgen,  # noqa: E402
+                       step_measure_rtlsim_performance, step_out_of_context_synthesis, step_set_fifo_depths)
 step_synthesize_bitfile = _not_yet("step_synthesize_bitfile")
 step_make_pynq_driver = _not_yet("step_make_pynq_driver")
 step_deployment_package = _not_yet("step_deployment_package")

@@ -45,6 +45,16 @@ def execute_node_by_node(model, input_dict, return_full_exec_context=False, in_g
                          workdir=None):
     mw = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
     from . import _simulate_emitted, load_manifest, rtl_ops
+    from .stitched import simulate_design
+
+    d = mw.get_metadata_prop("vivado_stitch_proj")
+    if d and os.path.isfile(os.path.join(d, "sf_design.json")) and mw.get_metadata_prop("exec_mode") != "node_by_node":
+        # A stitched child runs as one design (FINN's stitched_ip_rtlsim).
+        outs, _ = simulate_design(mw, d, {k: np.asarray(v, np.float32) for k, v in input_dict.items()},
+                                  in_gap, out_stall, seed)
+        if return_full_exec_context:
+            outs = dict(outs, **input_dict)
+        return outs
 
     rtl = set(rtl_ops())
     ctx = {k: np.asarray(v, dtype=np.float32) for k, v in input_dict.items()}
