@@ -120,8 +120,10 @@ void stitch_design(const Model& m, const std::string& dir, const StitchOptions& 
         mon_json += fmt::format("{}{{\"name\": \"mon_{}_maxcount\", \"node\": {}, \"width\": {}}}",
                                 mon_json.empty() ? "" : ", ", mname, json_str(n.name), cw);
       }
+      const std::string* fifo_src = library_source("sf_fifo");
+      if (!fifo_src) stitch_fail(n.name, "the RTL library has no sf_fifo", "internal error: rebuild streamfold");
       files.insert("sf_fifo.sv");
-      std::ofstream(fs::path(dir) / "sf_fifo.sv") << *library_source("sf_fifo");
+      std::ofstream(fs::path(dir) / "sf_fifo.sv") << *fifo_src;
       continue;
     }
     const LayerInfo info = emit_layer_info(m, n, dir);
