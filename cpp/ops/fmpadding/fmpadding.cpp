@@ -7,6 +7,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+namespace fmpadding_rtl {
+void emit(rtl::LayerEmitter& e);  // fmpadding_rtl.cpp
+}
 namespace {
 
 struct PadAttrs {
@@ -88,6 +91,7 @@ OpDef make_fmpadding_def() {
     e.ff = (double)a.simd * a.idt.bitwidth() + hw::clog2(os[1]) + hw::clog2(os[2]) + hw::clog2(a.c / a.simd) + 16;
     return e;
   };
+  d.emit_rtl = fmpadding_rtl::emit;
   return d;
 }
 

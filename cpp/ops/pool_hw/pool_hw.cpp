@@ -10,6 +10,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+namespace pool_hw_rtl {
+void emit(rtl::LayerEmitter& e);  // pool_hw_rtl.cpp
+}
 namespace {
 
 struct PoolAttrs {
@@ -107,6 +110,7 @@ OpDef make_pool_def() {
     e.ff = (double)a.pe * (acc + a.odt.bitwidth()) + hw::clog2(kk) + hw::clog2(a.c / a.pe) + 16;
     return e;
   };
+  d.emit_rtl = pool_hw_rtl::emit;
   return d;
 }
 
