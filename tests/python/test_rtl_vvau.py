@@ -127,8 +127,12 @@ DESIGNS = {
 
 
 @pytest.mark.parametrize("name", sorted(DESIGNS))
-def test_vvau_rtl_designs(name):
+def test_vvau_rtl_designs(name, tmp_path):
     d = DESIGNS[name]
+    w, thr, _ = design_data(d, 0)
+    m = make_model(d["c"], d["k"], d["dim"], d["pe"], d["simd"], d["idt"], d["wdt"], d["odt"], w, thr,
+                   d.get("res", "lut"), d.get("ram", "auto"))
+    assert rtlsim.lint_layer(rtlsim.emit_node(m, NODE, tmp_path / "layer")) == []
     check(d, seed=0, in_gap=0.0, out_stall=0.0, check_cycles=True)
     for seed in (1, 2, 3):
         check(d, seed=seed, in_gap=0.4, out_stall=0.4)

@@ -24,12 +24,15 @@ module sf_vvau #(
   parameter RAM_STYLE = "distributed",
   parameter integer NO_ACT = 1,
   parameter integer OBITS = 16,
+  // The activation's parameters go unused with NO_ACT.
+  /* verilator lint_off UNUSEDPARAM */
   parameter integer K = 1,
   parameter integer TROWS = 1,
   parameter integer TW = AW + 1,
   parameter integer OBIAS = 0,
   parameter THR_PREFIX = "thr",
   parameter integer THR_BLOCK_MASK = 0
+  /* verilator lint_on UNUSEDPARAM */
 ) (
   input  wire                  clk,
   input  wire                  rst_n,

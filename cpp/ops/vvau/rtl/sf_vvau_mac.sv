@@ -32,7 +32,7 @@ module sf_vvau_mac #(
   parameter integer AW = 16,         // accumulator bits (two's complement, modular)
   parameter integer USE_DSP = 0,     // 1: products as $mul (DSP48E1); 0: shift-add in LUTs
   parameter WEIGHT_FILE = "weights.dat",
-  parameter RAM_STYLE = "distributed"  // "block" | "distributed"
+  parameter RAM_STYLE = "distributed"  // "block" | anything else: LUTs
 ) (
   input  wire                 clk,
   input  wire                 rst_n,
@@ -106,7 +106,10 @@ module sf_vvau_mac #(
       initial $readmemh(WEIGHT_FILE, wmem);
       always_ff @(posedge clk) if (en) w_q <= wmem[waddr_q];
     end else begin : g_lutram
-      (* ram_style = "distributed" *) logic [MW-1:0] wmem [0:WMEM-1];
+      // No attribute: Yosys 0.23 finds no mapping for a ROM marked
+      // ram_style = "distributed" (nor rom_style); without one it builds small
+      // ROMs from LUTs and Vivado infers distributed ROM.
+      logic [MW-1:0] wmem [0:WMEM-1];
       initial $readmemh(WEIGHT_FILE, wmem);
       always_ff @(posedge clk) if (en) w_q <= wmem[waddr_q];
     end
