@@ -83,8 +83,27 @@ def execute_node_by_node(model, input_dict, return_full_exec_context=False, in_g
                     y = y.reshape((y.shape[0],) + tuple(shape[1:])) if y.size != np.prod(shape) else y.reshape(shape)
                 outs[t] = y
         else:
-            outs = _core.execute_node(mw._model, node.name, ins)
+            outs = _host_node(mw, node, ins)
         ctx.update(outs)
     if return_full_exec_context:
         return ctx
     return {o.name: ctx[o.name] for o in mw.graph.output}
+
+
+def _host_node(mw, node, ins):
+    """A non-HW node on the reference executor. A model exported with batch 1
+    (a Reshape to (1, 784), say) still runs a batch of N: frame by frame."""
+    n = None
+    for t, v in ins.items():
+        shape = mw.get_tensor_shape(t)
+        if mw.get_initializer(t) is None and shape and shape[0] == 1 and v.ndim and v.shape[0] > 1:
+            n = v.shape[0]
+            break
+    if n is None:
+        return _core.execute_node(mw._model, node.name, ins)
+    parts = []
+    for i in range(n):
+        one = {t: (v[i:i + 1] if mw.get_initializer(t) is None and v.ndim and v.shape[0] == n else v)
+               for t, v in ins.items()}
+        parts.append(_core.execute_node(mw._model, node.name, one))
+    return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
