@@ -42,7 +42,9 @@ def layer_dir_of(mw, node, fallback_root=None):
 
 
 def execute_node_by_node(model, input_dict, return_full_exec_context=False, in_gap=0.0, out_stall=0.0, seed=0,
-                         workdir=None):
+                         workdir=None, sim_stats=None):
+    """sim_stats: a list that receives the stats dict (cycles, latency,
+    interval, FIFO monitors) of every stitched simulation run."""
     mw = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
     from . import _simulate_emitted, load_manifest, rtl_ops
     from .stitched import simulate_design
@@ -50,8 +52,10 @@ def execute_node_by_node(model, input_dict, return_full_exec_context=False, in_g
     d = mw.get_metadata_prop("vivado_stitch_proj")
     if d and os.path.isfile(os.path.join(d, "sf_design.json")) and mw.get_metadata_prop("exec_mode") != "node_by_node":
         # A stitched child runs as one design (FINN's stitched_ip_rtlsim).
-        outs, _ = simulate_design(mw, d, {k: np.asarray(v, np.float32) for k, v in input_dict.items()},
-                                  in_gap, out_stall, seed)
+        outs, st = simulate_design(mw, d, {k: np.asarray(v, np.float32) for k, v in input_dict.items()},
+                                   in_gap, out_stall, seed)
+        if sim_stats is not None:
+            sim_stats.append(st)
         if return_full_exec_context:
             outs = dict(outs, **input_dict)
         return outs
@@ -66,7 +70,7 @@ def execute_node_by_node(model, input_dict, return_full_exec_context=False, in_g
         if node.op_type == SDP:
             child = ModelWrapper(node.get_attr("model"))
             cin = {ci.name: ins[pi] for ci, pi in zip(child.graph.input, node.input)}
-            cout = execute_node_by_node(child, cin, False, in_gap, out_stall, seed, workdir)
+            cout = execute_node_by_node(child, cin, False, in_gap, out_stall, seed, workdir, sim_stats)
             outs = {po: cout[co.name] for co, po in zip(child.graph.output, node.output)}
         elif _core.is_hw_node(node):
             if node.op_type not in rtl:
