@@ -40,6 +40,13 @@ int64_t odim(const SmpAttrs& a, int i) {
   return a.ceil_mode ? (a.img[i] + a.k[i] - 1) / a.k[i] : a.img[i] / a.k[i];
 }
 
+// LUTs of a simple dual-port LUTRAM as 7-series packs it: RAM32M (4 LUTs, 6
+// bits x 32) up to 32 words, else RAM64M (4 LUTs, 3 bits x 64) per 64 words.
+double lutram_luts(int64_t width, int64_t depth) {
+  if (depth <= 32) return 4.0 * (double)((width + 5) / 6);
+  return 4.0 * (double)((depth + 63) / 64) * (double)((width + 2) / 3);
+}
+
 void check_input(const Node& n, const SmpAttrs& a, const Shape& s) {
   if (s.size() != 4 || s[1] != a.img[0] || s[2] != a.img[1] || s[3] != a.c)
     op_fail(n, fmt::format("input has shape {}, expected (N, {}, {}, {})", shape_str(s), a.img[0], a.img[1], a.c),
@@ -87,17 +94,19 @@ OpDef make_smp_def() {
     // its input: IFM_h*IFM_w*C/PE cycles, 1-D or 2-D, floor or ceil mode.
     e.cycles = a.img[0] * a.img[1] * (a.c / a.pe);
     // A row buffer of OFM_w * C/PE running maxima (C/PE when the window is one
-    // row high), PE comparators.
-    e.lut = 100 + 1.0 * a.pe * a.dt.bitwidth() * 2;
+    // row high). Calibrated against Yosys on the RTL core: per lane bit a
+    // comparator, the max/first mux and the skid's muxes (~3.5 LUTs); FFs: the
+    // input, forwarded-result, RAM-read and two skid registers (5 x width) plus
+    // position counters.
     const int64_t depth = (a.k[0] > 1 ? odim(a, 1) : 1) * (a.c / a.pe), width = a.pe * a.dt.bitwidth();
+    e.lut = 60 + 3.5 * (double)width;
     const std::string rs = n.get_string("ram_style", "auto");
     if (rs == "block" || rs == "ultra" || (rs == "auto" && depth * width > 4096))
       e.bram18 = (double)hw::bram18_count(width, depth);
-    else e.lut += (double)width * std::ceil(depth / 64.0);
-    // FF: a first-order model, to be calibrated against Yosys later: the PE-wide
-    // running-max and output registers, row/column counters, the row-buffer
-    // address, ~16 control bits.
-    e.ff = 2.0 * width + hw::clog2(a.img[0]) + hw::clog2(a.img[1]) + hw::clog2(depth) + 16;
+    else
+      e.lut += lutram_luts(width, depth);
+    e.ff = 5.0 * width + hw::clog2(a.img[0]) + hw::clog2(a.img[1]) + hw::clog2(a.k[0]) + hw::clog2(a.k[1]) +
+           2 * hw::clog2(depth) + hw::clog2(a.c / a.pe) + 8;
     return e;
   };
   d.emit_rtl = streaming_maxpool_rtl::emit;

@@ -50,6 +50,13 @@ SwgAttrs read(const Node& n) {
   return a;
 }
 
+// LUTs of a simple dual-port LUTRAM as 7-series packs it: RAM32M (4 LUTs, 6
+// bits x 32) up to 32 words, else RAM64M (4 LUTs, 3 bits x 64) per 64 words.
+double lutram_luts(int64_t width, int64_t depth) {
+  if (depth <= 32) return 4.0 * (double)((width + 5) / 6);
+  return 4.0 * (double)((depth + 63) / 64) * (double)((width + 2) / 3);
+}
+
 void check_input(const Node& n, const SwgAttrs& a, const Shape& s) {
   if (s != Shape{s.empty() ? 1 : s[0], a.ifm[0], a.ifm[1], a.c})
     op_fail(n,
@@ -108,18 +115,18 @@ OpDef make_swg_def() {
     const int64_t width = a.simd * a.idt.bitwidth();
     const int64_t depth = g.rb * g.ifw * cs;
     const std::string rs = n.get_string("ram_style", "auto");
-    if (rs == "distributed" || (rs == "auto" && depth * width <= 4096)) {
-      e.lut = 300 + (double)width * std::ceil(depth / 64.0);
-    } else {
+    // Calibrated against Yosys (synth_xilinx, xc7) on the RTL core: ~150 LUTs
+    // of counters, address adders and handshake whatever the width, plus the
+    // LUTRAM; FFs: the RAM read register and the skid (3 x width, of which
+    // Yosys keeps ~2), five buffer-address registers, the loop counters, the
+    // two signed row counters and the pipeline valid bits.
+    e.lut = 150;
+    if (rs == "block" || rs == "ultra" || (rs == "auto" && depth * width > 4096))
       e.bram18 = (double)hw::bram18_count(width, depth);
-      e.lut = 300 + 2.0 * width;
-    }
-    // FF: a first-order model, to be calibrated against Yosys later: the
-    // SIMD-wide buffer read and output registers, read and write addresses into
-    // the line buffer, one counter per output loop (OFM h/w, kernel h/w, C/SIMD)
-    // and ~16 control bits.
-    e.ff = 2.0 * width + 2 * hw::clog2(depth) + hw::clog2(a.ofm[0]) + hw::clog2(a.ofm[1]) + hw::clog2(a.k[0]) +
-           hw::clog2(a.k[1]) + hw::clog2(cs) + 16;
+    else
+      e.lut += lutram_luts(width, depth);
+    e.ff = 2.0 * width + 5 * hw::clog2(depth) + hw::clog2(g.ofh) + hw::clog2(g.ofw) + hw::clog2(g.kh) +
+           hw::clog2(g.kw) + hw::clog2(cs) + hw::clog2(g.ifw * cs) + 2 * (hw::clog2(g.rb + g.ifh + 1) + 2) + 10;
     return e;
   };
   d.emit_rtl = swg_rtl::emit;

@@ -56,7 +56,7 @@ module sf_swg #(
   localparam integer TOT   = RB * ROWW;           // words in the buffer
   localparam integer SPAN  = (KH - 1) * DH + 1;   // rows one window covers
   localparam integer JF    = IFH - (OFH - 1) * SH;
-  localparam integer AW    = $clog2(TOT + 1);
+  localparam integer AW    = TOT > 1 ? $clog2(TOT) : 1;
   localparam integer AWX   = AW + 1;              // room for base + step before the wrap
   localparam integer CW    = $clog2(RB + IFH + 1) + 2;  // signed row counters
   localparam integer CFW   = CF > 1 ? $clog2(CF) : 1;
