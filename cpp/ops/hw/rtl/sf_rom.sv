@@ -4,7 +4,8 @@
 // output register, or to LUTs / LUTRAM.
 //   DEPTH  words (>= 1), WIDTH bits each
 //   FILE   relative $readmemh file name (one hex word per line)
-//   BLOCK  1: (* ram_style = "block" *), 0: (* ram_style = "distributed" *)
+//   BLOCK  1: (* ram_style/rom_style = "block" *), 0: distributed (LUTs;
+//          Yosys: ram_style "logic")
 // Latency 1: rdata holds mem[addr] of the previous cycle.
 module sf_rom #(
   parameter integer DEPTH = 1,
@@ -27,11 +28,17 @@ module sf_rom #(
       wire unused_addr = |addr;  // no address bits to decode
       /* verilator lint_on UNUSEDSIGNAL */
     end else if (BLOCK != 0) begin : g_block
-      (* ram_style = "block" *) logic [WIDTH-1:0] mem [DEPTH];
+      (* ram_style = "block", rom_style = "block" *) logic [WIDTH-1:0] mem [DEPTH];
       initial $readmemh(FILE, mem);
       always_ff @(posedge clk) rdata <= mem[addr];
     end else begin : g_dist
-      (* ram_style = "distributed" *) logic [WIDTH-1:0] mem [DEPTH];
+      // A distributed ROM is LUT logic. Yosys 0.23 has no ROM mapping to
+      // LUTRAM and fails on rom/ram_style "distributed", so it gets "logic".
+`ifdef YOSYS
+      (* ram_style = "logic" *) logic [WIDTH-1:0] mem [DEPTH];
+`else
+      (* rom_style = "distributed" *) logic [WIDTH-1:0] mem [DEPTH];
+`endif
       initial $readmemh(FILE, mem);
       always_ff @(posedge clk) rdata <= mem[addr];
     end
