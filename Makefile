@@ -9,13 +9,19 @@ export PYTHONPATH := $(CURDIR)/python:$(PYTHONPATH)
 APT_PACKAGES := libprotobuf-dev protobuf-compiler libeigen3-dev libfmt-dev libgtest-dev \
   dataset-fashion-mnist verilator yosys iverilog
 
-.PHONY: demo test setup deps-apt deps-pip dev build-tests test-cpp test-python bench-cpp install clean
+.PHONY: demo test test-full setup deps-apt deps-pip dev build-tests test-cpp test-python bench-cpp install clean
 
 demo: setup dev
 	$(PYTHON) examples/demo.py
 
 test: setup dev build-tests
 	$(MAKE) --no-print-directory test-cpp test-python
+
+# Everything `make test` runs plus the wide sweeps (@pytest.mark.full): run
+# before resolving an issue; CI runs `make test` only.
+test-full: setup dev build-tests
+	$(MAKE) --no-print-directory test-cpp
+	SF_TEST_FULL=1 $(PYTHON) -m pytest tests/python -q -p no:cacheprovider
 
 setup: deps-apt deps-pip
 

@@ -3,6 +3,8 @@
 #include <pybind11/stl.h>
 
 #include "bindings/common.h"
+#include "codegen/stitch.h"
+#include "ops/hw/rtl_emit.h"
 #include "passes/folding/hw_cost.h"
 
 namespace sf::py_bind {
@@ -47,6 +49,33 @@ void bind_hw(py::module_& m) {
   m.def(
       "hw_validate", [](const Model& model, const std::string& node) { folding::validate_node(model, node); },
       py::arg("model"), py::arg("node_name"));
+  m.def(
+      "rtl_emit_layer",
+      [](const Model& model, const std::string& node, const std::string& dir) { rtl::emit_layer(model, node, dir); },
+      py::arg("model"), py::arg("node_name"), py::arg("dir"));
+  m.def("rtl_ops", []() {
+    std::vector<std::string> ops;
+    for (const OpDef* d : OpRegistry::instance().all())
+      if (d->emit_rtl) ops.push_back(d->op_type);
+    return ops;
+  });
+  m.def(
+      "rtl_library_source",
+      [](const std::string& module) -> py::object {
+        const std::string* s = rtl::library_source(module);
+        return s ? py::object(py::str(*s)) : py::object(py::none());
+      },
+      py::arg("module"));
+  m.def("rtl_library_modules", &rtl::library_modules);
+  m.def(
+      "rtl_stitch",
+      [](const Model& model, const std::string& dir, bool monitors, const std::string& top) {
+        rtl::StitchOptions o;
+        o.monitors = monitors;
+        o.top = top;
+        rtl::stitch_design(model, dir, o);
+      },
+      py::arg("model"), py::arg("dir"), py::arg("monitors") = false, py::arg("top") = "finn_design");
   m.def(
       "is_hw_node", [](const Node& n) { return folding::is_hw_node(n); }, py::arg("node"));
 }

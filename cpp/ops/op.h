@@ -16,6 +16,10 @@
 
 namespace sf {
 
+namespace rtl {
+class LayerEmitter;  // ops/hw/rtl_emit.h
+}
+
 // Domain families: every spelling of a domain maps onto one of these.
 enum class OpDomain { ONNX, QONNX, FPGADATAFLOW, UNKNOWN };
 // "" / "ai.onnx" -> ONNX; "onnx.brevitas", "qonnx.custom_op.general",
@@ -84,6 +88,9 @@ struct OpDef {
   // HW layers only: cycle and resource model (one place per op, so later
   // calibration against synthesis touches one function).
   std::function<HwEstimate(const Node&, const Model&)> estimate;
+  // HW layers with an RTL implementation: write the layer's Verilog top,
+  // library modules and memory files (ops/hw/rtl_emit.h).
+  std::function<void(rtl::LayerEmitter&)> emit_rtl;
 };
 
 class OpRegistry {

@@ -182,18 +182,25 @@ TEST(HwMvau, CyclesLutBramDsp) {
   n.set_ints("numInputVectors", {1, 3});
   n.set_string("accDataType", "INT16");
   n.set_string("ram_style", "block");
+  n.set_string("resType", "lut");
   const HwEstimate e = estimate(n);
   EXPECT_EQ(e.cycles, (64 / 4) * (800 / 16) * 3);
   // WMEM = 800*64/64 = 800 words of 4*16*4 = 256 bits -> ceil(256/18) = 15.
   EXPECT_EQ(e.bram18, 15);
-  // 300 + 1.1*4*(mult + adder + acc + thr + comp), W+A = 8, Q = 16, B = 4, acc 16, TMEM 16.
-  const double mult = 16 * (2 * 2 - 1) * 8, adder = 8 * 31, thr = 15 * 16 * 1, comp = 15 * 16;
+  // 300 + 1.1*4*(mult + adder + acc + thr + comp), W+A = 8, Q = 16, acc 16.
+  // Binary-search thresholds (B = 4 stages, 17-bit thresholds, TMEM 16):
+  // stages 16, 32, 64, 128 deep, all under auto's BRAM depth (256): LUTRAM.
+  const double mult = 16 * (2 * 2 - 1) * 8, adder = 8 * 31, thr = 17 * (1 + 1 + 1 + 2), comp = 4 * 17;
   EXPECT_DOUBLE_EQ(e.lut, 300 + 1.1 * 4 * (mult + adder + 16 + thr + comp));
   EXPECT_EQ(e.dsp, 0);
   n.set_string("resType", "dsp");
   const HwEstimate d = estimate(n);
   EXPECT_EQ(d.dsp, 4 * 16);
   EXPECT_DOUBLE_EQ(d.lut, 300 + 1.1 * 4 * (adder + 16 + thr + comp));
+  n.set_string("resType", "auto");  // as the RTL emitter decides: >= 4-bit operands go to DSPs
+  EXPECT_EQ(estimate(n).dsp, 4 * 16);
+  n.set_string("inputDataType", "UINT2");
+  EXPECT_EQ(estimate(n).dsp, 0);
   n.set_string("ram_style", "distributed");
   EXPECT_EQ(estimate(n).bram18, 0);
 }
@@ -203,19 +210,24 @@ TEST(HwMvau, CyclesLutBramDsp) {
 TEST(HwMvau, ThresholdsInMemory) {
   Node n = mvau(800, 64, 16, 4, "UINT4", "INT4", "UINT4");
   n.set_string("accDataType", "INT16");
+  n.set_string("resType", "lut");
   n.set_string("ram_style", "distributed");  // weights out of the way: thresholds only in BRAM
-  const double mult = 16 * (2 * 2 - 1) * 8, adder = 8 * 31;
-  // TMEM 16, B 4: stages of depth 16, 32, 64, 128.
+  const double mult = 16 * (2 * 2 - 1) * 8, adder = 8 * 31, comp = 4 * 17;
+  const double wlut = 4 * 16 * 4 * std::ceil(800 / 64.0);  // the LUTRAM weights (c2)
+  // TMEM 16, B 4: stages of depth 16, 32, 64, 128 with 17-bit thresholds.
   n.set_string("ram_style_thresholds", "distributed");
   const HwEstimate l = estimate(n);
-  const double wlut = 4 * 16 * 4 * std::ceil(800 / 64.0);  // the LUTRAM weights (c2)
-  EXPECT_DOUBLE_EQ(l.lut, 300 + 1.1 * 4 * (mult + adder + 16 + 16 * (1 + 1 + 1 + 2) + 4 * 16) + wlut);
+  EXPECT_DOUBLE_EQ(l.lut, 300 + 1.1 * 4 * (mult + adder + 16 + 17 * (1 + 1 + 1 + 2) + comp) + wlut);
   EXPECT_EQ(l.bram18, 0);
-  n.set_string("ram_style_thresholds", "block");  // stages 64 and 128 deep go to BRAM, 4*16 bits wide
+  n.set_string("ram_style_thresholds", "block");  // stages 64 and 128 deep go to BRAM, one per PE lane
   const HwEstimate b = estimate(n);
-  EXPECT_DOUBLE_EQ(b.lut, 300 + 1.1 * 4 * (mult + adder + 16 + 16 * (1 + 1) + 4 * 16) + wlut);
-  EXPECT_EQ(b.bram18, 2 * 4);  // per stage: 64 bits wide, four 1Kx18 slices
+  EXPECT_DOUBLE_EQ(b.lut, 300 + 1.1 * 4 * (mult + adder + 16 + 17 * (1 + 1) + comp) + wlut);
+  EXPECT_EQ(b.bram18, 2 * 4);
   EXPECT_EQ(b.cycles, l.cycles);
+  // 8-bit outputs: 8 comparators, not 255
+  n.set_string("outputDataType", "UINT8");
+  n.set_string("ram_style_thresholds", "distributed");
+  EXPECT_LT(estimate(n).lut, 300 + 1.1 * 4 * (mult + adder + 16 + 255 * 17) + wlut);
   n.set_string("ram_style_thresholds", "ultra");
   EXPECT_NE(validate_error(n).find("ram_style_thresholds"), std::string::npos);
 }
@@ -246,8 +258,11 @@ TEST(HwSwg, MatchesIm2ColAndCycleFormula) {
   n.set_string("inputDataType", "UINT4");
   const std::vector<float> out = run(n, {f32({1, 3, 3, 1}, {0, 1, 2, 3, 4, 5, 6, 7, 8})});
   EXPECT_EQ(out, (std::vector<float>{0, 1, 3, 4, 1, 2, 4, 5, 3, 4, 6, 7, 4, 5, 7, 8}));
-  // IFM_w*Kh*Dil_h*C/SIMD + OFM_h*max(OFM_w*Kw*Kh*C/SIMD, S_w*IFM_w*C/SIMD) = 3*2 + 2*max(8, 3).
-  EXPECT_EQ(estimate(n).cycles, 6 + 2 * 8);
+  // The RTL core's steady-state interval: OFM_h rows of OFM_w*Kh*Kw*C/SIMD
+  // beats, plus the wait between frames for the next frame's first window
+  // rows that did not fit in the line buffer ((span - S_h) rows of IFM_w
+  // pixels), plus one cycle of handshake: 2*8 + 1*3 + 1.
+  EXPECT_EQ(estimate(n).cycles, 2 * 8 + 3 + 1);
   n.set_ints("OFMDim", {3, 3});
   EXPECT_NE(validate_error(n).find("OFMDim"), std::string::npos);
 }
@@ -262,8 +277,10 @@ TEST(HwSwg, CycleFormulaStrideAndDilation) {
   n.set_int("IFMChannels", 64);
   n.set_int("SIMD", 8);
   n.set_string("inputDataType", "INT8");
-  // 32*3*2*8 + 14*max(14*9*8, 2*32*8) = 1536 + 14*1008.
-  EXPECT_EQ(estimate(n).cycles, 1536 + 14 * 1008);
+  // 14 rows of 14*9*8 beats (the writer's 2*32*8 per row hide behind them),
+  // plus between frames the span - S_h + leftover = 5 - 2 + 1 rows of 32*8
+  // beats the line buffer could not take ahead, plus one cycle.
+  EXPECT_EQ(estimate(n).cycles, 14 * 1008 + 4 * 256 + 1);
 }
 
 TEST(HwFmPadding, PadsNhwc) {
@@ -288,7 +305,7 @@ TEST(HwStreamingMaxPool, PoolsAndCycles) {
   std::vector<float> x(16);
   for (int i = 0; i < 16; ++i) x[i] = (float)((i * 7) % 11 - 5);
   EXPECT_EQ(run(n, {f32({1, 4, 4, 1}, x)}), (std::vector<float>{2, 5, 3, 5}));
-  EXPECT_EQ(estimate(n).cycles, 20);  // 4*4*(1 + 1/4)
+  EXPECT_EQ(estimate(n).cycles, 16);  // one input beat per cycle: 4*4*C/PE
 }
 
 TEST(HwLabelSelect, TopKTiesLowerIndexFirst) {
@@ -643,8 +660,10 @@ TEST(HwSwg, OneDimensionalCycles) {
   n.set_int("IFMChannels", 8);
   n.set_int("SIMD", 2);
   n.set_string("inputDataType", "UINT4");
-  // (K-1)*D*C/SIMD + OFM_L*max(K, S)*C/SIMD = 2*4 + 14*3*4.
-  EXPECT_EQ(estimate(n).cycles, 8 + 14 * 12);
+  // The RTL runs it as a column of one-pixel rows: 14 windows of 3*4 beats,
+  // plus between frames the K-S = 2 pixels of 4 beats the line buffer could
+  // not take ahead, plus one handshake cycle.
+  EXPECT_EQ(estimate(n).cycles, 8 + 14 * 12 + 1);
   // Stride 4 > K: reading the new pixels dominates; dilation 2 widens the fill.
   n.set_ints("Stride", {1, 4});
   n.set_ints("Dilation", {1, 2});
@@ -656,10 +675,10 @@ TEST(HwSwg, OneDimensionalCycles) {
   n.set_ints("OFMDim", {14, 1});
   n.set_ints("Stride", {1, 1});
   n.set_ints("Dilation", {1, 1});
-  EXPECT_EQ(estimate(n).cycles, 8 + 14 * 12);
+  EXPECT_EQ(estimate(n).cycles, 8 + 14 * 12 + 1);
   // Depthwise reorders beats, not their count.
   n.set_int("depthwise", 1);
-  EXPECT_EQ(estimate(n).cycles, 8 + 14 * 12);
+  EXPECT_EQ(estimate(n).cycles, 8 + 14 * 12 + 1);
 }
 
 TEST(HwStreamingMaxPool, OneDimensionalCycles) {

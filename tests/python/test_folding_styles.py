@@ -1,6 +1,7 @@
-"""8-bit CNNs on a small board (issue 16, item 6): the MVAU cost model knows
-DSP48 multipliers (resType dsp) and thresholds in memory compared by binary
-search (ram_style_thresholds block/distributed); SetFolding picks them, and
+"""8-bit CNNs on a small board (issue 16, item 6): the MVAU cost model follows
+what the RTL builds: DSP48 multipliers (resType, auto = >= 4-bit operands)
+and thresholds in memory compared by binary search (ram_style_thresholds
+auto/block/distributed); SetFolding picks them per layer, and
 when even the minimal design is over budget it names the resource, the layer
 and what would fix it."""
 import json
@@ -40,12 +41,18 @@ def test_mvau_styles_cost_model():
     dsp = est(PE=4, SIMD=4, resType="dsp")
     assert dsp["dsp"] == 16 and lut["dsp"] == 0  # one DSP48E1 per 8x8 MAC
     assert dsp["lut"] < lut["lut"] - 4 * 4 * 60  # the LUT multipliers are gone
-    regs = est(PE=4, SIMD=4)  # FINN's model: 255 comparators and LUT thresholds per PE
+    # Binary-search thresholds: 8 comparators per PE, not FINN's 255; the
+    # 255 x 16 thresholds of each PE go to LUTRAM, or their deep stages to BRAM.
+    auto = est(PE=4, SIMD=4)  # the RTL's default: stages of >= 256 words in BRAM
     lutram = est(PE=4, SIMD=4, ram_style_thresholds="distributed")
-    bram = est(PE=4, SIMD=4, ram_style_thresholds="block")
-    assert lutram["lut"] < regs["lut"] / 3 and lutram["bram18"] == regs["bram18"]
-    assert bram["lut"] < lutram["lut"] and bram["bram18"] > regs["bram18"]
-    assert regs["cycles"] == lutram["cycles"] == bram["cycles"] == 288 * 64 // 16
+    bram = est(PE=4, SIMD=4, ram_style_thresholds="block")  # >= 64 words
+    weights_only = est(PE=4, SIMD=4, noActivation=1, outputDataType="INT26")["bram18"]
+    assert lutram["bram18"] == weights_only < auto["bram18"] < bram["bram18"]
+    assert bram["lut"] < auto["lut"] < lutram["lut"]
+    acc = 26  # MW=288 UINT8 x INT8
+    finn_comparators = 1.1 * 4 * 255 * acc
+    assert lutram["lut"] < finn_comparators / 2
+    assert auto["cycles"] == lutram["cycles"] == bram["cycles"] == 288 * 64 // 16
     with pytest.raises(sf.ModelError, match="ram_style_thresholds"):
         est(ram_style_thresholds="ultra")
 
@@ -54,9 +61,10 @@ def test_style_options():
     m, n = mvau8()
     opts = F.style_options(n)
     assert {o.get("resType") for o in opts} == {"dsp", "lut"}
-    assert {o.get("ram_style_thresholds") for o in opts} == {"distributed", "block"}
+    assert {o.get("ram_style_thresholds") for o in opts} == {None, "distributed", "block"}
+    assert {o.get("ram_style") for o in opts} == {"distributed", "block"}  # the weights
     small = sf.ModelWrapper(mvau_chain((64, 32), wbits=2)).graph.node[0]  # UINT2 in/out
-    assert F.style_options(small) == [{}]
+    assert {tuple(sorted(o)) for o in F.style_options(small)} == {("ram_style",)}
 
 
 def test_minimal_design_over_budget_names_resource_layer_and_fix():

@@ -6,6 +6,8 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+
+void addstreams_emit_rtl(rtl::LayerEmitter& e);  // addstreams_rtl.cpp
 namespace {
 
 struct AddAttrs {
@@ -71,6 +73,7 @@ OpDef make_addstreams_def() {
     e.ff = (double)a.pe * (std::max(a.dt0.bitwidth(), a.dt1.bitwidth()) + 1) + 16;
     return e;
   };
+  d.emit_rtl = addstreams_emit_rtl;
   return d;
 }
 

@@ -7,6 +7,8 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+
+void cw_emit_rtl(rtl::LayerEmitter& e);  // channelwise_rtl.cpp
 namespace {
 
 struct CwAttrs {
@@ -78,6 +80,7 @@ OpDef make_cw_def() {
     e.ff = (double)a.pe * (a.idt.bitwidth() + a.odt.bitwidth()) + hw::clog2(a.c / a.pe) + 16;
     return e;
   };
+  d.emit_rtl = cw_emit_rtl;
   return d;
 }
 

@@ -5,6 +5,8 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+
+void dup_emit_rtl(rtl::LayerEmitter& e);  // duplicatestreams_rtl.cpp
 namespace {
 
 struct DupAttrs {
@@ -61,6 +63,7 @@ OpDef make_dup_def() {
     e.ff = (double)a.nout * (a.pe * a.idt.bitwidth() + 1) + 8;
     return e;
   };
+  d.emit_rtl = dup_emit_rtl;
   return d;
 }
 

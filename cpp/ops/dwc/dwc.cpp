@@ -8,6 +8,8 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+
+void dwc_emit_rtl(rtl::LayerEmitter& e);  // dwc_rtl.cpp
 namespace {
 
 struct DwcAttrs {
@@ -69,6 +71,7 @@ OpDef make_dwc_def() {
     e.ff = (wide % narrow == 0 ? (double)(wide + narrow) : (double)(wide + narrow) * 2) + hw::clog2(wide / narrow + 1);
     return e;
   };
+  d.emit_rtl = dwc_emit_rtl;
   return d;
 }
 

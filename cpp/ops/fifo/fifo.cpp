@@ -6,6 +6,8 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+
+void fifo_emit_rtl(rtl::LayerEmitter& e);  // fifo_rtl.cpp
 namespace {
 
 struct FifoAttrs {
@@ -67,6 +69,7 @@ OpDef make_fifo_def() {
     e.ff = (double)width + 2 * hw::clog2(a.depth);
     return e;
   };
+  d.emit_rtl = fifo_emit_rtl;
   return d;
 }
 

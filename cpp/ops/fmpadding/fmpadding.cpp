@@ -7,6 +7,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+namespace fmpadding_rtl {
+void emit(rtl::LayerEmitter& e);  // fmpadding_rtl.cpp
+}
 namespace {
 
 struct PadAttrs {
@@ -82,12 +85,14 @@ OpDef make_fmpadding_def() {
     const Shape os = out_shape(a, n.get_int("numInputVectors", 1));
     // One beat per output pixel and SIMD group: padding costs cycles too.
     e.cycles = os[0] * os[1] * os[2] * (a.c / a.simd);
-    e.lut = 100 + 2.0 * a.simd * a.idt.bitwidth();
-    // FF: a first-order model, to be calibrated against Yosys later: the
-    // SIMD-wide output register, row/column/channel-fold counters, ~16 control bits.
-    e.ff = (double)a.simd * a.idt.bitwidth() + hw::clog2(os[1]) + hw::clog2(os[2]) + hw::clog2(a.c / a.simd) + 16;
+    // Calibrated against Yosys on the RTL core: the pad/input mux and the
+    // skid's muxes (~2 LUTs per bit); FFs: the skid's two registers, the
+    // row/column/channel-fold counters and a few flags.
+    e.lut = 25 + 2.0 * a.simd * a.idt.bitwidth();
+    e.ff = 2.0 * a.simd * a.idt.bitwidth() + hw::clog2(os[1] + 1) + hw::clog2(os[2] + 1) + hw::clog2(a.c / a.simd) + 4;
     return e;
   };
+  d.emit_rtl = fmpadding_rtl::emit;
   return d;
 }
 

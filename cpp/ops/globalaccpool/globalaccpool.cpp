@@ -5,6 +5,8 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+
+void gap_emit_rtl(rtl::LayerEmitter& e);  // globalaccpool_rtl.cpp
 namespace {
 
 struct GapAttrs {
@@ -64,8 +66,9 @@ OpDef make_gap_def() {
   d.estimate = [](const Node& n, const Model& m) {
     const GapAttrs a = read(n);
     HwEstimate e;
-    // Every input beat, then C/PE beats to drain the accumulators (FINN's model).
-    e.cycles = hw::prod(a.niv) * a.c / a.pe + a.c / a.pe;
+    // One input beat per cycle; the sums leave during the last pixel's beats
+    // (sf_globalaccpool), so no drain phase (FINN's model adds C/PE).
+    e.cycles = hw::prod(a.niv) * a.c / a.pe;
     e.lut = 50 + (double)a.pe * (a.idt.bitwidth() + 16) * 2;
     // FF: a first-order model, to be calibrated against Yosys later: PE input
     // registers and PE accumulators widened by log2(H*W) bits, the pixel and
@@ -75,6 +78,7 @@ OpDef make_gap_def() {
     e.ff = (double)a.pe * (ib + acc) + hw::clog2(px) + hw::clog2(a.c / a.pe) + 16;
     return e;
   };
+  d.emit_rtl = gap_emit_rtl;
   return d;
 }
 

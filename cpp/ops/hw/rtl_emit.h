@@ -46,9 +46,18 @@ Param param_str(const std::string& name, const std::string& s);  // quoted strin
 
 // One AXI-Stream port of the layer top. `name` is FINN's ("in0_V", "out_V");
 // `width` is the exact payload in bits; TDATA is padded to roundup(width, 8).
+//
+// Beat order: by default the stream carries the node's tensor in row-major
+// order, `width / bits` elements per beat. An op whose hardware order differs
+// (FINN's depthwise SWG -> VVAU stream: channels fold outside the kernel taps)
+// states it with order_shape/order_perm: the innermost axis of the tensor is
+// reshaped to order_shape, transposed by order_perm, and flattened; the
+// harness and the stitcher apply it (and its inverse on outputs).
 struct Stream {
   std::string name;
   int width;
+  std::vector<int64_t> order_shape = {};
+  std::vector<int64_t> order_perm = {};
 };
 
 class LayerEmitter {
@@ -75,6 +84,13 @@ class LayerEmitter {
   // Writes the manifest; called by emit_layer after the op's emitter.
   void finish();
 
+  // What was emitted (valid after finish): the stitcher wires layers from these.
+  std::string top_name() const;
+  const std::vector<std::string>& modules() const { return modules_; }
+  const std::vector<std::string>& mem_files() const { return mem_files_; }
+  const std::vector<Stream>& ins() const { return ins_; }
+  const std::vector<Stream>& outs() const { return outs_; }
+
  private:
   const Node& n_;
   const Model& m_;
@@ -92,6 +108,18 @@ std::vector<std::string> library_modules();
 // op's OpDef::emit_rtl. UnsupportedOpError naming the node and op_type when
 // the op has no RTL implementation.
 void emit_layer(const Model& m, const std::string& node_name, const std::string& dir);
+// The same, returning what was emitted (for the stitcher).
+struct LayerInfo {
+  std::string top;
+  std::vector<std::string> sources;  // file names in the folder: top first, then library modules
+  std::vector<std::string> mem_files;
+  std::vector<Stream> ins, outs;
+};
+LayerInfo emit_layer_info(const Model& m, const Node& n, const std::string& dir);
+// A Verilog identifier for a node name.
+std::string module_name(const std::string& node);
+// TDATA width of a stream payload: whole bytes.
+inline int tdata_width(int w) { return (w + 7) / 8 * 8; }
 bool has_rtl(const Node& n);
 
 }  // namespace sf::rtl

@@ -8,6 +8,8 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+
+void labelselect_emit_rtl(rtl::LayerEmitter& e);  // labelselect_rtl.cpp
 namespace {
 
 struct LsAttrs {
@@ -70,7 +72,10 @@ OpDef make_labelselect_def() {
   d.estimate = [](const Node& n, const Model& m) {
     const LsAttrs a = read(n);
     HwEstimate e;
-    e.cycles = a.labels / a.pe;
+    // Per row: L/PE input beats, but at least K cycles (the K indices leave one
+    // per beat, and sf_labelselect's row flushes are K cycles apart).
+    const Shape niv = hw::pos_ints(n, "numInputVectors", 0, {1});
+    e.cycles = (double)hw::prod(niv) * (double)std::max(a.labels / a.pe, a.k);
     // K-entry sorted register list of (value, index) pairs, PE comparators per entry.
     e.lut = 100 + (double)a.k * a.pe * (a.idt.bitwidth() + a.odt.bitwidth());
     // FF: a first-order model, to be calibrated against Yosys later: the K
@@ -80,6 +85,7 @@ OpDef make_labelselect_def() {
            hw::clog2(a.labels) + 16;
     return e;
   };
+  d.emit_rtl = labelselect_emit_rtl;
   return d;
 }
 

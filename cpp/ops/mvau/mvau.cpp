@@ -4,10 +4,12 @@
 // weights are bipolar values encoded as {0,1} and the dot product is the
 // XNOR-popcount (number of matching bits), as FINN computes it. Cost models
 // (cycles, LUT, BRAM18, URAM, DSP) follow DESIGN §5 / FINN-R.
+#include <climits>
 #include <cmath>
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/thresholding/thresholding_rtl.h"
 
 namespace sf {
 namespace {
@@ -104,8 +106,22 @@ void mvau_execute(ExecCtx& c) {
   hw::write_activation(c, a.no_act, os, acc, a.mh, a.odt, a.act_val);
 }
 
-// Threshold stages shallower than this stay in LUTRAM under ram_style_thresholds=block.
-constexpr int64_t kThrBramMinDepth = 64;
+// The estimate describes what the RTL emitter builds (mvau_rtl.cpp): the
+// products in DSP48E1s or LUTs and the weights in BRAM or LUTRAM by the
+// emitter's own rules (rtl::mvau_uses_dsp / mvau_weights_in_bram), and the
+// activation as a binary search over the thresholds (sf_thresh_bsearch):
+// B = output bits pipelined stages per PE, stage k comparing against one of
+// 2^k thresholds per channel read from its own memory. That is B comparators
+// per PE instead of FINN's 2^B-1 (255 at 8 bits, ~10k LUT per PE with the
+// thresholds in LUTs, the figure that put 8-bit CNNs over small boards).
+// A stage memory goes to BRAM when it is at least this deep
+// (ram_style_thresholds block: 64; auto: 256; distributed: never), as in
+// thresholding_rtl.cpp; shallower ones are LUTRAM.
+int64_t thr_bram_min_depth(const std::string& ram_style_thr) {
+  if (ram_style_thr == "block") return 64;
+  if (ram_style_thr == "distributed") return INT64_MAX;
+  return 256;
+}
 
 HwEstimate mvau_estimate(const Node& n, const Model& m) {
   const MvauAttrs a = read(n);
@@ -114,51 +130,38 @@ HwEstimate mvau_estimate(const Node& n, const Model& m) {
   const int64_t wmem = a.mw * a.mh / (P * Q), tmem = a.mh / P;
   e.cycles = tmem * (a.mw / Q) * hw::prod(a.niv);
   const int W = a.wdt.bitwidth(), A = a.idt.bitwidth();
-  const int acc_bits = acc_type(n, a).bitwidth();
-  const bool embedded = a.mem_mode == "internal_embedded" || a.mem_mode == "const";
-  const bool decoupled = a.mem_mode == "internal_decoupled" || a.mem_mode == "decoupled";
+  const DataType adt = acc_type(n, a);
+  const int acc_bits = adt.bitwidth();
   const bool external = a.mem_mode == "external";
+  const bool ultra = a.ram_style == "ultra" && !external;
+  const bool bram_w = !external && !ultra && rtl::mvau_weights_in_bram(n);
   // Weights in LUTRAM cost LUTs instead of BRAM (FINN's c2 term).
-  const bool lutram = (decoupled && a.ram_style == "distributed") || (embedded && wmem <= 128);
+  const bool lutram = !external && !ultra && !bram_w;
   const double c2 = lutram ? (double)(P * Q * W) * std::ceil(wmem / 64.0) : 0.0;
-  const double mult = a.res_type == "dsp" ? 0.0 : (double)Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
+  const bool dsp = rtl::mvau_uses_dsp(n);
+  const double mult = dsp ? 0.0 : (double)Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
   const double adder = (double)(W + A) * (2 * Q - 1);
   double thr = 0, comp = 0, thr_bram = 0;
   if (!a.no_act) {
     const int B = a.odt.bitwidth();
-    const double steps = std::pow(2.0, B) - 1;
-    if (a.ram_style_thr == "auto") {
-      // FINN's model: every step has its own comparator, and the thresholds
-      // sit in LUTs: (2^B-1)·acc per PE twice over. At 8 bits that is ~10k
-      // LUT per PE, more than the MACs.
-      thr = steps * acc_bits * std::ceil(tmem / 64.0);
-      comp = steps * acc_bits;
-    } else {
-      // Thresholds in memory, compared by binary search (FINN's
-      // thresholding_rtl structure): B pipelined stages per PE, stage k
-      // reading one of 2^k thresholds per channel from its own memory; one
-      // acc-wide comparator per stage.
-      // With "block", only the stages deep enough to fill a BRAM go there
-      // (FINN's depth_trigger_bram idea); the shallow first stages stay in
-      // LUTRAM, where a handful of thresholds cost a few LUTs.
-      comp = (double)B * acc_bits;
-      for (int k = 0; k < B; ++k) {
-        const int64_t depth = tmem << k;
-        if (a.ram_style_thr == "block" && depth >= kThrBramMinDepth)
-          thr_bram += (double)hw::bram18_count(P * acc_bits, depth);
-        else
-          thr += acc_bits * std::ceil(depth / 64.0);  // LUTRAM: 64 bits per LUT
-      }
+    // The emitter stores thresholds one bit wider than the accumulator
+    // (two for unsigned ones): the clamped range is [min, max + 1].
+    const int tw = acc_bits + (adt.min() < 0 ? 1 : 2);
+    comp = (double)B * tw;
+    const int64_t trigger = thr_bram_min_depth(a.ram_style_thr);
+    for (int k = 0; k < B; ++k) {
+      const int64_t depth = tmem << k;
+      if (depth >= trigger) thr_bram += (double)(P * hw::bram18_count(tw, depth));  // one memory per PE lane
+      else thr += tw * std::ceil(depth / 64.0);  // LUTRAM: 64 bits per LUT
     }
   }
   e.lut = 300 + 1.1 * P * (mult + adder + acc_bits + thr + comp) + c2;
   // DSP48E1: one 25x18 multiplier per MAC up to those widths (FINN's figure).
-  e.dsp = a.res_type == "dsp" ? (double)(P * Q) * std::ceil((W + A) / 48.0) : 0.0;
+  e.dsp = dsp ? (double)(P * Q) * std::ceil((W + A) / 48.0) : 0.0;
   const int64_t width = P * Q * W;
-  const bool no_bram = external || lutram || (decoupled && a.ram_style == "ultra");
-  e.bram18 = (no_bram ? 0.0 : (double)hw::bram18_count(width, wmem)) + thr_bram;
+  e.bram18 = (bram_w ? (double)hw::bram18_count(width, wmem) : 0.0) + thr_bram;
   // UltraRAM: 4K x 72 blocks.
-  if (decoupled && a.ram_style == "ultra") e.uram = std::ceil(wmem / 4096.0) * std::ceil(width / 72.0);
+  if (ultra) e.uram = std::ceil(wmem / 4096.0) * std::ceil(width / 72.0);
   // FF: a first-order model, to be calibrated against Yosys later. Per PE an
   // accumulator and an output register; the SIMD-wide input register; the
   // PE*SIMD weight word read each cycle; ~32 bits of handshake/control and the
@@ -185,6 +188,7 @@ OpDef make_mvau_def() {
   };
   d.execute = mvau_execute;
   d.estimate = mvau_estimate;
+  d.emit_rtl = rtl::mvau_emit_rtl;
   return d;
 }
 

@@ -10,6 +10,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+namespace pool_hw_rtl {
+void emit(rtl::LayerEmitter& e);  // pool_hw_rtl.cpp
+}
 namespace {
 
 struct PoolAttrs {
@@ -101,12 +104,13 @@ OpDef make_pool_def() {
     e.cycles = a.c * kk / a.pe * a.odims[0] * a.odims[1] * n.get_int("BatchSize", 1);
     const int acc = a.idt.bitwidth() + (int)std::ceil(std::log2((double)kk));
     e.lut = 50 + (double)a.pe * acc * 2;
-    // FF: a first-order model, to be calibrated against Yosys later: per PE an
-    // accumulator (or running max) and an output register, the window and
-    // channel-fold counters, ~16 control bits.
-    e.ff = (double)a.pe * (acc + a.odt.bitwidth()) + hw::clog2(kk) + hw::clog2(a.c / a.pe) + 16;
+    // FF (calibrated against Yosys on the RTL core): per PE a signed
+    // accumulator (or running max) and the skid's two output registers, the
+    // tap counter, a few flags.
+    e.ff = (double)a.pe * (acc + 1 + 2 * a.odt.bitwidth()) + hw::clog2(kk) + 4;
     return e;
   };
+  d.emit_rtl = pool_hw_rtl::emit;
   return d;
 }
 

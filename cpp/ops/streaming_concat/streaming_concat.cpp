@@ -6,6 +6,8 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+
+void concat_emit_rtl(rtl::LayerEmitter& e);  // streaming_concat_rtl.cpp
 namespace {
 
 struct CatAttrs {
@@ -96,6 +98,7 @@ OpDef make_concat_def() {
            hw::clog2(*std::max_element(a.ch.begin(), a.ch.end()) / a.simd) + 16;
     return e;
   };
+  d.emit_rtl = concat_emit_rtl;
   return d;
 }
 

@@ -9,6 +9,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+namespace streaming_maxpool_rtl {
+void emit(rtl::LayerEmitter& e);  // streaming_maxpool_rtl.cpp
+}
 namespace {
 
 struct SmpAttrs {
@@ -35,6 +38,13 @@ SmpAttrs read(const Node& n) {
 
 int64_t odim(const SmpAttrs& a, int i) {
   return a.ceil_mode ? (a.img[i] + a.k[i] - 1) / a.k[i] : a.img[i] / a.k[i];
+}
+
+// LUTs of a simple dual-port LUTRAM as 7-series packs it: RAM32M (4 LUTs, 6
+// bits x 32) up to 32 words, else RAM64M (4 LUTs, 3 bits x 64) per 64 words.
+double lutram_luts(int64_t width, int64_t depth) {
+  if (depth <= 32) return 4.0 * (double)((width + 5) / 6);
+  return 4.0 * (double)((depth + 63) / 64) * (double)((width + 2) / 3);
 }
 
 void check_input(const Node& n, const SmpAttrs& a, const Shape& s) {
@@ -79,28 +89,27 @@ OpDef make_smp_def() {
   d.estimate = [](const Node& n, const Model& m) {
     const SmpAttrs a = read(n);
     HwEstimate e;
-    const bool one_d = (a.img[0] == 1 && a.k[0] == 1) || (a.img[1] == 1 && a.k[1] == 1);
-    if (one_d) {
-      // 1-D (ImgDim [1, L] with PoolDim [1, k], or transposed): no row buffer;
-      // every input pixel is one beat per PE group and a window's maximum
-      // leaves in the cycle its last pixel arrives, so cycles = L*C/PE.
-      e.cycles = std::max(a.img[0], a.img[1]) * (a.c / a.pe);
-    } else {
-      // DESIGN §5 (FINN's 2-D estimate): IFM_w^2 * (1 + 1/k^2), truncated.
-      const double w = (double)a.img[1], k = (double)a.k[1];
-      e.cycles = (int64_t)(w * w * (1.0 + 1.0 / (k * k)));
-    }
-    // One row buffer of OFM_w * C/PE words, PE comparators.
-    e.lut = 100 + 1.0 * a.pe * a.dt.bitwidth() * 2;
-    const int64_t depth = odim(a, 1) * (a.c / a.pe), width = a.pe * a.dt.bitwidth();
-    if (depth * width > 4096) e.bram18 = (double)hw::bram18_count(width, depth);
-    else e.lut += (double)width * std::ceil(depth / 64.0);
-    // FF: a first-order model, to be calibrated against Yosys later: the PE-wide
-    // running-max and output registers, row/column counters, the row-buffer
-    // address, ~16 control bits.
-    e.ff = 2.0 * width + hw::clog2(a.img[0]) + hw::clog2(a.img[1]) + hw::clog2(depth) + 16;
+    // The RTL core (sf_streaming_maxpool) takes one input beat per cycle and
+    // sends each window's maximum with the window's last pixel, so a frame is
+    // its input: IFM_h*IFM_w*C/PE cycles, 1-D or 2-D, floor or ceil mode.
+    e.cycles = a.img[0] * a.img[1] * (a.c / a.pe);
+    // A row buffer of OFM_w * C/PE running maxima (C/PE when the window is one
+    // row high). Calibrated against Yosys on the RTL core: per lane bit a
+    // comparator, the max/first mux and the skid's muxes (~3.5 LUTs); FFs: the
+    // input, forwarded-result, RAM-read and two skid registers (5 x width) plus
+    // position counters.
+    const int64_t depth = (a.k[0] > 1 ? odim(a, 1) : 1) * (a.c / a.pe), width = a.pe * a.dt.bitwidth();
+    e.lut = 60 + 3.5 * (double)width;
+    const std::string rs = n.get_string("ram_style", "auto");
+    if (rs == "block" || rs == "ultra" || (rs == "auto" && depth * width > 4096))
+      e.bram18 = (double)hw::bram18_count(width, depth);
+    else
+      e.lut += lutram_luts(width, depth);
+    e.ff = 5.0 * width + hw::clog2(a.img[0]) + hw::clog2(a.img[1]) + hw::clog2(a.k[0]) + hw::clog2(a.k[1]) +
+           2 * hw::clog2(depth) + hw::clog2(a.c / a.pe) + 8;
     return e;
   };
+  d.emit_rtl = streaming_maxpool_rtl::emit;
   return d;
 }
 

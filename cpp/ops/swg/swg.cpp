@@ -12,6 +12,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/swg/swg_rtl.h"
 
 namespace sf {
 namespace {
@@ -49,10 +50,11 @@ SwgAttrs read(const Node& n) {
   return a;
 }
 
-// A 1-D SWG: the feature map and the kernel are both 1 along the same axis
-// (FINN's ConvolutionInputGenerator1D case).
-bool is_1d(const SwgAttrs& a) {
-  return (a.ifm[0] == 1 && a.k[0] == 1 && a.ifm[1] > 1) || (a.ifm[1] == 1 && a.k[1] == 1 && a.ifm[0] > 1);
+// LUTs of a simple dual-port LUTRAM as 7-series packs it: RAM32M (4 LUTs, 6
+// bits x 32) up to 32 words, else RAM64M (4 LUTs, 3 bits x 64) per 64 words.
+double lutram_luts(int64_t width, int64_t depth) {
+  if (depth <= 32) return 4.0 * (double)((width + 5) / 6);
+  return 4.0 * (double)((depth + 63) / 64) * (double)((width + 2) / 3);
 }
 
 void check_input(const Node& n, const SwgAttrs& a, const Shape& s) {
@@ -100,39 +102,34 @@ OpDef make_swg_def() {
     const SwgAttrs a = read(n);
     HwEstimate e;
     const int64_t cs = a.c / a.simd;
-    if (is_1d(a)) {
-      // 1-D (IFMDim [1, L] with kernel [1, K], or [L, 1] with [K, 1]): the
-      // buffer holds one dilated window of (K-1)*D+1 pixels. Filling all but
-      // the last pixel of the first window takes (K-1)*D*C/SIMD cycles; after
-      // that each output pixel writes K*C/SIMD beats while reading the S new
-      // pixels of the next window, so it costs max(K, S)*C/SIMD cycles:
-      //   cycles = (K-1)*D*C/SIMD + OFM_L*max(K, S)*C/SIMD.
-      const int ax = a.ifm[0] == 1 ? 1 : 0;
-      e.cycles = (a.k[ax] - 1) * a.dil[ax] * cs + a.ofm[ax] * std::max(a.k[ax], a.stride[ax]) * cs;
-    } else {
-      // 2-D (DESIGN §5): fill Kh dilated rows, then per output row the larger
-      // of writing OFM_w windows and reading S_w new input rows.
-      const int64_t write = a.ofm[1] * a.k[1] * a.k[0] * cs, read_ = a.stride[1] * a.ifm[1] * cs;
-      e.cycles = a.ifm[1] * a.k[0] * a.dil[0] * cs + a.ofm[0] * std::max(write, read_);
-    }
-    // Line buffer of Kh rows (dilated) of IFM_w pixels, SIMD*bits wide.
+    // Cycles: the RTL core's steady-state frame interval (swg_rtl.cpp replays
+    // its row handshake). Per output row the reader emits OFM_w*Kh*Kw*C/SIMD
+    // beats once the Kh dilated rows it needs are written, while the writer
+    // fills the next S_h rows; between frames the reader waits for the rows of
+    // the next frame's first window that did not fit in the buffer. A 1-D
+    // window is run as a column of single-pixel rows.
+    const swg_rtl::Geom g = swg_rtl::geom(n);
+    e.cycles = swg_rtl::interval_cycles(g);
+    // Line buffer of min(IFM_h, (Kh-1)*Dil_h+1 + S_h) rows of IFM_w pixels,
+    // SIMD*bits wide.
     const int64_t width = a.simd * a.idt.bitwidth();
-    const int64_t depth = ((a.k[0] - 1) * a.dil[0] + 1) * a.ifm[1] * cs;
+    const int64_t depth = g.rb * g.ifw * cs;
     const std::string rs = n.get_string("ram_style", "auto");
-    if (rs == "distributed" || (rs == "auto" && depth * width <= 4096)) {
-      e.lut = 300 + (double)width * std::ceil(depth / 64.0);
-    } else {
+    // Calibrated against Yosys (synth_xilinx, xc7) on the RTL core: ~150 LUTs
+    // of counters, address adders and handshake whatever the width, plus the
+    // LUTRAM; FFs: the RAM read register and the skid (3 x width, of which
+    // Yosys keeps ~2), five buffer-address registers, the loop counters, the
+    // two signed row counters and the pipeline valid bits.
+    e.lut = 150;
+    if (rs == "block" || rs == "ultra" || (rs == "auto" && depth * width > 4096))
       e.bram18 = (double)hw::bram18_count(width, depth);
-      e.lut = 300 + 2.0 * width;
-    }
-    // FF: a first-order model, to be calibrated against Yosys later: the
-    // SIMD-wide buffer read and output registers, read and write addresses into
-    // the line buffer, one counter per output loop (OFM h/w, kernel h/w, C/SIMD)
-    // and ~16 control bits.
-    e.ff = 2.0 * width + 2 * hw::clog2(depth) + hw::clog2(a.ofm[0]) + hw::clog2(a.ofm[1]) + hw::clog2(a.k[0]) +
-           hw::clog2(a.k[1]) + hw::clog2(cs) + 16;
+    else
+      e.lut += lutram_luts(width, depth);
+    e.ff = 2.0 * width + 5 * hw::clog2(depth) + hw::clog2(g.ofh) + hw::clog2(g.ofw) + hw::clog2(g.kh) +
+           hw::clog2(g.kw) + hw::clog2(cs) + hw::clog2(g.ifw * cs) + 2 * (hw::clog2(g.rb + g.ifh + 1) + 2) + 10;
     return e;
   };
+  d.emit_rtl = swg_rtl::emit;
   return d;
 }
 

@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/thresholding/thresholding_rtl.h"
 
 namespace sf {
 namespace {
@@ -77,6 +78,7 @@ OpDef make_thresholding_def() {
     e.ff = (double)a.pe * (ib + a.odt.bitwidth()) + 16 + hw::clog2(tmem);
     return e;
   };
+  d.emit_rtl = rtl::thresholding_emit_rtl;
   return d;
 }
 

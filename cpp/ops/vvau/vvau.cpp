@@ -8,6 +8,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+
+void vvau_emit_rtl(rtl::LayerEmitter& e);  // vvau_rtl.cpp
+
 namespace {
 
 struct VvauAttrs {
@@ -82,6 +85,7 @@ OpDef make_vvau_def() {
   };
   d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).odt}; };
   d.execute = vvau_execute;
+  d.emit_rtl = vvau_emit_rtl;
   d.estimate = [](const Node& n, const Model& m) {
     const VvauAttrs a = read(n);
     HwEstimate e;

@@ -54,12 +54,28 @@ def _verify(model, cfg, step, label, log):
 
     x = np.load(cfg.verify_input_npy)
     want = np.load(cfg.verify_expected_output_npy)
+    backend = "rtlsim" if label in ("node_by_node_rtlsim", "stitched_ip_rtlsim") else "reference"
+    parent = getattr(cfg, "_dataflow_parent", None)
+    if parent is not None and step not in ("step_qonnx_to_finn", "step_tidy_up", "step_streamline",
+                                           "step_convert_to_hw"):
+        # After the partition the build carries the child; verify the whole
+        # network (host nodes + this child) on the original input.
+        model = _with_child(parent, model)
     names = model._model.runtime_input_names()
-    out = execute_onnx(model, {names[0]: x.astype(np.float32)})
+    out = execute_onnx(model, {names[0]: x.astype(np.float32)}, backend=backend)
     got = out[model.graph.output[0].name]
     ok = got.size == want.size and np.allclose(got.reshape(want.shape), want, rtol=1e-5, atol=1e-6)
     log.info("verify %s after %s: %s", label, step, "SUCCESS" if ok else "FAIL")
     return {"step": step, "result": "SUCCESS" if ok else "FAIL"}
+
+
+def _with_child(parent, child):
+    """A copy of the partitioned parent whose (single) dataflow child is `child`."""
+    p = parent.copy()
+    sdp = [n for n in p.graph.node if n.op_type == "StreamingDataflowPartition"]
+    if len(sdp) == 1:
+        sdp[0].set_string("model", child.to_bytes())
+    return p
 
 
 def _load_resume_model(cfg, names):
@@ -91,6 +107,8 @@ def _run_step(model, s, name, label, cfg, out_dir, log, console, summary, times,
         raise
     dt = time.perf_counter() - t0
     times[name + tag] = dt
+    if getattr(model, "_dataflow_parent", None) is not None and not tag:
+        cfg._dataflow_parent = model._dataflow_parent  # _verify checks the whole network through it
     summary["steps"].append(name + tag)
     note = getattr(model, "_step_note", None)
     if note:

@@ -13,8 +13,8 @@ from typing import Any, List, Optional
 from ..errors import ConfigError
 from .boards import BOARDS, board_for_part, get_board
 
-# FINN's step names, in order (DESIGN §5). Steps after the estimate reports
-# need HLS/RTL code generation and Vivado, which this version does not have.
+# FINN's step names, in order (DESIGN §5). The RTL back end reaches
+# step_hw_ipgen so far; the stitched design and the Vivado steps follow.
 ALL_STEPS = [
     "step_qonnx_to_finn", "step_tidy_up", "step_streamline", "step_convert_to_hw",
     "step_create_dataflow_partition", "step_specialize_layers", "step_target_fps_parallelization",
@@ -23,19 +23,21 @@ ALL_STEPS = [
     "step_measure_rtlsim_performance", "step_out_of_context_synthesis", "step_synthesize_bitfile",
     "step_make_pynq_driver", "step_deployment_package",
 ]
-AVAILABLE_STEPS = ALL_STEPS[:10]
+AVAILABLE_STEPS = ALL_STEPS[:16]
 DEFAULT_BUILD_STEPS = list(AVAILABLE_STEPS)
 
-# FINN's DataflowOutputType values; only the estimate reports exist so far.
+# FINN's DataflowOutputType values. out_of_context_synth is, in this version,
+# Yosys synthesis of every layer (report/ooc_synth_and_timing.json, tool named).
 OUTPUT_TYPES = ["estimate_reports", "stitched_ip", "rtlsim_performance", "out_of_context_synth", "bitfile",
                 "pynq_driver", "deployment_package"]
-AVAILABLE_OUTPUTS = ["estimate_reports"]
+AVAILABLE_OUTPUTS = ["estimate_reports", "out_of_context_synth", "stitched_ip", "rtlsim_performance"]
 
 # FINN's VerificationStepType values -> the step after which they run.
 VERIFY_STEP_ALIASES = {"finn_onnx_python": "step_qonnx_to_finn", "initial_python": "step_tidy_up",
                        "streamlined_python": "step_streamline", "folded_hls_cppsim": None,
-                       "node_by_node_rtlsim": None, "stitched_ip_rtlsim": None}
+                       "node_by_node_rtlsim": "step_hw_ipgen", "stitched_ip_rtlsim": "step_create_stitched_ip"}
 SHELL_FLOWS = ["vivado_zynq", "vitis_alveo"]
+FIFO_STRATEGIES = ["largefifo_rtlsim"]
 
 
 @dataclass
@@ -64,6 +66,13 @@ class DataflowBuildConfig:
     # partition starts after them. Off by default: step_streamline then
     # refuses them with a StreamlineError saying so.
     host_float_layers: bool = False
+    # FIFO sizing and the stitched design (FINN's keys and defaults).
+    auto_fifo_depths: bool = True
+    auto_fifo_strategy: str = "largefifo_rtlsim"
+    large_fifo_mem_style: str = "auto"
+    default_swg_exception: bool = False
+    split_large_fifos: bool = False
+    rtlsim_batch_size: int = 1
 
     # ---- loading --------------------------------------------------------
     @classmethod
@@ -220,6 +229,17 @@ class DataflowBuildConfig:
         if not 0 < self.folding_resource_fraction <= 1:
             raise ConfigError("folding_resource_fraction must be in (0, 1]", hint="e.g. 0.85",
                               key="folding_resource_fraction")
+        if self.auto_fifo_strategy not in FIFO_STRATEGIES:
+            raise ConfigError(f"auto_fifo_strategy {self.auto_fifo_strategy!r} is not one of {FIFO_STRATEGIES}",
+                              hint="largefifo_rtlsim sizes FIFOs in a stitched simulation", key="auto_fifo_strategy")
+        if self.large_fifo_mem_style not in ("auto", "block", "distributed", "ultra"):
+            raise ConfigError(f"large_fifo_mem_style {self.large_fifo_mem_style!r} is not auto, block, distributed "
+                              "or ultra", hint="auto puts FIFOs deeper than 256 into block RAM",
+                              key="large_fifo_mem_style")
+        if isinstance(self.rtlsim_batch_size, bool) or not isinstance(self.rtlsim_batch_size, int) \
+                or self.rtlsim_batch_size < 1:
+            raise ConfigError(f"rtlsim_batch_size = {self.rtlsim_batch_size!r} must be an integer >= 1",
+                              hint="frames simulated by step_measure_rtlsim_performance", key="rtlsim_batch_size")
         for v in self.verify_steps or []:
             if v in VERIFY_STEP_ALIASES and VERIFY_STEP_ALIASES[v] is None:
                 raise ConfigError(f"verify step {v!r} is not yet available in this version", key="verify_steps",

@@ -350,8 +350,15 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
                 if over:
                     why = f"the next step would exceed the board's {', '.join(over)} budget"
                     continue
-                # DSPs first while they last: they sit idle otherwise.
-                key = (e["cycles"], st.get("resType") != "dsp", _norm_cost(e, budget))
+                # The cheapest speed-up first: the share of the board each
+                # cycle saved costs (raising SIMD adds multipliers, raising PE
+                # also a threshold unit per PE); then DSPs while they last,
+                # they sit idle otherwise.
+                saved = est[i]["cycles"] - e["cycles"]
+                if saved <= 0:
+                    continue
+                extra = max(0.0, _norm_cost(e, budget) - _norm_cost(est[i], budget))
+                key = (st.get("resType") != "dsp", extra / saved, e["cycles"])
                 if best is None or key < best[0]:
                     best = (key, dict(st, **{p: nxt[0]}), e)
         if best is None:
@@ -379,8 +386,9 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
 # when the chip has them left: a 4x4 multiply in LUTs already costs ~50 LUT,
 # an 8x8 one ~80 (DESIGN §5's mult term), one DSP either way.
 DSP_MIN_BITS = 4
-# Thresholds of at least this many output bits go to memory with a binary
-# search instead of one comparator per step (2^B-1 of them).
+# Thresholds are compared by binary search, in memories per stage; from this
+# many output bits on (2^B-1 thresholds per channel) where those memories go
+# (LUTRAM or BRAM) is worth choosing per layer.
 THR_MEM_MIN_BITS = 4
 
 
@@ -403,7 +411,7 @@ def style_options(node):
     if not int(_attr(node, "noActivation", 0)):
         ob = _core.DataType.from_name(_attr(node, "outputDataType")).bitwidth()
         if ob >= THR_MEM_MIN_BITS:
-            thr = ["distributed", "block"]
+            thr = [None, "distributed", "block"]  # None: the RTL's default (BRAM from 256 words)
     out = []
     for r in res:
         for w in ram:

@@ -134,20 +134,18 @@ def step_create_dataflow_partition(model, cfg=None, verify_inputs=None):
     return parent
 
 
-# FINN's choice where both exist: the RTL sliding window generator and FIFO,
-# HLS for everything else.
-_RTL_PREFERRED = {"ConvolutionInputGenerator", "StreamingFIFO"}
-
-
 def step_specialize_layers(model, cfg=None, verify_inputs=None):
-    """Record preferred_impl_style (hls/rtl) on every HW layer that has none.
+    """Record preferred_impl_style on every HW layer that has none: rtl where
+    the op has an RTL implementation (streamfold's primary back end), else hls.
     The op_type keeps its generic name: the C++ ops serve both styles."""
+    from .. import _core
     from .folding import base_op, hw_nodes
 
+    rtl = set(_core.rtl_ops())
     for _, n in hw_nodes(model):
-        v = n.get_attr("preferred_impl_style")
+        v = n.get_attr("preferred_impl_style") if n.has_attr("preferred_impl_style") else None
         if v in (None, b"", ""):
-            n.set_string("preferred_impl_style", "rtl" if base_op(n.op_type) in _RTL_PREFERRED else "hls")
+            n.set_string("preferred_impl_style", "rtl" if base_op(n.op_type) in rtl else "hls")
     return model
 
 
@@ -207,12 +205,8 @@ def _not_yet(name):
     return step
 
 
-step_hw_codegen = _not_yet("step_hw_codegen")
-step_hw_ipgen = _not_yet("step_hw_ipgen")
-step_set_fifo_depths = _not_yet("step_set_fifo_depths")
-step_create_stitched_ip = _not_yet("step_create_stitched_ip")
-step_measure_rtlsim_performance = _not_yet("step_measure_rtlsim_performance")
-step_out_of_context_synthesis = _not_yet("step_out_of_context_synthesis")
+from .hw_steps import (step_create_stitched_ip, step_hw_codegen, step_hw_ipgen,  # noqa: E402
+                       step_measure_rtlsim_performance, step_out_of_context_synthesis, step_set_fifo_depths)
 step_synthesize_bitfile = _not_yet("step_synthesize_bitfile")
 step_make_pynq_driver = _not_yet("step_make_pynq_driver")
 step_deployment_package = _not_yet("step_deployment_package")

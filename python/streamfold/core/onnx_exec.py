@@ -5,16 +5,21 @@ from .. import _core
 from ..errors import InputError
 from .modelwrapper import ModelWrapper
 
-BACKENDS = ("reference", "fast")
+BACKENDS = ("reference", "fast", "rtlsim")
 
 
-def execute_onnx(model, input_dict, return_full_exec_context=False, backend="reference"):
+def execute_onnx(model, input_dict, return_full_exec_context=False, backend="reference", **sim_options):
     """Run ``model`` on ``input_dict`` (name -> np.ndarray).
 
     Returns a dict of the graph outputs, or of every tensor in the graph
     (inputs, initializers and intermediates) with
     ``return_full_exec_context=True``. ``model`` may be a ModelWrapper, a
     path, bytes or an onnx.ModelProto. The GIL is released while running.
+
+    backend="rtlsim" simulates the RTL in Verilator: node by node (FINN's
+    node_by_node_rtlsim) on a dataflow child or a partitioned parent.
+    sim_options (in_gap, out_stall, seed) set random input gaps and output
+    stalls for the simulations.
     """
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}", hint=f"use one of {', '.join(BACKENDS)}")
@@ -28,4 +33,7 @@ def execute_onnx(model, input_dict, return_full_exec_context=False, backend="ref
                              hint="use backend='reference' with return_full_exec_context=True")
         from ..engine import Engine
         return Engine(mw, streamline=False)._engine.run(input_dict)
+    if backend == "rtlsim":
+        from ..rtlsim.exec import execute_node_by_node
+        return execute_node_by_node(mw, input_dict, return_full_exec_context, **sim_options)
     return _core.execute(mw._model, input_dict, bool(return_full_exec_context))

@@ -1,0 +1,28 @@
+// RTL emitter of AddStreams: sf_addstreams. Each input stream is PE elements
+// of its own datatype (FINN: in0_V PE*bits0, in1_V PE*bits1 wide); the sum has
+// the op's output type (the range of the two input ranges added).
+#include <algorithm>
+
+#include "ops/hw/common.h"
+#include "ops/hw/rtl_emit.h"
+
+namespace sf {
+
+void addstreams_emit_rtl(rtl::LayerEmitter& e) {
+  const Node& n = e.node();
+  const int64_t pe = hw::pos_int(n, "PE", 1);
+  const auto& names = n.attr("inputDataTypes")->strings;  // validated by read()
+  const DataType d0 = DataType::from_name(names[0]), d1 = DataType::from_name(names[1]);
+  const DataType od = hw::range_datatype(d0.min() + d1.min(), d0.max() + d1.max());
+  const int b0 = d0.bitwidth(), b1 = d1.bitwidth(), ob = od.bitwidth();
+  auto bip = [](const DataType& d) { return d.kind() == DataType::Kind::BIPOLAR ? 1 : 0; };
+  const int iw = (int)pe * std::max(b0, b1);
+  e.use({"sf_skid"});
+  e.top("sf_addstreams",
+        {rtl::param("PE", pe), rtl::param("B0", b0), rtl::param("B1", b1), rtl::param("S0", d0.is_signed()),
+         rtl::param("S1", d1.is_signed()), rtl::param("BP0", bip(d0)), rtl::param("BP1", bip(d1)),
+         rtl::param("OB", ob), rtl::param("IW", iw)},
+        {{"in0_V", (int)pe * b0}, {"in1_V", (int)pe * b1}}, {{"out_V", (int)pe * ob}}, iw);
+}
+
+}  // namespace sf

@@ -1,0 +1,32 @@
+// The RTL sliding-window generator's geometry and cycle model, shared by the
+// op's estimate (swg.cpp) and its RTL emitter (swg_rtl.cpp).
+#pragma once
+#include <cstdint>
+#include <string>
+
+#include "ops/op.h"
+
+namespace sf {
+namespace rtl {
+class LayerEmitter;
+}
+namespace swg_rtl {
+
+// The window problem as the core runs it: a 1-D window along the width
+// (IFMDim [1, L], kernel [1, K]) is turned into a column ([L, 1], [K, 1]),
+// whose "rows" are single pixels; the output order is the same.
+struct Geom {
+  int64_t ifh, ifw, ofh, ofw, kh, kw, sh, sw, dh, dw, cf, simd;
+  int64_t span;  // (kh-1)*dh+1 rows per window
+  int64_t rb;    // rows in the line buffer: min(ifh, span + sh)
+  bool depthwise;
+};
+Geom geom(const Node& n);
+// Cycles per frame in steady state (frames back to back, no stalls), from a
+// row-level replay of the core's writer/reader handshake; and the latency of
+// the first frame (its last output beat).
+int64_t interval_cycles(const Geom& g, int64_t* first_frame = nullptr);
+void emit(rtl::LayerEmitter& e);
+
+}  // namespace swg_rtl
+}  // namespace sf

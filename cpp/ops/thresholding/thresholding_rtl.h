@@ -1,0 +1,35 @@
+// RTL emitter pieces shared by the layers that end in a threshold activation
+// (Thresholding, MVAU, VVAU): the sf_thresh_bsearch parameters and its
+// per-stage, per-lane threshold ROM files.
+#pragma once
+#include <string>
+#include <vector>
+
+#include "ops/hw/rtl_emit.h"
+
+namespace sf::rtl {
+
+// Writes the threshold ROMs of sf_thresh_bsearch for `thr` (rows x steps,
+// rows = 1 (shared) or `channels`) and returns its parameters K, TROWS, TW,
+// OBITS, OBIAS, THR_PREFIX, THR_BLOCK_MASK. The compared values are integers
+// of `in_bits` bits (`in_signed`); each threshold t becomes ceil(t) clamped to
+// [min, max + 1] of that range (exact: count = #{t <= x} is unchanged for every
+// representable x), rows are sorted and padded to 2^K - 1 with max + 1.
+// Channel c = f*pe + p is lane p, row f. ram_style: "distributed" (all LUTRAM),
+// "block" (stages of 64 words or more in BRAM), "auto" (256 words or more).
+std::vector<Param> threshold_params(LayerEmitter& e, const Tensor& thr, int64_t channels, int64_t pe, int in_bits,
+                                    bool in_signed, const DataType& odt, int64_t act_val, const std::string& ram_style);
+
+}  // namespace sf::rtl
+
+namespace sf::rtl {
+// OpDef::emit_rtl of Thresholding and MVAU (thresholding_rtl.cpp, mvau_rtl.cpp).
+void thresholding_emit_rtl(LayerEmitter& e);
+void mvau_emit_rtl(LayerEmitter& e);
+// The MVAU's implementation choices, shared by its emitter and its cost model:
+// products in DSP48E1 (resType dsp, or auto with both operands of >= 4 bits
+// and neither bipolar), weights in BRAM (ram_style block/ultra, or auto with
+// more than 128 words).
+bool mvau_uses_dsp(const Node& n);
+bool mvau_weights_in_bram(const Node& n);
+}  // namespace sf::rtl

@@ -1,0 +1,145 @@
+// RTL emitter of the VVAU (sf_vvau: sf_vvau_mac, then sf_thresholding unless
+// noActivation).
+//
+// Stream order. The node's input tensor is (N, H, W, Kh*Kw*C) in Im2Col order
+// (kh, kw, c), as the reference execution reads it. The hardware stream is
+// FINN's depthwise layout, what a depthwise SWG emits: per pixel, for each
+// channel fold cf (C/PE), for each tap fold sf (K/SIMD), one beat of SIMD taps
+// x PE channels, element s*PE + p = tap sf*SIMD + s of channel cf*PE + p.
+// (FINN: VVAU's folded input (sf*nf, SIMD*PE) with the SWG's depthwise output
+// order (C/PE, K, PE); a width converter packs SIMD consecutive SWG beats.)
+// So the innermost axis, viewed as (SF, SIMD, NF, PE), travels transposed to
+// (NF, SF, SIMD, PE): order_shape / order_perm on in0_V. The output
+// (N, H, W, C) is plain: beat cf carries channels cf*PE .. cf*PE + PE-1.
+//
+// Weights (C, 1, Kh, Kw): memory word cf*SF + sf holds at bits
+// [(p*SIMD + s)*W +: W] the weight of channel cf*PE + p, tap sf*SIMD + s
+// (bipolar as {0,1}). Thresholds: thresholding_rtl.h, rows by channel fold.
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+#include "ops/hw/rtl_emit.h"
+#include "ops/thresholding/thresholding_rtl.h"
+
+namespace sf {
+
+namespace {
+
+// sf_vvau_mac element encodings.
+int kind_code(const Node& n, const DataType& t, const char* what) {
+  switch (t.kind()) {
+    case DataType::Kind::BINARY:
+    case DataType::Kind::UINT:
+      return 0;
+    case DataType::Kind::INT:
+    case DataType::Kind::TERNARY:
+      return 1;
+    case DataType::Kind::BIPOLAR:
+      return 2;
+    default:
+      op_fail(n, fmt::format("{} {} has no RTL VVAU", what, t.name()),
+              "the RTL VVAU multiplies integers of 1 to 8 bits (INTn, UINTn, BIPOLAR, TERNARY)");
+  }
+}
+
+}  // namespace
+
+void vvau_emit_rtl(rtl::LayerEmitter& e) {
+  const Node& n = e.node();
+  const auto k = hw::pos_ints(n, "Kernel", 2);
+  const int64_t c = hw::pos_int(n, "Channels"), pe = hw::pos_int(n, "PE"), simd = hw::pos_int(n, "SIMD", 1);
+  const int64_t kk = k[0] * k[1], nf = c / pe, sf = kk / simd, wmem = nf * sf;
+  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
+  const DataType odt = hw::dtype_attr(n, "outputDataType");
+  const bool no_act = n.get_int("noActivation", 0) != 0;
+  const int ikind = kind_code(n, idt, "inputDataType"), wkind = kind_code(n, wdt, "weightDataType");
+  const int ib = idt.bitwidth(), wb = wdt.bitwidth();
+  if (ib > 8 || wb > 8)
+    op_fail(n, fmt::format("{} x {}: the RTL VVAU takes inputs and weights of at most 8 bits", idt.name(), wdt.name()),
+            "quantize to 8 bits or fewer");
+  const std::string mem_mode = n.get_string("mem_mode", "internal_embedded");
+  if (mem_mode == "external")
+    op_fail(n, "mem_mode=external is not supported by the RTL VVAU", "use internal_embedded or internal_decoupled");
+  const std::string res_type = hw::choice(n, "resType", "auto", {"auto", "lut", "dsp"});
+  const std::string ram_style = hw::choice(n, "ram_style", "auto", {"auto", "block", "distributed", "ultra"});
+
+  // Accumulator: the range of K products of the two types, or accDataType
+  // when that is narrower (FINN minimizes it from the actual weights).
+  DataType acc = hw::acc_datatype(idt, wdt, kk);
+  if (n.has_attr("accDataType")) {
+    const DataType a = hw::dtype_attr(n, "accDataType");
+    if (a.is_integer() && a.bitwidth() < acc.bitwidth()) acc = a;
+  }
+  const int aw = std::max(2, acc.bitwidth());
+  const bool asigned = acc.is_signed();
+
+  // Weight memory.
+  const Tensor& w = e.initializer(1);
+  if (w.numel() != c * kk)
+    op_fail(n, fmt::format("weights have {} elements, expected C*Kh*Kw = {}", w.numel(), c * kk),
+            "use the depthwise Conv weight layout (C, 1, Kh, Kw)");
+  const std::vector<double> wv = w.to_double();
+  const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
+  std::vector<rtl::Bits> words;
+  words.reserve((size_t)wmem);
+  for (int64_t f = 0; f < nf; ++f)
+    for (int64_t t = 0; t < sf; ++t) {
+      rtl::Bits word((int)(pe * simd * wb));
+      for (int64_t p = 0; p < pe; ++p)
+        for (int64_t s = 0; s < simd; ++s) {
+          const double v = wv[(size_t)((f * pe + p) * kk + t * simd + s)];
+          word.set((int)((p * simd + s) * wb), wb, wbip ? (v > 0 ? 1 : 0) : (int64_t)v);
+        }
+      words.push_back(word);
+    }
+  const std::string wfile = e.memh("weights", words);
+  // ram_style auto: LUTRAM below 256 words (what the LUT model assumes), BRAM above.
+  const bool block = ram_style == "block" || ram_style == "ultra" || (ram_style == "auto" && wmem >= 256);
+  // resType dsp puts the multipliers into DSP48E1 when both operands have 4 bits
+  // or more; narrower products are cheaper in LUTs.
+  const bool use_dsp = res_type == "dsp" && ib >= 4 && wb >= 4;
+
+  std::vector<rtl::Param> ps = {rtl::param("PE", pe),
+                                rtl::param("SIMD", simd),
+                                rtl::param("NF", nf),
+                                rtl::param("SF", sf),
+                                rtl::param("IW", ib),
+                                rtl::param("WW", wb),
+                                rtl::param("IKIND", ikind),
+                                rtl::param("WKIND", wkind),
+                                rtl::param("AW", aw),
+                                rtl::param("ASIGNED", asigned ? 1 : 0),
+                                rtl::param("USE_DSP", use_dsp ? 1 : 0),
+                                rtl::param_str("WEIGHT_FILE", wfile),
+                                rtl::param_str("RAM_STYLE", block ? "block" : "distributed"),
+                                rtl::param("NO_ACT", no_act ? 1 : 0)};
+  if (no_act) {
+    ps.push_back(rtl::param("OBITS", odt.bitwidth()));
+  } else {
+    if (!odt.is_integer())
+      op_fail(n, fmt::format("outputDataType {} is not an integer type", odt.name()),
+              "a thresholded VVAU outputs integers; use e.g. UINT4 or BIPOLAR");
+    if (n.inputs.size() < 3 || n.inputs[2].empty())
+      op_fail(n, "noActivation=0 but no thresholds input is connected",
+              "connect the thresholds initializer as input 2, or set noActivation=1");
+    const std::vector<rtl::Param> tp =
+        rtl::threshold_params(e, e.initializer(2), c, pe, aw, asigned, odt, n.get_int("ActVal", 0),
+                              ram_style == "ultra" ? "block" : ram_style);
+    ps.insert(ps.end(), tp.begin(), tp.end());
+    e.use({"sf_thresholding", "sf_mvau_outq"});
+  }
+
+  const hw::StreamShapes ss = hw::stream_shapes(n);
+  const int in_w = (int)(pe * simd * ib), out_w = (int)(pe * odt.bitwidth());
+  if (ss.in_width != in_w || ss.out_width != out_w)
+    op_fail(n, fmt::format("stream widths {}/{} differ from the core's {}/{}", ss.in_width, ss.out_width, in_w, out_w),
+            "internal error in the VVAU RTL emitter");
+  rtl::Stream in{"in0_V", in_w};
+  in.order_shape = {sf, simd, nf, pe};
+  in.order_perm = {2, 0, 1, 3};
+  e.use({"sf_vvau_mac", "sf_skid"});
+  e.top("sf_vvau", ps, {in}, {{"out_V", out_w}});
+}
+
+}  // namespace sf
