@@ -27,6 +27,7 @@ DESIGNS = [
     ([2, 3], [2, 3], 6, 3, "QuantAvgPool", "UINT4", "UINT4"),
     ([3, 1], [5, 1], 4, 2, "AccPool", "INT3", None),
     ([2, 2], [2, 2], 4, 4, "QuantAvgPool", "INT4", "INT4"),
+    ([2, 3], [3, 1], 5, 5, "MaxPool", "BIPOLAR", None),
 ]
 
 
