@@ -112,13 +112,16 @@ HwEstimate mvau_estimate(const Node& n, const Model& m) {
   e.cycles = tmem * (a.mw / Q) * hw::prod(a.niv);
   const int W = a.wdt.bitwidth(), A = a.idt.bitwidth();
   const int acc_bits = acc_type(n, a).bitwidth();
-  const bool embedded = a.mem_mode == "internal_embedded" || a.mem_mode == "const";
   const bool decoupled = a.mem_mode == "internal_decoupled" || a.mem_mode == "decoupled";
   const bool external = a.mem_mode == "external";
-  // Weights in LUTRAM cost LUTs instead of BRAM (FINN's c2 term).
-  const bool lutram = (decoupled && a.ram_style == "distributed") || (embedded && wmem <= 128);
+  // Weights in LUTs instead of BRAM (FINN's c2 term), as the RTL places them
+  // (rtl::mvau_weights_in_bram: distributed, or auto with WMEM <= 128).
+  const bool lutram = !external && !rtl::mvau_weights_in_bram(n);
   const double c2 = lutram ? (double)(P * Q * W) * std::ceil(wmem / 64.0) : 0.0;
-  const double mult = a.res_type == "dsp" ? 0.0 : (double)Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
+  // Multipliers in DSP48E1 where the RTL puts them (rtl::mvau_uses_dsp: resType
+  // dsp, or auto with both operands >= 4 bits and neither bipolar).
+  const bool dsp = rtl::mvau_uses_dsp(n);
+  const double mult = dsp ? 0.0 : (double)Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
   const double adder = (double)(W + A) * (2 * Q - 1);
   double thr = 0, comp = 0;
   if (!a.no_act) {
@@ -127,7 +130,7 @@ HwEstimate mvau_estimate(const Node& n, const Model& m) {
     comp = (std::pow(2.0, B) - 1) * acc_bits;
   }
   e.lut = 300 + 1.1 * P * (mult + adder + acc_bits + thr + comp) + c2;
-  e.dsp = a.res_type == "dsp" ? (double)(P * Q) * std::ceil((W + A) / 48.0) : 0.0;
+  e.dsp = dsp ? (double)(P * Q) * std::ceil((W + A) / 48.0) : 0.0;
   const int64_t width = P * Q * W;
   const bool no_bram = external || lutram || (decoupled && a.ram_style == "ultra");
   e.bram18 = no_bram ? 0.0 : (double)hw::bram18_count(width, wmem);
