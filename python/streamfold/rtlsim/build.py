@@ -180,6 +180,10 @@ def design_hash(sources, top, inputs, outputs, mem_files, monitors=()):
     return h.hexdigest()[:24]
 
 
+# (top, seconds) of every Verilator build this process ran (benchmarks read it).
+BUILD_LOG = []
+
+
 def build_sim(sources, top, inputs, outputs, mem_files, monitors=()):
     """Path of the simulation binary for this design (built on first use)."""
     key = design_hash(sources, top, inputs, outputs, mem_files, monitors)
@@ -187,6 +191,16 @@ def build_sim(sources, top, inputs, outputs, mem_files, monitors=()):
     exe = os.path.join(d, "sim")
     if os.path.isfile(exe):
         return exe
+    import time
+
+    t0 = time.perf_counter()
+    try:
+        return _build_sim(sources, top, inputs, outputs, mem_files, monitors, key, d, exe)
+    finally:
+        BUILD_LOG.append((top, time.perf_counter() - t0))
+
+
+def _build_sim(sources, top, inputs, outputs, mem_files, monitors, key, d, exe):
     lib = _runtime_lib()
     os.makedirs(os.path.dirname(d), exist_ok=True)
     with _Lock(d + ".lock"):
