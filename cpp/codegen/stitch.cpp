@@ -110,15 +110,18 @@ void stitch_design(const Model& m, const std::string& dir, const StitchOptions& 
           "  sf_fifo #(.W({}), .DEPTH({}), .BRAM({})) {}_inst (\n    .clk(ap_clk), .rst_n(ap_rst_n),\n"
           "    .in_tdata({}_tdata[{}:0]), .in_tvalid({}_tvalid), .in_tready({}_tready),\n"
           "    .out_tdata({}_tdata[{}:0]), .out_tvalid({}_tvalid), .out_tready({}_tready),\n"
-          "    .count(), .maxcount({}));\n",
+          "    .count({}), .maxcount({}));\n",
           w, depth, bram, mname, sig(ins[0]), w - 1, sig(ins[0]), sig(ins[0]), sig(n.outputs[0]), w - 1,
-          sig(n.outputs[0]), sig(n.outputs[0]), opts.monitors ? "mon_" + mname + "_maxcount" : "");
+          sig(n.outputs[0]), sig(n.outputs[0]), opts.monitors ? "mon_" + mname + "_count" : "",
+          opts.monitors ? "mon_" + mname + "_maxcount" : "");
       if (tdata_width(w) > w)
         inst += fmt::format("  assign {}_tdata[{}:{}] = '0;\n", sig(n.outputs[0]), tdata_width(w) - 1, w);
       if (opts.monitors) {
-        mon_ports += fmt::format(",\n  output wire [{}:0] mon_{}_maxcount", cw - 1, mname);
-        mon_json += fmt::format("{}{{\"name\": \"mon_{}_maxcount\", \"node\": {}, \"width\": {}}}",
-                                mon_json.empty() ? "" : ", ", mname, json_str(n.name), cw);
+        mon_ports += fmt::format(",\n  output wire [{0}:0] mon_{1}_count,\n  output wire [{0}:0] mon_{1}_maxcount", cw - 1,
+                                 mname);
+        for (const char* k : {"count", "maxcount"})
+          mon_json += fmt::format("{}{{\"name\": \"mon_{}_{}\", \"node\": {}, \"width\": {}}}",
+                                  mon_json.empty() ? "" : ", ", mname, k, json_str(n.name), cw);
       }
       const std::string* fifo_src = library_source("sf_fifo");
       if (!fifo_src) stitch_fail(n.name, "the RTL library has no sf_fifo", "internal error: rebuild streamfold");

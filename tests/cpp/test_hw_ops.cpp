@@ -187,16 +187,17 @@ TEST(HwMvau, CyclesLutBramDsp) {
   EXPECT_EQ(e.cycles, (64 / 4) * (800 / 16) * 3);
   // WMEM = 800*64/64 = 800 words of 4*16*4 = 256 bits -> ceil(256/18) = 15.
   EXPECT_EQ(e.bram18, 15);
-  // 300 + 1.1*4*(mult + adder + acc + thr + comp), W+A = 8, Q = 16, acc 16.
-  // Binary-search thresholds (B = 4 stages, 17-bit thresholds, TMEM 16):
-  // stages 16, 32, 64, 128 deep, all under auto's BRAM depth (256): LUTRAM.
-  const double mult = 16 * (2 * 2 - 1) * 8, adder = 8 * 31, thr = 17 * (1 + 1 + 1 + 2), comp = 4 * 17;
-  EXPECT_DOUBLE_EQ(e.lut, 300 + 1.1 * 4 * (mult + adder + 16 + thr + comp));
+  // 300 + 1.1*4*(mult + adder + acc) + 4*lane, W+A = 8, Q = 16, acc 16.
+  // Binary-search thresholds per PE lane (B = 4 stages, 17-bit thresholds,
+  // TMEM 16): stages 16, 32, 64, 128 deep, all under auto's BRAM depth (256),
+  // so LUTRAM (17 per 64 words) plus a comparator each (ceil(17/2) + 1).
+  const double mult = 16 * (2 * 2 - 1) * 8, adder = 8 * 31, lane = 17 * (1 + 1 + 1 + 2) + 4 * 10;
+  EXPECT_DOUBLE_EQ(e.lut, 300 + 1.1 * 4 * (mult + adder + 16) + 4 * lane);
   EXPECT_EQ(e.dsp, 0);
   n.set_string("resType", "dsp");
   const HwEstimate d = estimate(n);
   EXPECT_EQ(d.dsp, 4 * 16);
-  EXPECT_DOUBLE_EQ(d.lut, 300 + 1.1 * 4 * (adder + 16 + thr + comp));
+  EXPECT_DOUBLE_EQ(d.lut, 300 + 1.1 * 4 * (adder + 16) + 4 * lane);
   n.set_string("resType", "auto");  // as the RTL emitter decides: >= 4-bit operands go to DSPs
   EXPECT_EQ(estimate(n).dsp, 4 * 16);
   n.set_string("inputDataType", "UINT2");
@@ -212,22 +213,22 @@ TEST(HwMvau, ThresholdsInMemory) {
   n.set_string("accDataType", "INT16");
   n.set_string("resType", "lut");
   n.set_string("ram_style", "distributed");  // weights out of the way: thresholds only in BRAM
-  const double mult = 16 * (2 * 2 - 1) * 8, adder = 8 * 31, comp = 4 * 17;
+  const double mult = 16 * (2 * 2 - 1) * 8, adder = 8 * 31, comp = 4 * 10;
   const double wlut = 4 * 16 * 4 * std::ceil(800 / 64.0);  // the LUTRAM weights (c2)
   // TMEM 16, B 4: stages of depth 16, 32, 64, 128 with 17-bit thresholds.
   n.set_string("ram_style_thresholds", "distributed");
   const HwEstimate l = estimate(n);
-  EXPECT_DOUBLE_EQ(l.lut, 300 + 1.1 * 4 * (mult + adder + 16 + 17 * (1 + 1 + 1 + 2) + comp) + wlut);
+  EXPECT_DOUBLE_EQ(l.lut, 300 + 1.1 * 4 * (mult + adder + 16) + 4 * (17 * (1 + 1 + 1 + 2) + comp) + wlut);
   EXPECT_EQ(l.bram18, 0);
   n.set_string("ram_style_thresholds", "block");  // stages 64 and 128 deep go to BRAM, one per PE lane
   const HwEstimate b = estimate(n);
-  EXPECT_DOUBLE_EQ(b.lut, 300 + 1.1 * 4 * (mult + adder + 16 + 17 * (1 + 1) + comp) + wlut);
+  EXPECT_DOUBLE_EQ(b.lut, 300 + 1.1 * 4 * (mult + adder + 16) + 4 * (17 * (1 + 1) + comp) + wlut);
   EXPECT_EQ(b.bram18, 2 * 4);
   EXPECT_EQ(b.cycles, l.cycles);
   // 8-bit outputs: 8 comparators, not 255
   n.set_string("outputDataType", "UINT8");
   n.set_string("ram_style_thresholds", "distributed");
-  EXPECT_LT(estimate(n).lut, 300 + 1.1 * 4 * (mult + adder + 16 + 255 * 17) + wlut);
+  EXPECT_LT(estimate(n).lut, 300 + 1.1 * 4 * (mult + adder + 16 + 255 * 17) + wlut);  // FINN's 255 comparators
   n.set_string("ram_style_thresholds", "ultra");
   EXPECT_NE(validate_error(n).find("ram_style_thresholds"), std::string::npos);
 }

@@ -9,10 +9,19 @@ import streamfold as sf
 from streamfold import _core, rtlsim
 from streamfold.core.modelwrapper import ModelWrapper
 
-from rtl_window_util import rand_values  # noqa: F401  (re-exported)
-
 HW = "finn.custom_op.fpgadataflow"
 RUNS = ((0.0, 0.0, 1), (0.3, 0.3, 2), (0.5, 0.1, 3), (0.1, 0.6, 4))
+
+
+def rand_values(rng, dt, shape):
+    """Random legal values of QONNX datatype name dt."""
+    if dt == "BIPOLAR":
+        return rng.choice([-1.0, 1.0], size=shape).astype(np.float32)
+    if dt == "BINARY":
+        return rng.integers(0, 2, size=shape).astype(np.float32)
+    bits = int(dt.lstrip("UINT"))
+    lo, hi = (-(1 << (bits - 1)), (1 << (bits - 1)) - 1) if dt.startswith("INT") else (0, (1 << bits) - 1)
+    return rng.integers(lo, hi + 1, size=shape).astype(np.float32)
 
 
 def node_model(op_type, ins, outs, inits=None, **attrs):

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtl_window_util import check, node_model, rand_values
+from test_rtl_swg import check, node_model, rand_values
 
 
 def run_pad(img, pad, c, simd, dt, pad_value, n=3, seed=0, runs=None):

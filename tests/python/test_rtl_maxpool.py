@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtl_window_util import check, node_model, rand_values
+from test_rtl_swg import check, node_model, rand_values
 
 
 def run_smp(img, k, c, pe, dt, ceil_mode=0, n=3, seed=0, runs=None):

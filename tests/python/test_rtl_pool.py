@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from rtl_window_util import check, node_model, rand_values
+from test_rtl_swg import check, node_model, rand_values
 
 
 def run_pool(od, k, c, pe, func, idt, odt=None, n=3, seed=0, runs=None):
@@ -27,6 +27,7 @@ DESIGNS = [
     ([2, 3], [2, 3], 6, 3, "QuantAvgPool", "UINT4", "UINT4"),
     ([3, 1], [5, 1], 4, 2, "AccPool", "INT3", None),
     ([2, 2], [2, 2], 4, 4, "QuantAvgPool", "INT4", "INT4"),
+    ([2, 3], [3, 1], 5, 5, "MaxPool", "BIPOLAR", None),
 ]
 
 

@@ -67,10 +67,11 @@ OpDef make_addstreams_def() {
     const AddAttrs a = read(n);
     HwEstimate e;
     e.cycles = hw::prod(a.niv) * a.c / a.pe;
-    e.lut = 50 + (double)a.pe * (std::max(a.dt0.bitwidth(), a.dt1.bitwidth()) + 1);
-    // FF: a first-order model, to be calibrated against Yosys later: the PE-wide
-    // sum (output) register, one bit wider than the wider input, ~16 control bits.
-    e.ff = (double)a.pe * (std::max(a.dt0.bitwidth(), a.dt1.bitwidth()) + 1) + 16;
+    // sf_addstreams (calibrated against Yosys): PE adders of the output width
+    // into a two-entry skid buffer (its mux costs about as much as the adders).
+    const int ob = hw::range_datatype(a.dt0.min() + a.dt1.min(), a.dt0.max() + a.dt1.max()).bitwidth();
+    e.lut = 4 + 2.0 * a.pe * ob;
+    e.ff = 2 + 2.0 * a.pe * ob;
     return e;
   };
   d.emit_rtl = addstreams_emit_rtl;

@@ -71,13 +71,21 @@ OpDef make_cw_def() {
     const CwAttrs a = read(n);
     HwEstimate e;
     e.cycles = hw::prod(a.niv) * a.c / a.pe;
-    const int bits = std::max(a.idt.bitwidth(), a.pdt.bitwidth());
-    // One adder/comparator (or LUT multiplier) per PE; parameters in LUTRAM.
-    const double op = a.func == "mul" ? (double)bits * bits / 2.0 : (double)bits;
-    e.lut = 50 + a.pe * op + (double)a.pe * a.pdt.bitwidth() * std::ceil((a.c / a.pe) / 64.0);
-    // FF: a first-order model, to be calibrated against Yosys later: per PE an
-    // input and an output register, the parameter address counter, ~16 control bits.
-    e.ff = (double)a.pe * (a.idt.bitwidth() + a.odt.bitwidth()) + hw::clog2(a.c / a.pe) + 16;
+    // sf_channelwise (calibrated against Yosys): per PE an adder/comparator
+    // (a multiplier goes to a DSP48 from 3x3 bits up) into a two-entry skid
+    // buffer; the input and parameter registers; the parameter ROM in LUTs,
+    // or block RAM (ram_style block, or auto from 1024x18 bits).
+    const int ib = a.idt.bitwidth(), pb = a.pdt.bitwidth(), ob = a.odt.bitwidth();
+    const int64_t cf = a.c / a.pe;
+    const std::string style = n.get_string("ram_style", "auto");
+    const bool block = style == "block" || style == "ultra" || (style == "auto" && cf * a.pe * pb >= 1024 * 18);
+    const bool dsp = a.func == "mul" && ib > 2 && pb > 2;
+    double op = 1.5 * ob;
+    if (a.func == "mul") op = dsp ? (double)ob : (double)ib * pb / 2.0 + ob;
+    e.lut = 10 + a.pe * op + (block ? 0.0 : (double)a.pe * pb * std::ceil(cf / 64.0) / 2.0);
+    if (block) e.bram18 = (double)hw::bram18_count(a.pe * pb, cf);
+    if (dsp) e.dsp = (double)a.pe;
+    e.ff = 0.9 * a.pe * (ib + pb + 2.0 * ob) + hw::clog2(cf) + 2;
     return e;
   };
   d.emit_rtl = cw_emit_rtl;

@@ -57,10 +57,12 @@ OpDef make_dup_def() {
     const DupAttrs a = read(n);
     HwEstimate e;
     e.cycles = hw::prod(a.niv) * a.c / a.pe;
-    e.lut = 20.0 * a.nout + (double)a.pe * a.idt.bitwidth() * a.nout / 4.0;
-    // FF: a first-order model, to be calibrated against Yosys later: one PE-wide
-    // output register and a valid bit per output stream, ~8 control bits.
-    e.ff = (double)a.nout * (a.pe * a.idt.bitwidth() + 1) + 8;
+    // sf_duplicate (calibrated against Yosys): an output register per stream
+    // fed through a 2:1 mux (input or the shared spare), the spare register,
+    // a valid and a pending bit per stream.
+    const double w = (double)a.pe * a.idt.bitwidth();
+    e.lut = 10 + w * a.nout;
+    e.ff = w * (a.nout + 1) + 2.0 * a.nout + 1;
     return e;
   };
   d.emit_rtl = dup_emit_rtl;

@@ -3,6 +3,7 @@
 // is the identity; only the cycle and LUT models see the widths.
 #include <algorithm>
 #include <cmath>
+#include <numeric>
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
@@ -61,14 +62,16 @@ OpDef make_dwc_def() {
     const int64_t bits = frame_elems(n, m) * a.dt.bitwidth();
     // The narrow side sets the pace: one beat per cycle there.
     e.cycles = (bits + std::min(a.in_w, a.out_w) - 1) / std::min(a.in_w, a.out_w);
-    // A shift register as wide as the wider side (plus the least common multiple
-    // buffer when neither width divides the other).
-    const int64_t wide = std::max(a.in_w, a.out_w), narrow = std::min(a.in_w, a.out_w);
-    e.lut = wide % narrow == 0 ? (double)wide : (double)(wide + narrow) * 2;
-    // FF: a first-order model, to be calibrated against Yosys later: the
-    // shift register as the LUT model sees it (wide side, or the lcm buffer),
-    // the narrow-side output register and a beat counter.
-    e.ff = (wide % narrow == 0 ? (double)(wide + narrow) : (double)(wide + narrow) * 2) + hw::clog2(wide / narrow + 1);
+    // sf_dwc (calibrated against Yosys): a buffer of CAP chunks of
+    // g = gcd(in, out) bits, CAP = in/g + out/g + min(in, out)/g - 1, and the
+    // output register. A narrow input lands in one place per chunk (clock
+    // enables, few LUTs); a wide input or an lcm gearbox needs a 3-way mux
+    // per buffer bit.
+    const int64_t g = std::gcd(a.in_w, a.out_w);
+    const int64_t cap = (a.in_w + a.out_w + std::min(a.in_w, a.out_w)) / g - 1;
+    const bool easy = a.out_w % a.in_w == 0;
+    e.lut = (easy ? 0.3 : 1.5) * (double)(cap * g) + 10;
+    e.ff = (double)(cap * g + a.out_w) + 2 * hw::clog2(cap + 1);
     return e;
   };
   d.emit_rtl = dwc_emit_rtl;

@@ -52,21 +52,28 @@ OpDef make_fifo_def() {
     HwEstimate e;
     e.cycles = hw::prod(a.folded) / a.folded.back();
     const int64_t width = a.folded.back() * a.dt.bitwidth();
-    // Shallow FIFOs are shift registers (SRL32: 1 LUT per bit per 32 entries);
-    // deep ones go to block RAM unless told otherwise.
+    // sf_fifo (calibrated against Yosys): shallow FIFOs are SRL chains of
+    // depth-1 entries (SRL32: 1 LUT per bit per 32 entries) behind the output
+    // register; depth 2 and 3 stay flip-flops. Deep ones are a block RAM with
+    // its read register and a two-entry output buffer. The xc7 RTL has no
+    // UltraRAM; "ultra" is modelled as FINN does.
     const bool bram = a.ram_style == "block" || (a.ram_style == "auto" && a.depth > 256);
+    const int cw = hw::clog2(a.depth + 1);
     if (a.ram_style == "ultra") {
       e.uram = std::ceil(a.depth / 4096.0) * std::ceil(width / 72.0);
-      e.lut = 30;
+      e.lut = 40 + (double)width;
+      e.ff = 3.0 * width + 4 * cw;
     } else if (bram) {
       e.bram18 = (double)hw::bram18_count(width, a.depth);
-      e.lut = 30;
+      e.lut = 40 + (double)width;
+      e.ff = 3.0 * width + 4 * cw;
+    } else if (a.depth <= 3) {
+      e.lut = 10 + (double)width * (a.depth - 1);
+      e.ff = (double)width * a.depth + 3 * cw + 2;
     } else {
-      e.lut = 30 + (double)width * std::ceil(a.depth / 32.0);
+      e.lut = 20 + (double)width * std::ceil((a.depth - 1) / 32.0);
+      e.ff = (double)width + 3 * cw + 2;
     }
-    // FF: a first-order model, to be calibrated against Yosys later: the
-    // output register plus read/write pointers over `depth` entries.
-    e.ff = (double)width + 2 * hw::clog2(a.depth);
     return e;
   };
   d.emit_rtl = fifo_emit_rtl;

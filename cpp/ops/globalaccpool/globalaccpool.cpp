@@ -1,5 +1,6 @@
 // FINN's GlobalAccPool: sums an NHWC map over H and W per channel, output
 // (N, 1, 1, C); the division of a global average pool stays a Mul after it.
+#include <cmath>
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
@@ -69,13 +70,16 @@ OpDef make_gap_def() {
     // One input beat per cycle; the sums leave during the last pixel's beats
     // (sf_globalaccpool), so no drain phase (FINN's model adds C/PE).
     e.cycles = hw::prod(a.niv) * a.c / a.pe;
-    e.lut = 50 + (double)a.pe * (a.idt.bitwidth() + 16) * 2;
-    // FF: a first-order model, to be calibrated against Yosys later: PE input
-    // registers and PE accumulators widened by log2(H*W) bits, the pixel and
-    // channel-fold counters, ~16 control bits.
-    const int64_t px = hw::prod(a.niv) / a.niv[0];
-    const int ib = a.idt.bitwidth(), acc = ib + hw::clog2(px);
-    e.ff = (double)a.pe * (ib + acc) + hw::clog2(px) + hw::clog2(a.c / a.pe) + 16;
+    // sf_globalaccpool (calibrated against Yosys): PE adders of the sum width
+    // into a two-entry skid buffer, the running sums in LUTRAM (C/PE words;
+    // RAM32M: 6 bits x 32, RAM64M: 3 bits x 64), the counters.
+    const int64_t px = hw::prod(a.niv) / a.niv[0], cf = a.c / a.pe;
+    const int acc = a.idt.bitwidth() + hw::clog2(px);
+    const double w = (double)a.pe * acc;
+    const double lutram = cf <= 1 ? 0.0 : cf <= 32 ? std::ceil(w / 6.0) : std::ceil(w / 3.0) * std::ceil(cf / 64.0);
+    // Above 64 words the LUTRAM read needs a mux over the RAM64M blocks.
+    e.lut = 20 + 2.0 * w + lutram + (cf > 64 ? w * std::ceil(cf / 64.0) / 2.0 : 0.0);
+    e.ff = 2.0 * w + (cf <= 1 ? w : 0.0) + hw::clog2(px) + hw::clog2(cf) + 4;
     return e;
   };
   d.emit_rtl = gap_emit_rtl;

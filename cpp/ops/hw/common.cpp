@@ -105,6 +105,18 @@ int64_t bram18_count(int64_t width, int64_t depth) {
   return cdiv(depth, 1024) * cdiv(width, 18);
 }
 
+ThresholdLaneCost bsearch_threshold_lane(int stages, int64_t trows, int tw, const std::string& ram_style) {
+  ThresholdLaneCost c;
+  for (int st = 0; st < stages; ++st) {
+    const int64_t depth = trows << st;
+    const bool block = ram_style == "block" ? depth >= 64 : ram_style == "distributed" ? false : depth >= 256;
+    if (block) c.bram18 += (double)bram18_count(tw, depth);
+    else if (depth > 1) c.lut += tw * std::ceil(depth / 64.0) * (depth > 256 ? 1.25 : 1.0);
+    c.lut += depth > 1 ? std::ceil(tw / 2.0) + 1 : std::ceil(tw / 4.0);  // comparator (cheaper vs a constant)
+  }
+  return c;
+}
+
 DataType range_datatype(double lo, double hi) {
   if (lo >= 0) return DataType::uint(std::max(1, (int)std::ceil(std::log2(hi + 1))));
   return DataType::sint(std::max(2, (int)std::ceil(std::log2(std::max(-lo, 1 + hi)) + 1)));

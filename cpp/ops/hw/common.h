@@ -39,6 +39,16 @@ int clog2(int64_t n);
 // bits with the 1Kx18 / 2Kx9 / 4Kx4 / 8Kx2 / 16Kx1 aspect ratios.
 int64_t bram18_count(int64_t width, int64_t depth);
 
+// One PE lane of the binary-search threshold activation (sf_thresh_bsearch):
+// `stages` comparisons, stage k reading its own memory of trows * 2^k
+// thresholds of tw bits, in BRAM from 64 (ram_style "block") or 256 ("auto")
+// words, else LUTRAM/logic. The LUT figures are the Thresholding layer's,
+// calibrated on Yosys (thresholding.cpp); the MVAU's activation uses the same.
+struct ThresholdLaneCost {
+  double lut = 0, bram18 = 0;
+};
+ThresholdLaneCost bsearch_threshold_lane(int stages, int64_t trows, int tw, const std::string& ram_style);
+
 // Accumulator type of a dot product of `len` terms x*w (DESIGN §5 width rule):
 // unsigned range -> UINT ceil(log2(max+1)); signed -> INT ceil(log2(max(-min,1+max))+1).
 DataType acc_datatype(const DataType& idt, const DataType& wdt, int64_t len);

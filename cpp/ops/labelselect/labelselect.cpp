@@ -76,13 +76,13 @@ OpDef make_labelselect_def() {
     // per beat, and sf_labelselect's row flushes are K cycles apart).
     const Shape niv = hw::pos_ints(n, "numInputVectors", 0, {1});
     e.cycles = (double)hw::prod(niv) * (double)std::max(a.labels / a.pe, a.k);
-    // K-entry sorted register list of (value, index) pairs, PE comparators per entry.
-    e.lut = 100 + (double)a.k * a.pe * (a.idt.bitwidth() + a.odt.bitwidth());
-    // FF: a first-order model, to be calibrated against Yosys later: the K
-    // (value, index) registers of the sorted list, the PE-wide input register,
-    // the label counter, ~16 control bits.
-    e.ff = (double)a.k * (a.idt.bitwidth() + a.odt.bitwidth()) + (double)a.pe * a.idt.bitwidth() +
-           hw::clog2(a.labels) + 16;
+    // sf_labelselect (calibrated against Yosys): K cells, each with its entry
+    // {valid, value, index} and a registered bundle of PE entries, a PE+1 way
+    // comparator tree and the bundle's pass-through muxes; the output FIFO is
+    // a few SRLs.
+    const double ew = 1.0 + a.idt.bitwidth() + std::max(1, hw::clog2(a.labels));
+    e.lut = 40 + 4.0 * a.k * a.pe * ew;
+    e.ff = (double)a.k * (a.pe + 1) * ew + 30;
     return e;
   };
   d.emit_rtl = labelselect_emit_rtl;

@@ -1,5 +1,5 @@
 // RTL emitter of LabelSelect: sf_labelselect (systolic top-K chain of K cells,
-// PE candidates per cycle, 2K-deep output FIFO).
+// PE candidates per cycle, (2K+4)-deep output FIFO).
 #include "ops/hw/common.h"
 #include "ops/hw/rtl_emit.h"
 

@@ -4,7 +4,6 @@
 // weights are bipolar values encoded as {0,1} and the dot product is the
 // XNOR-popcount (number of matching bits), as FINN computes it. Cost models
 // (cycles, LUT, BRAM18, URAM, DSP) follow DESIGN §5 / FINN-R.
-#include <climits>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -109,20 +108,11 @@ void mvau_execute(ExecCtx& c) {
 // The estimate describes what the RTL emitter builds (mvau_rtl.cpp): the
 // products in DSP48E1s or LUTs and the weights in BRAM or LUTRAM by the
 // emitter's own rules (rtl::mvau_uses_dsp / mvau_weights_in_bram), and the
-// activation as a binary search over the thresholds (sf_thresh_bsearch):
-// B = output bits pipelined stages per PE, stage k comparing against one of
-// 2^k thresholds per channel read from its own memory. That is B comparators
-// per PE instead of FINN's 2^B-1 (255 at 8 bits, ~10k LUT per PE with the
-// thresholds in LUTs, the figure that put 8-bit CNNs over small boards).
-// A stage memory goes to BRAM when it is at least this deep
-// (ram_style_thresholds block: 64; auto: 256; distributed: never), as in
-// thresholding_rtl.cpp; shallower ones are LUTRAM.
-int64_t thr_bram_min_depth(const std::string& ram_style_thr) {
-  if (ram_style_thr == "block") return 64;
-  if (ram_style_thr == "distributed") return INT64_MAX;
-  return 256;
-}
-
+// activation as a binary search over the thresholds (sf_thresh_bsearch, the
+// Thresholding layer's calibrated lane cost): B = output bits comparisons
+// per PE instead of FINN's 2^B-1 (255 at 8 bits: ~10k LUT per PE with the
+// thresholds in LUTs, the figure that put 8-bit CNNs over small boards), the
+// stage memories in LUTRAM or BRAM by ram_style_thresholds.
 HwEstimate mvau_estimate(const Node& n, const Model& m) {
   const MvauAttrs a = read(n);
   HwEstimate e;
@@ -135,31 +125,30 @@ HwEstimate mvau_estimate(const Node& n, const Model& m) {
   const bool external = a.mem_mode == "external";
   const bool ultra = a.ram_style == "ultra" && !external;
   const bool bram_w = !external && !ultra && rtl::mvau_weights_in_bram(n);
-  // Weights in LUTRAM cost LUTs instead of BRAM (FINN's c2 term).
+  // Weights in LUTs instead of BRAM (FINN's c2 term), as the RTL places them
+  // (rtl::mvau_weights_in_bram: distributed, or auto with WMEM <= 128).
   const bool lutram = !external && !ultra && !bram_w;
   const double c2 = lutram ? (double)(P * Q * W) * std::ceil(wmem / 64.0) : 0.0;
+  // Multipliers in DSP48E1 where the RTL puts them (rtl::mvau_uses_dsp: resType
+  // dsp, or auto with both operands >= 4 bits and neither bipolar).
   const bool dsp = rtl::mvau_uses_dsp(n);
   const double mult = dsp ? 0.0 : (double)Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
   const double adder = (double)(W + A) * (2 * Q - 1);
-  double thr = 0, comp = 0, thr_bram = 0;
+  hw::ThresholdLaneCost lane;
   if (!a.no_act) {
-    const int B = a.odt.bitwidth();
-    // The emitter stores thresholds one bit wider than the accumulator
-    // (two for unsigned ones): the clamped range is [min, max + 1].
+    // Thresholds are stored one bit wider than the accumulator (two for an
+    // unsigned one): the emitter clamps them to [min, max + 1].
     const int tw = acc_bits + (adt.min() < 0 ? 1 : 2);
-    comp = (double)B * tw;
-    const int64_t trigger = thr_bram_min_depth(a.ram_style_thr);
-    for (int k = 0; k < B; ++k) {
-      const int64_t depth = tmem << k;
-      if (depth >= trigger) thr_bram += (double)(P * hw::bram18_count(tw, depth));  // one memory per PE lane
-      else thr += tw * std::ceil(depth / 64.0);  // LUTRAM: 64 bits per LUT
-    }
+    int stages = 1;
+    const int64_t steps = a.odt.kind() == DataType::Kind::BIPOLAR ? 1 : ((int64_t)1 << a.odt.bitwidth()) - 1;
+    while (((int64_t)1 << stages) - 1 < steps) ++stages;
+    lane = hw::bsearch_threshold_lane(stages, tmem, tw, a.ram_style_thr);
   }
-  e.lut = 300 + 1.1 * P * (mult + adder + acc_bits + thr + comp) + c2;
+  e.lut = 300 + 1.1 * P * (mult + adder + acc_bits) + (double)P * lane.lut + c2;
   // DSP48E1: one 25x18 multiplier per MAC up to those widths (FINN's figure).
   e.dsp = dsp ? (double)(P * Q) * std::ceil((W + A) / 48.0) : 0.0;
   const int64_t width = P * Q * W;
-  e.bram18 = (bram_w ? (double)hw::bram18_count(width, wmem) : 0.0) + thr_bram;
+  e.bram18 = (bram_w ? (double)hw::bram18_count(width, wmem) : 0.0) + (double)P * lane.bram18;
   // UltraRAM: 4K x 72 blocks.
   if (ultra) e.uram = std::ceil(wmem / 4096.0) * std::ceil(width / 72.0);
   // FF: a first-order model, to be calibrated against Yosys later. Per PE an

@@ -40,12 +40,15 @@ void emit(rtl::LayerEmitter& e) {
     throw UnsupportedOpError(fmt::format("{}: Pool RTL needs an integer InputDataType, not {}", n.label(), idt.name()),
                              "quantize the pool's input", n.name, n.op_type, n.domain);
   const bool bip = idt.kind() == DataType::Kind::BIPOLAR;
+  const DataType odt = hw::dtype_attr(n, "OutputDataType", idt);
+  const bool obip = odt.kind() == DataType::Kind::BIPOLAR;
   e.use({"sf_skid"});
   rtl::Stream in{"in0_V", (int)s.in_width, {kk, c / pe, pe}, {1, 0, 2}};
   e.top("sf_pool",
         {rtl::param("BITS", idt.bitwidth()), rtl::param("OBITS", obits), rtl::param("PE", pe),
          rtl::param("KK", kk), rtl::param("FUNC", f), rtl::param("SHIFT", shift),
-         rtl::param("SIGNED", idt.is_signed() && !bip ? 1 : 0), rtl::param("BIPOLAR", bip ? 1 : 0)},
+         rtl::param("SIGNED", idt.is_signed() && !bip ? 1 : 0), rtl::param("BIPOLAR", bip ? 1 : 0),
+         rtl::param("OBIPOLAR", obip ? 1 : 0)},
         {in}, {{"out_V", (int)s.out_width}});
 }
 

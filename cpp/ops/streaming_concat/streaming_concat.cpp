@@ -86,16 +86,16 @@ OpDef make_concat_def() {
     int64_t total = 0;
     for (int64_t ch : a.ch) total += ch;
     e.cycles = hw::prod(a.niv) * total / a.simd;
-    e.lut = 50.0 + 20.0 * a.ch.size();
-    // FF: a first-order model, to be calibrated against Yosys later: the
-    // SIMD-wide output register, the input-select and channel-fold counters,
-    // ~16 control bits. Without inputDataTypes the element is taken as a byte.
+    // sf_concat (calibrated against Yosys): an N:1 input mux into a two-entry
+    // skid buffer, the input-select and channel-fold counters. Without
+    // inputDataTypes the element is taken as a byte.
     int bits = 8;
     if (const Attribute* t = n.attr("inputDataTypes"))
       if (!t->strings.empty() && DataType::is_valid_name(t->strings[0]))
         bits = DataType::from_name(t->strings[0]).bitwidth();
-    e.ff = (double)a.simd * bits + hw::clog2((int64_t)a.ch.size()) +
-           hw::clog2(*std::max_element(a.ch.begin(), a.ch.end()) / a.simd) + 16;
+    const double w = (double)a.simd * bits;
+    e.lut = 10 + w * (1 + a.ch.size() / 2.0);
+    e.ff = 2 * w + hw::clog2((int64_t)a.ch.size()) + hw::clog2(*std::max_element(a.ch.begin(), a.ch.end()) / a.simd) + 2;
     return e;
   };
   d.emit_rtl = concat_emit_rtl;

@@ -64,18 +64,40 @@ OpDef make_thresholding_def() {
     const ThrAttrs a = read(n);
     HwEstimate e;
     e.cycles = hw::prod(a.niv) * a.c / a.pe;
-    // One comparator per threshold step per PE, each as wide as the input;
-    // thresholds held in LUTRAM (TMEM = C/PE words) unless ram_style=block.
-    const int64_t steps = a.odt.kind() == DataType::Kind::BIPOLAR ? 1 : (int64_t)std::pow(2.0, a.odt.bitwidth()) - 1;
-    const int64_t tmem = a.c / a.pe, ib = a.idt.bitwidth();
-    e.lut = 100 + (double)a.pe * steps * ib * (1 + std::ceil(tmem / 64.0));
-    if (n.get_string("ram_style", "distributed") == "block") {
-      e.bram18 = (double)hw::bram18_count(a.pe * steps * ib, tmem);
-      e.lut = 100 + (double)a.pe * steps * ib;
+    // The RTL (sf_thresh_bsearch): per PE lane a binary search over the sorted
+    // thresholds, K = ceil(log2(steps + 1)) stages of one comparison each;
+    // stage k reads its own ROM of TROWS * 2^k thresholds of TW bits (TROWS =
+    // C/PE, or 1 for a shared row). Calibrated on Yosys (synth_xilinx, xc7).
+    const bool bipolar = a.odt.kind() == DataType::Kind::BIPOLAR;
+    int64_t steps = bipolar ? 1 : ((int64_t)1 << a.odt.bitwidth()) - 1, rows = a.c;
+    if (n.inputs.size() > 1)
+      if (const Tensor* t = m.graph.get_initializer(n.inputs[1]); t && t->shape().size() == 2) {
+        rows = t->shape()[0];
+        steps = t->shape()[1];
+      }
+    int k = 1;
+    while (((int64_t)1 << k) - 1 < steps) ++k;
+    const int64_t trows = rows == 1 ? 1 : a.c / a.pe;
+    const int ib = a.idt.bitwidth(), ob = a.odt.bitwidth();
+    const int tw = ib + (a.idt.is_signed() ? 1 : 2);
+    const std::string style = n.get_string("ram_style", "distributed");
+    double lane_lut = 0, lane_bram = 0;
+    for (int st = 0; st < k; ++st) {
+      const int64_t depth = trows << st;
+      const bool block = style == "block" ? depth >= 64 : style == "distributed" ? false : depth >= 256;
+      if (block) {
+        lane_bram += (double)hw::bram18_count(tw, depth);
+      } else if (depth > 1) {  // LUT logic: a LUT6 per 64 words and bit, wider muxes past 256 words
+        lane_lut += tw * std::ceil(depth / 64.0) * (depth > 256 ? 1.25 : 1.0);
+      }
+      lane_lut += depth > 1 ? std::ceil(tw / 2.0) + 1 : std::ceil(tw / 4.0);  // comparator (cheaper vs a constant)
     }
-    // FF: a first-order model, to be calibrated against Yosys later: per PE an
-    // input and an output register, ~16 control bits, the threshold address counter.
-    e.ff = (double)a.pe * (ib + a.odt.bitwidth()) + 16 + hw::clog2(tmem);
+    e.lut = 40 + (double)a.pe * lane_lut + (double)(a.pe * ob) * 2 / 3;  // + output queue (LUTRAM)
+    e.bram18 = (double)a.pe * lane_bram;
+    // FF per lane: the value and the count bits through 2 registers per stage,
+    // the ROM output registers, the output; plus the input register and control.
+    e.ff = (double)a.pe * (2.0 * k * ib + k * (k + 1) + (double)k * tw + ob) + (double)a.pe * (ib + ob) + 30 +
+           hw::clog2(a.c / a.pe);
     return e;
   };
   d.emit_rtl = rtl::thresholding_emit_rtl;

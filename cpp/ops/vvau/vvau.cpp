@@ -2,6 +2,7 @@
 // a depthwise SWG. Input (1, H, W, Kh*Kw*C) in Im2Col order (kh, kw, c),
 // weights (C, 1, Kh, Kw) as a depthwise Conv's, optional thresholds (C or 1,
 // steps) with the same ActVal activation as the MVAU.
+#include <algorithm>
 #include <cmath>
 #include <fmt/format.h>
 
@@ -9,7 +10,11 @@
 
 namespace sf {
 
-void vvau_emit_rtl(rtl::LayerEmitter& e);  // vvau_rtl.cpp
+// vvau_rtl.cpp: the emitter and the RTL choices the cost model shares.
+void vvau_emit_rtl(rtl::LayerEmitter& e);
+DataType vvau_rtl_acc_type(const Node& n);
+bool vvau_rtl_weights_in_bram(const Node& n);
+bool vvau_rtl_uses_dsp(const Node& n);
 
 namespace {
 
@@ -91,22 +96,51 @@ OpDef make_vvau_def() {
     HwEstimate e;
     const int64_t kk = a.k[0] * a.k[1];
     e.cycles = a.c * kk / a.pe / a.simd * a.dim[0] * a.dim[1];
-    // The MVAU's FINN-R terms with P*SIMD multipliers; weights in LUTRAM.
+    // Resources of the RTL (rtl/sf_vvau*.sv), first order; Yosys figures for
+    // representative layers are in the RTL report (issue 10). P = PE,
+    // Q = SIMD, A/W input/weight bits, acc = accumulator bits.
+    const double P = (double)a.pe, Q = (double)a.simd;
     const int W = a.wdt.bitwidth(), A = a.idt.bitwidth();
-    const int acc_bits = n.has_attr("accDataType") ? hw::dtype_attr(n, "accDataType").bitwidth()
-                                                   : hw::acc_datatype(a.idt, a.wdt, kk).bitwidth();
-    const double mult = a.res_type == "dsp" ? 0.0 : (double)a.simd * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
-    const double adder = (double)(W + A) * (2 * a.simd - 1);
-    const double act = a.no_act ? 0.0 : (std::pow(2.0, a.odt.bitwidth()) - 1) * acc_bits * 2;
+    const int acc = std::max(2, vvau_rtl_acc_type(n).bitwidth());
+    const int prod = std::min(A + W + 2, acc);  // registered product width
+    const bool dsp = vvau_rtl_uses_dsp(n), bram = vvau_rtl_weights_in_bram(n);
     const int64_t wmem = a.c * kk / (a.pe * a.simd);
-    e.lut = 300 + 1.1 * a.pe * (mult + adder + acc_bits + act) + (double)(a.pe * a.simd * W) * std::ceil(wmem / 64.0);
-    e.dsp = a.res_type == "dsp" ? (double)(a.pe * a.simd) * std::ceil((W + A) / 48.0) : 0.0;
-    // FF: a first-order model, to be calibrated against Yosys later. Per PE an
-    // accumulator and an output register; PE*SIMD input and weight registers
-    // (each lane has its own channel, nothing is shared as in the MVAU); ~32
-    // control bits and the weight address counter.
-    const int out_bits = a.no_act ? acc_bits : a.odt.bitwidth();
-    e.ff = (double)a.pe * (acc_bits + out_bits) + (double)(a.pe * a.simd) * (A + W) + 32 + hw::clog2(wmem);
+    const int levels = hw::clog2(a.simd);
+    // LUT: FINN-R's multiplier term (LUT MACs only), one LUT per bit for each
+    // tree adder, the accumulator and the output skid mux, the weight ROM as
+    // LUTs (distributed) at one LUT per bit per 64 words.
+    const double mult = dsp ? 0.0 : Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
+    e.lut = 40 + P * (mult + (Q - 1) * acc + 2.0 * acc);
+    if (!bram) e.lut += P * Q * W * std::ceil(wmem / 64.0);
+    else e.bram18 = (double)hw::bram18_count(a.pe * a.simd * W, wmem);
+    e.dsp = dsp ? P * Q : 0.0;
+    // FF: input and weight registers, products, the registered adder tree,
+    // accumulator and the two-entry output skid; control counters.
+    e.ff = P * Q * (A + W + prod) + P * (Q - 1) * acc + 3.0 * P * acc + 16 + 3 * (levels + 3) + hw::clog2(wmem);
+    if (!a.no_act) {
+      // sf_thresholding: K = log2(steps + 1) binary-search stages per lane, each
+      // a ROM read and a compare of acc + 1 bits (two pipeline registers of the
+      // value and count), its ROM holding rows * 2^k thresholds; the output
+      // queue (LUTRAM) and register.
+      const Tensor* thr = n.inputs.size() > 2 ? m.graph.get_initializer(n.inputs[2]) : nullptr;
+      const bool bip = a.odt.kind() == DataType::Kind::BIPOLAR;
+      const int64_t steps = thr && thr->shape().size() == 2 ? thr->shape()[1]
+                            : bip                             ? 1
+                                                              : ((int64_t)1 << a.odt.bitwidth()) - 1;
+      const int64_t rows = thr && thr->shape().size() == 2 && thr->shape()[0] == 1 ? 1 : a.c / a.pe;
+      const int kst = std::max(1, hw::clog2(steps + 1)), tw = acc + 1, ob = a.odt.bitwidth();
+      const std::string rs = n.get_string("ram_style", "auto");
+      double rom_lut = 0, rom_bram = 0;
+      for (int st = 0; st < kst; ++st) {
+        const int64_t depth = rows << st;
+        const bool blk = (rs == "block" || rs == "ultra") ? depth >= 64 : rs == "distributed" ? false : depth >= 256;
+        if (blk) rom_bram += (double)hw::bram18_count(tw, depth);
+        else rom_lut += tw * std::ceil(depth / 64.0);
+      }
+      e.lut += P * (kst * tw / 2.0 + rom_lut + ob) + 2.0 * P * ob;
+      e.bram18 += P * rom_bram;
+      e.ff += P * (acc + 2.0 * kst * (acc + kst) + ob) + 2 * kst * hw::clog2(rows) + 16;
+    }
     return e;
   };
   return d;

@@ -45,6 +45,36 @@ int kind_code(const Node& n, const DataType& t, const char* what) {
 
 }  // namespace
 
+// Shared with the cost model (vvau.cpp), so the two cannot disagree.
+// Accumulator: the range of K products of the two types, or accDataType when
+// that is narrower (FINN minimizes it from the actual weights).
+DataType vvau_rtl_acc_type(const Node& n) {
+  const auto k = hw::pos_ints(n, "Kernel", 2);
+  DataType acc = hw::acc_datatype(hw::dtype_attr(n, "inputDataType"), hw::dtype_attr(n, "weightDataType"),
+                                  k[0] * k[1]);
+  if (n.has_attr("accDataType")) {
+    const DataType a = hw::dtype_attr(n, "accDataType");
+    if (a.is_integer() && a.bitwidth() < acc.bitwidth()) acc = a;
+  }
+  return acc;
+}
+
+// Weight ROM in BRAM: ram_style block (or ultra), or auto with 256 words or
+// more; otherwise LUTs (distributed ROM).
+bool vvau_rtl_weights_in_bram(const Node& n) {
+  const std::string rs = hw::choice(n, "ram_style", "auto", {"auto", "block", "distributed", "ultra"});
+  const auto k = hw::pos_ints(n, "Kernel", 2);
+  const int64_t wmem = hw::pos_int(n, "Channels") * k[0] * k[1] / (hw::pos_int(n, "PE") * hw::pos_int(n, "SIMD", 1));
+  return rs == "block" || rs == "ultra" || (rs == "auto" && wmem >= 256);
+}
+
+// resType dsp puts the multipliers into DSP48E1 when both operands have 4 bits
+// or more; narrower products are cheaper in LUTs.
+bool vvau_rtl_uses_dsp(const Node& n) {
+  return hw::choice(n, "resType", "auto", {"auto", "lut", "dsp"}) == "dsp" &&
+         hw::dtype_attr(n, "inputDataType").bitwidth() >= 4 && hw::dtype_attr(n, "weightDataType").bitwidth() >= 4;
+}
+
 void vvau_emit_rtl(rtl::LayerEmitter& e) {
   const Node& n = e.node();
   const auto k = hw::pos_ints(n, "Kernel", 2);
@@ -61,16 +91,9 @@ void vvau_emit_rtl(rtl::LayerEmitter& e) {
   const std::string mem_mode = n.get_string("mem_mode", "internal_embedded");
   if (mem_mode == "external")
     op_fail(n, "mem_mode=external is not supported by the RTL VVAU", "use internal_embedded or internal_decoupled");
-  const std::string res_type = hw::choice(n, "resType", "auto", {"auto", "lut", "dsp"});
   const std::string ram_style = hw::choice(n, "ram_style", "auto", {"auto", "block", "distributed", "ultra"});
 
-  // Accumulator: the range of K products of the two types, or accDataType
-  // when that is narrower (FINN minimizes it from the actual weights).
-  DataType acc = hw::acc_datatype(idt, wdt, kk);
-  if (n.has_attr("accDataType")) {
-    const DataType a = hw::dtype_attr(n, "accDataType");
-    if (a.is_integer() && a.bitwidth() < acc.bitwidth()) acc = a;
-  }
+  const DataType acc = vvau_rtl_acc_type(n);
   const int aw = std::max(2, acc.bitwidth());
   const bool asigned = acc.is_signed();
 
@@ -94,11 +117,7 @@ void vvau_emit_rtl(rtl::LayerEmitter& e) {
       words.push_back(word);
     }
   const std::string wfile = e.memh("weights", words);
-  // ram_style auto: LUTRAM below 256 words (what the LUT model assumes), BRAM above.
-  const bool block = ram_style == "block" || ram_style == "ultra" || (ram_style == "auto" && wmem >= 256);
-  // resType dsp puts the multipliers into DSP48E1 when both operands have 4 bits
-  // or more; narrower products are cheaper in LUTs.
-  const bool use_dsp = res_type == "dsp" && ib >= 4 && wb >= 4;
+  const bool block = vvau_rtl_weights_in_bram(n), use_dsp = vvau_rtl_uses_dsp(n);
 
   std::vector<rtl::Param> ps = {rtl::param("PE", pe),
                                 rtl::param("SIMD", simd),

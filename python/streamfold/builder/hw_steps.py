@@ -260,7 +260,15 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
         d = os.path.join(root, "fifo_sizing")
         shutil.rmtree(d, ignore_errors=True)
         stitch(model, d, monitors=True)
-        _, stats = simulate_design(model, d, _random_inputs(model, frames), timeout=1_000_000)
+        # The source runs at the bottleneck's rate, as the real pipeline settles
+        # to: an eager source would let fast early layers run a whole frame
+        # ahead and fill every FIFO behind them, which costs BRAM and buys no
+        # throughput (FINN's largefifo sizing has exactly that problem).
+        bottleneck = max(int(_core.hw_estimate(model._model, n.name)["cycles"]) for _, n in hw_nodes(model))
+        first = model.find_consumer(model._model.runtime_input_names()[0])
+        in_beats = max(1, _folded_beats(model._model, first.name, False))
+        rate = min(1.0, in_beats / max(1, bottleneck))
+        _, stats = simulate_design(model, d, _random_inputs(model, frames), in_rate=rate)
         mons = stats["monitors"]
         shallow = []
         for n in model.graph.node:
@@ -412,7 +420,7 @@ def step_measure_rtlsim_performance(model, cfg=None, verify_inputs=None):
     n = cfg.rtlsim_batch_size if cfg is not None else 1
     clk = cfg.synth_clk_period_ns if cfg is not None else 10.0
     t0 = time.time()
-    _, st = simulate_design(model, d, _random_inputs(model, n, seed=1), timeout=10_000_000)
+    _, st = simulate_design(model, d, _random_inputs(model, n, seed=1))
     perf = performance_report(st, n, clk, model, load_design(d))
     perf["simulation_seconds"] = round(time.time() - t0, 3)
     if cfg is not None:

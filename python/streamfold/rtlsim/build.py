@@ -180,6 +180,10 @@ def design_hash(sources, top, inputs, outputs, mem_files, monitors=()):
     return h.hexdigest()[:24]
 
 
+# (top, seconds) of every Verilator build this process ran (benchmarks read it).
+BUILD_LOG = []
+
+
 def build_sim(sources, top, inputs, outputs, mem_files, monitors=()):
     """Path of the simulation binary for this design (built on first use)."""
     key = design_hash(sources, top, inputs, outputs, mem_files, monitors)
@@ -187,6 +191,16 @@ def build_sim(sources, top, inputs, outputs, mem_files, monitors=()):
     exe = os.path.join(d, "sim")
     if os.path.isfile(exe):
         return exe
+    import time
+
+    t0 = time.perf_counter()
+    try:
+        return _build_sim(sources, top, inputs, outputs, mem_files, monitors, key, d, exe)
+    finally:
+        BUILD_LOG.append((top, time.perf_counter() - t0))
+
+
+def _build_sim(sources, top, inputs, outputs, mem_files, monitors, key, d, exe):
     lib = _runtime_lib()
     os.makedirs(os.path.dirname(d), exist_ok=True)
     with _Lock(d + ".lock"):
@@ -241,7 +255,7 @@ def lint_sources(sources, top):
 
 
 def run_sim(exe, cwd, inputs, outputs, beats_in, beats_out, frame_beats, in_gap, out_stall, seed, timeout,
-            rand_reset, what):
+            rand_reset, what, in_rate=1.0):
     with tempfile.TemporaryDirectory(dir=os.path.join(cache_dir(), "runs")) as tmp:
         args = [exe]
         for i, (b, s) in enumerate(zip(beats_in, inputs)):
@@ -255,7 +269,8 @@ def run_sim(exe, cwd, inputs, outputs, beats_in, beats_out, frame_beats, in_gap,
         for j, n in enumerate(beats_out):
             args += [f"out{j}={os.path.join(tmp, f'out{j}.bin')}", f"out_beats{j}={n}", f"out_frame{j}={frame_beats[j]}"]
         stats_p = os.path.join(tmp, "stats.json")
-        args += [f"gap={in_gap}", f"stall={out_stall}", f"seed={seed}", f"timeout={timeout or 100000}",
+        args += [f"gap={in_gap}", f"stall={out_stall}", f"rate={in_rate}", f"seed={seed}",
+                 f"timeout={timeout or 100000}",
                  f"stats={stats_p}"]
         if rand_reset:
             args += ["+verilator+rand+reset+2", f"+verilator+seed+{int(seed) % 1000000 + 1}"]
@@ -268,8 +283,10 @@ def run_sim(exe, cwd, inputs, outputs, beats_in, beats_out, frame_beats, in_gap,
         if r.returncode == 4:
             raise SimulationError(f"{what}: {stats['protocol_error']}", hint="the RTL breaks the stream protocol")
         if r.returncode == 3:
-            raise DeadlockError(f"{what}: deadlock, nothing moved for {timeout} cycles: {stats['why']}",
-                                hint="a stream stalled; raise timeout if the design legitimately waits longer")
+            e = DeadlockError(f"{what}: deadlock, nothing moved for {timeout} cycles: {stats['why']}",
+                              hint="a stream stalled; raise timeout if the design legitimately waits longer")
+            e.stats = stats
+            raise e
         outs = []
         for j, s in enumerate(outputs):
             outs.append(np.fromfile(os.path.join(tmp, f"out{j}.bin"), dtype=np.uint8).reshape(

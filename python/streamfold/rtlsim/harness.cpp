@@ -87,6 +87,9 @@ int main(int argc, char** argv) {
   }
   auto num = [&](const std::string& k, double d) { return kv.count(k) ? std::atof(kv[k].c_str()) : d; };
   const double gap = num("gap", 0.0), stall = num("stall", 0.0);
+  // Input rate limit (beats per cycle per input stream): FIFO sizing feeds
+  // the design at its bottleneck rate, as the real system settles to.
+  const double rate = num("rate", 1.0);
   const uint64_t timeout = (uint64_t)num("timeout", 100000);
   std::mt19937_64 rng((uint64_t)num("seed", 1));
   std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -95,6 +98,7 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> data;
     uint64_t beats = 0, next = 0;
     bool offered = false;
+    double credit = 1.0;
   };
   struct Out {
     std::vector<uint8_t> data;
@@ -154,7 +158,9 @@ int main(int argc, char** argv) {
     // Drive: inputs hold a beat once offered (AXI-Stream rule); outputs' ready is free.
     for (int i = 0; i < SF_NI; ++i) {
       In& in = ins[i];
-      if (!in.offered && in.next < in.beats && (gap <= 0 || u(rng) >= gap)) {
+      if (rate < 1.0 && in.credit < 1.0) in.credit += rate;
+      if (!in.offered && in.next < in.beats && (rate >= 1.0 || in.credit >= 1.0) && (gap <= 0 || u(rng) >= gap)) {
+        if (rate < 1.0) in.credit -= 1.0;
         sf_in_data(top.get(), i, in.data.data() + in.next * SF_IN_BYTES[i]);
         in.offered = true;
         if (first_in == UINT64_MAX) first_in = cycle;

@@ -11,7 +11,7 @@ from .. import _core
 from ..core.modelwrapper import ModelWrapper
 from ..driver.packing import pack, unpack
 from ..errors import StreamfoldError
-from .build import build_sim, run_sim
+from .build import DeadlockError, build_sim, run_sim
 
 MANIFEST = "sf_design.json"
 META_DIR = "vivado_stitch_proj"   # FINN's metadata key for the stitched design's folder
@@ -49,7 +49,21 @@ def _bits(dt_name):
     return _dtype_info(dt_name)[0]
 
 
-def simulate_design(model, design_dir, inputs, in_gap=0.0, out_stall=0.0, seed=0, timeout=None):
+def idle_timeout(mw):
+    """Cycles without a handshake on the design's ports that mean deadlock.
+    The first output leaves only after every layer has filled, so the bound is
+    the sum of the layers' cycles per frame (twice, for margin), not a constant:
+    a folded CNN is silent at its ports for hundreds of thousands of cycles."""
+    total = 0
+    for n in mw.graph.node:
+        try:
+            total += int(_core.hw_estimate(mw._model, n.name)["cycles"])
+        except Exception:  # noqa: BLE001 - a node without a model adds nothing
+            pass
+    return 2 * total + 100_000
+
+
+def simulate_design(model, design_dir, inputs, in_gap=0.0, out_stall=0.0, seed=0, timeout=None, in_rate=1.0):
     """Run the stitched design on normal-shaped graph inputs (dict name ->
     array with leading batch N, or list in graph-input order). Returns
     (dict of outputs, stats) where stats has cycles, latency_cycles,
@@ -81,10 +95,13 @@ def simulate_design(model, design_dir, inputs, in_gap=0.0, out_stall=0.0, seed=0
         frame_beats.append(frame // e)
         out_info.append((o.name, dt, e, shape))
     if timeout is None:
-        timeout = 200000
+        timeout = idle_timeout(mw)
     exe = build_design(design_dir)
-    raw, stats = run_sim(exe, design_dir, man["inputs"], man["outputs"], beats_in, beats_out, frame_beats, in_gap,
-                         out_stall, seed, timeout, False, what="the stitched design")
+    try:
+        raw, stats = run_sim(exe, design_dir, man["inputs"], man["outputs"], beats_in, beats_out, frame_beats, in_gap,
+                             out_stall, seed, timeout, False, what="the stitched design", in_rate=in_rate)
+    except DeadlockError as e:
+        raise DeadlockError(e.message + _where_stuck(mw, e), hint=e.hint) from None
     outs = {}
     for r, (name, dt, e, shape), s in zip(raw, out_info, man["outputs"]):
         y = unpack(r, dt, e).reshape((n,) + tuple(shape[1:]))
@@ -97,3 +114,18 @@ def simulate_design(model, design_dir, inputs, in_gap=0.0, out_stall=0.0, seed=0
     stats["interval_cycles"] = (fd[-1] - fd[0]) / (len(fd) - 1) if len(fd) > 1 else float(stats["cycles"])
     stats["frames"] = n
     return outs, stats
+
+
+def _where_stuck(mw, err):
+    """With FIFO monitors: which FIFOs hold beats at the deadlock, in graph
+    order, so the layer that stopped is the one after the last full FIFO."""
+    mons = getattr(err, "stats", {}).get("monitors", {})
+    if not mons:
+        return ""
+    parts = []
+    for n in mw.graph.node:
+        if n.op_type == "StreamingFIFO" and f"mon_{n.name}_count" in mons:
+            cons = mw.find_consumer(n.output[0])
+            parts.append(f"{n.name}->{cons.name if cons is not None else 'output'}: "
+                         f"{mons[f'mon_{n.name}_count']} held (max {mons.get(f'mon_{n.name}_maxcount')})")
+    return "\n  FIFO occupancy at the deadlock: " + "; ".join(parts)

@@ -41,11 +41,17 @@ module sf_channelwise #(
 
   generate
     if (BLOCK != 0) begin : g_bram
-      (* ram_style = "block" *) logic [PE*PB-1:0] rom [0:CF-1];
+      (* ram_style = "block", rom_style = "block" *) logic [PE*PB-1:0] rom [0:CF-1];
       initial $readmemh(FILE, rom);
       always_ff @(posedge clk) if (fire) p1 <= rom[fold];
     end else begin : g_lut
-      (* ram_style = "distributed" *) logic [PE*PB-1:0] rom [0:CF-1];
+      // Yosys 0.23 cannot map a ROM to LUTRAM and fails on "distributed":
+      // it gets "logic" (LUTs), as in sf_rom.
+`ifdef YOSYS
+      (* ram_style = "logic" *) logic [PE*PB-1:0] rom [0:CF-1];
+`else
+      (* rom_style = "distributed" *) logic [PE*PB-1:0] rom [0:CF-1];
+`endif
       initial $readmemh(FILE, rom);
       always_ff @(posedge clk) if (fire) p1 <= rom[fold];
     end

@@ -14,7 +14,7 @@
 //
 // in_tready (a register function) holds back only a row's last beat: until K
 // cycles after the previous row's last beat (the flushes must not overlap) and
-// until the 2K-deep output FIFO has room for K indices (credits), so a row
+// until the (2K+4)-deep output FIFO has room for K indices (credits), so a row
 // takes max(L/PE, K) cycles when the output does not stall.
 module sf_labelselect #(
   parameter integer PE = 1,
@@ -37,7 +37,7 @@ module sf_labelselect #(
   localparam integer EW  = 1 + IB + XW;                  // entry: {valid, key, index}
   localparam integer NB  = L / PE;                       // beats per row
   localparam integer BW  = NB > 1 ? $clog2(NB) : 1;
-  localparam integer FD  = 2 * K;                        // output FIFO depth
+  localparam integer FD  = 2 * K + 4;                    // output FIFO depth (covers the credit loop)
   localparam integer CRW = $clog2(FD + 1);
   localparam integer GW  = K > 1 ? $clog2(K + 1) : 1;
   localparam integer NC  = PE + 1;                       // candidates per cell
@@ -162,7 +162,7 @@ module sf_labelselect #(
   wire          fifo_ready;
   wire [CRW-1:0] count, maxcount;
   /* verilator lint_on UNUSEDSIGNAL */
-  sf_fifo #(.W(OB), .DEPTH(FD < 2 ? 2 : FD), .BRAM(0), .CW(CRW)) ofifo (
+  sf_fifo #(.W(OB), .DEPTH(FD), .BRAM(0), .CW(CRW)) ofifo (
     .clk(clk), .rst_n(rst_n),
     .in_tdata(push_d), .in_tvalid(push_v), .in_tready(fifo_ready),
     .out_tdata(out_tdata), .out_tvalid(out_tvalid), .out_tready(out_tready),

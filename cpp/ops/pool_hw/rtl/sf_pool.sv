@@ -4,7 +4,8 @@
 // (AccPool); 2: sum, then an arithmetic right shift by SHIFT (QuantAvgPool,
 // floor division by 2^SHIFT). The result of a group leaves with its last tap,
 // through an sf_skid; one input beat per cycle. Lanes are BITS wide (two's
-// complement when SIGNED, {0,1} = -1/+1 when BIPOLAR); results OBITS wide.
+// complement when SIGNED, {0,1} = -1/+1 when BIPOLAR); results OBITS wide
+// (a BIPOLAR result, OBIPOLAR, as {0,1}).
 module sf_pool #(
   parameter integer BITS    = 4,
   parameter integer OBITS   = 4,
@@ -13,7 +14,8 @@ module sf_pool #(
   parameter integer FUNC    = 0,
   parameter integer SHIFT   = 0,
   parameter integer SIGNED  = 0,
-  parameter integer BIPOLAR = 0
+  parameter integer BIPOLAR = 0,
+  parameter integer OBIPOLAR = 0   // the result travels as {0,1} = -1/+1
 ) (
   input  wire                clk,
   input  wire                rst_n,
@@ -69,7 +71,9 @@ module sf_pool #(
       /* verilator lint_off UNUSEDSIGNAL */
       wire signed [ACCW-1:0] shifted = nxt >>> SHIFT;
       /* verilator lint_on UNUSEDSIGNAL */
-      if (OBITS <= ACCW) begin : g_narrow
+      if (OBIPOLAR != 0) begin : g_obip
+        assign res[i*OBITS +: OBITS] = OBITS'(shifted > 0);
+      end else if (OBITS <= ACCW) begin : g_narrow
         assign res[i*OBITS +: OBITS] = shifted[OBITS-1:0];
       end else begin : g_wide
         assign res[i*OBITS +: OBITS] = OBITS'(shifted);

@@ -157,12 +157,17 @@ module sf_vvau_mac #(
           always_comb prod = xd * wd;
         end else begin : g_lut
           // Shift-and-add over the weight bits (bit DWW-1 weighs -2^(DWW-1)),
-          // so synthesis builds adders in fabric instead of a DSP multiplier.
-          always_comb begin
-            prod = '0;
-            for (int b = 0; b < DWW - 1; b = b + 1)
-              if (wd[b]) prod = prod + (PW'(xd) <<< b);
-            if (wd[DWW-1]) prod = prod - (PW'(xd) <<< (DWW - 1));
+          // so synthesis builds adders in fabric instead of a DSP multiplier;
+          // the partial products are summed as a balanced tree (log2(DWW)
+          // adders deep rather than a chain of DWW-1).
+          localparam integer NPP = 1 << $clog2(DWW);
+          always_comb begin : c_pp
+            logic signed [PW-1:0] pp [NPP];
+            for (int b = 0; b < NPP; b = b + 1)
+              pp[b] = (b >= DWW || !wd[b]) ? '0 : (b == DWW - 1) ? -(PW'(xd) <<< b) : (PW'(xd) <<< b);
+            for (int n = NPP / 2; n >= 1; n = n / 2)
+              for (int b = 0; b < n; b = b + 1) pp[b] = pp[2*b] + pp[2*b+1];
+            prod = pp[0];
           end
         end
         logic [AW-1:0] prod_ext;
