@@ -1,0 +1,70 @@
+"""Where a (partially) quantized export runs: which nodes streamfold's dataflow
+partition keeps on the host, and why.
+
+Layers left in float by the optimizer are not integer dataflow ops, so the
+default ``step_streamline`` (which insists on the streamlined integer form)
+refuses them. ``step_streamline_keep_float`` is the same step that lets them
+through, logged; ``step_create_dataflow_partition`` then keeps them on the
+host before/after the accelerator and says so for each node. Use
+``build_steps()`` as a DataflowBuildConfig's ``steps`` for such a model.
+"""
+from __future__ import annotations
+
+import json
+
+from ..builder import steps as _steps
+
+_PLACEMENT_STEPS = ("step_qonnx_to_finn", "step_tidy_up", "step_streamline", "step_convert_to_hw")
+
+
+def float_layers_of(model):
+    """The optimizer's record from the ONNX metadata ({} when absent)."""
+    from .optimize import METADATA_KEY
+    try:
+        raw = model.get_metadata_prop(METADATA_KEY)
+    except Exception:
+        raw = None
+    return json.loads(raw) if raw else {}
+
+
+def step_streamline_keep_float(model, cfg=None, verify_inputs=None):
+    """step_streamline without the integer-form check: nodes that stay float
+    (the float layers) are logged and left for the partition to put on the
+    host."""
+    import logging
+    m = _steps.step_streamline(model, cfg, verify_inputs, check=False)
+    left = _steps.streamlined_form_violations(m)
+    m._float_nodes = left
+    log = logging.getLogger("streamfold.quantize")
+    for v in left:
+        log.info("stays float (host): %s", v["message"])
+    return m
+
+
+def build_steps(last="step_generate_estimate_reports"):
+    """The default build steps up to ``last``, with step_streamline replaced
+    by step_streamline_keep_float."""
+    from ..builder.config import ALL_STEPS
+    names = list(ALL_STEPS[:ALL_STEPS.index(last) + 1])
+    return [step_streamline_keep_float if s == "step_streamline" else s for s in names]
+
+
+def placement(model):
+    """Run the flow up to the dataflow partition.
+
+    Returns dict(partitions=int, host=[(node_name, op_type, reason)],
+    hw_layers=int, quantize=<the optimizer's metadata record>).
+    """
+    from ..core.modelwrapper import ModelWrapper
+    from ..partition import create_dataflow_partition
+    mw = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
+    record = float_layers_of(mw)
+    m = _steps.step_qonnx_to_finn(mw)
+    m = _steps.step_tidy_up(m)
+    m = step_streamline_keep_float(m)
+    m = _steps.step_convert_to_hw(m)
+    parent, children, cpu = create_dataflow_partition(m)
+    hw = sum(len(c.graph.node) for c in children)
+    return {"partitions": len(children), "hw_layers": hw,
+            "host": [(n.name if n is not None else "?", n.op_type if n is not None else "?", r) for n, r in cpu],
+            "quantize": record}
