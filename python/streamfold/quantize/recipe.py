@@ -26,8 +26,10 @@ each activation scale (and, for "mse", the weight scales too):
 - mse:        the scale minimizing the mean squared quantization error,
               Brevitas' grid search between 0 and max|x|
 
-with q_max = 2^b - 1 (unsigned) or 2^(b-1) - 1 (signed). Over several
-calibration batches Brevitas averages the per-batch statistic.
+with q_max = 2^b - 1 for unsigned activations, 2^(b-1) for signed ones
+(Brevitas' IntScaling, not narrow) and 2^(b-1) - 1 for the (narrow) weights.
+Over several calibration batches Brevitas averages the per-batch statistic.
+tests/python/test_quantize_calibration.py checks each against numpy.
 
 Layers left in float (``float_layers``) get their float weights back, and an
 activation quantizer is kept only where it touches a quantized layer (it is
