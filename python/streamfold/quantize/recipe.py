@@ -130,7 +130,21 @@ def trace(model):
     from brevitas.graph.quantize import preprocess_for_quantize
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return preprocess_for_quantize(copy.deepcopy(model).eval(), equalize_iters=0, merge_bn=True)
+        gm = preprocess_for_quantize(copy.deepcopy(model).eval(), equalize_iters=0, merge_bn=True)
+    # Brevitas sees through torch.flatten but not through an nn.Flatten
+    # module: it would requantize after it, and that extra quantizer behind
+    # the flatten blocks streamlining (a Transpose/Reshape between two
+    # thresholds). Make every nn.Flatten a torch.flatten call.
+    for node in list(gm.graph.nodes):
+        if node.op == "call_module" and isinstance(gm.get_submodule(node.target), nn.Flatten):
+            mod = gm.get_submodule(node.target)
+            with gm.graph.inserting_after(node):
+                call = gm.graph.call_function(torch.flatten, (node.args[0], mod.start_dim, mod.end_dim))
+            node.replace_all_uses_with(call)
+            gm.graph.erase_node(node)
+    gm.delete_all_unused_submodules()
+    gm.recompile()
+    return gm
 
 
 def compute_layers(traced) -> list[Layer]:
@@ -166,6 +180,35 @@ def _neighbours(graph, node, compute_names, forward):
             else:
                 stack.append(m)
     return found
+
+
+def _is_reshape(graph_module, node):
+    if node.op == "call_module":
+        return isinstance(graph_module.get_submodule(node.target), nn.Flatten)
+    if node.op == "call_function":
+        return node.target in (torch.flatten, torch.reshape)
+    if node.op == "call_method":
+        return node.target in ("view", "reshape", "flatten")
+    return False
+
+
+def _sink_past_reshapes(gm, quant_node):
+    """Move the input quantizer below a leading Flatten/reshape (an MLP's
+    first op), as FINN's FC models have it: quantizer, then the first MatMul,
+    with the flatten on the host before the accelerator. A quantizer above
+    the flatten leaves a Reshape between two thresholds that streamlining
+    cannot remove."""
+    last = quant_node
+    while len(last.users) == 1 and _is_reshape(gm, next(iter(last.users))):
+        last = next(iter(last.users))
+    if last is quant_node:
+        return
+    src = quant_node.args[0]
+    quant_node.replace_all_uses_with(src)
+    last.replace_all_uses_with(quant_node, delete_user_cb=lambda u: u is not quant_node)
+    quant_node.args = (last,)
+    last.append(quant_node)
+    gm.graph.lint()
 
 
 def quantize_model(traced, spec: QuantSpec):
@@ -204,13 +247,14 @@ def quantize_model(traced, spec: QuantSpec):
                      quant_act_map=amap, requantize_layer_handler_output=False)
 
     # The network input: input_bits, signed or not as the data are.
-    for node in q.graph.nodes:
+    for node in list(q.graph.nodes):
         if node.op == "placeholder":
-            for user in node.users:
+            for user in list(node.users):
                 if user.op == "call_module" and isinstance(get_module(q, user.target), qnn.QuantIdentity):
                     _set_module(q, user.target, qnn.QuantIdentity(
                         act_quant=act_quantizer(spec.input_signed, spec.calibration, spec.percentile),
                         bit_width=spec.input_bits, return_quant_tensor=True))
+                    _sink_past_reshapes(q, user)
 
     if spec.float_layers:
         floats = set(spec.float_layers)
