@@ -177,3 +177,36 @@ def test_streamline_is_bit_exact_on_digits_cnn(ptq8, data, tmp_path):
     names = (steps.step_pass_list("step_qonnx_to_finn") + steps.step_pass_list("step_tidy_up")
              + steps.step_pass_list("step_streamline"))
     run_pipeline(mw, names, {mw.graph.input[0].name: xte[11:12].numpy()})
+
+
+def test_build_keeps_float_layers_on_the_host(partial_mlp, data, tmp_path):
+    """The dataflow build of a partially quantized model: the float layers
+    stay on the host, build.log and report/host_nodes.json say which and why."""
+    import json
+
+    from streamfold.builder import DataflowBuildConfig, build_dataflow_cfg
+    from streamfold.quantize.host import build_steps
+    _, _, xte, _ = data
+    path = partial_mlp.export_qonnx(tmp_path / "mlp_w3a3.onnx", xte[:1])
+    out = tmp_path / "build"
+    cfg = DataflowBuildConfig(output_dir=str(out), board="Pynq-Z2", synth_clk_period_ns=10.0,
+                              target_fps=10000, steps=build_steps())
+    build_dataflow_cfg(path, cfg, progress=False)
+    log = (out / "build.log").read_text()
+    for layer in partial_mlp.float_layers:
+        assert f"float layer {layer}: left in float" in log
+    host = json.loads((out / "report" / "host_nodes.json").read_text())
+    assert sum(h["op_type"] == "MatMul" for h in host) == 2
+    assert (out / "report" / "estimate_network_performance.json").exists()
+
+
+def test_cli_quantize(tmp_path):
+    import json
+
+    from streamfold.cli import main
+    out, hist = tmp_path / "mlp8.onnx", tmp_path / "h.json"
+    rc = main(["quantize", "digits-mlp", "--weight-bits", "8", "--act-bits", "8", "--stages", "ptq",
+               "--max-drop", "1", "--output", str(out), "--json", str(hist)])
+    assert rc == 0 and out.exists()
+    h = json.loads(hist.read_text())
+    assert h["stage"] == "ptq" and h["met"] and [r["stage"] for r in h["history"]] == ["float", "ptq"]

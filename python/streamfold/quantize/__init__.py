@@ -25,10 +25,22 @@ Quantizers are the ones streamfold's FINN-style flow absorbs: activations of
 per-tensor or per-channel float scales, 32-bit biases. Needs torch and
 brevitas (``pip install streamfold[zoo]``).
 """
-from .optimize import METADATA_KEY, QuantizeResult, optimize, sensitivity, size_bits
-from .recipe import CALIBRATIONS, QuantSpec, act_quantizer, calibrate, compute_layers, quantize_model, trace, \
-    weight_quantizer
+import importlib
 
-__all__ = ["optimize", "QuantizeResult", "sensitivity", "size_bits", "CALIBRATIONS", "QuantSpec",
-           "act_quantizer", "weight_quantizer", "calibrate", "compute_layers", "quantize_model", "trace",
-           "METADATA_KEY"]
+# Lazy: `import streamfold.quantize` (e.g. by the CLI parser) must not pull in
+# torch and brevitas; the names below load their module on first use.
+_EXPORTS = {
+    "optimize": "stages", "QuantizeResult": "stages", "sensitivity": "stages", "size_bits": "stages",
+    "METADATA_KEY": "stages", "CALIBRATIONS": "recipe", "QuantSpec": "recipe", "act_quantizer": "recipe",
+    "weight_quantizer": "recipe", "calibrate": "recipe", "compute_layers": "recipe", "quantize_model": "recipe",
+    "trace": "recipe",
+}
+__all__ = sorted(_EXPORTS) + ["digits", "host", "recipe"]
+
+
+def __getattr__(name):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(f".{_EXPORTS[name]}", __name__), name)
+    if name in ("digits", "host", "recipe"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

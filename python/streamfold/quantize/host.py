@@ -6,7 +6,9 @@ default ``step_streamline`` (which insists on the streamlined integer form)
 refuses them. ``step_streamline_keep_float`` is the same step that lets them
 through, logged; ``step_create_dataflow_partition`` then keeps them on the
 host before/after the accelerator and says so for each node. Use
-``build_steps()`` as a DataflowBuildConfig's ``steps`` for such a model.
+``build_steps()`` as a DataflowBuildConfig's ``steps`` for such a model:
+build.log then names each float layer and each host-side node with the
+reason, and report/host_nodes.json lists them.
 """
 from __future__ import annotations
 
@@ -19,7 +21,7 @@ _PLACEMENT_STEPS = ("step_qonnx_to_finn", "step_tidy_up", "step_streamline", "st
 
 def float_layers_of(model):
     """The optimizer's record from the ONNX metadata ({} when absent)."""
-    from .optimize import METADATA_KEY
+    from .stages import METADATA_KEY
     try:
         raw = model.get_metadata_prop(METADATA_KEY)
     except Exception:
@@ -27,26 +29,57 @@ def float_layers_of(model):
     return json.loads(raw) if raw else {}
 
 
+def _log(cfg):
+    """The build's logger (build.log in the output dir) when there is one."""
+    import logging
+    import os
+    out = getattr(cfg, "output_dir", None)
+    return logging.getLogger(f"streamfold.build.{os.path.abspath(out)}" if out else "streamfold.quantize")
+
+
 def step_streamline_keep_float(model, cfg=None, verify_inputs=None):
     """step_streamline without the integer-form check: nodes that stay float
     (the float layers) are logged and left for the partition to put on the
     host."""
-    import logging
     m = _steps.step_streamline(model, cfg, verify_inputs, check=False)
     left = _steps.streamlined_form_violations(m)
     m._float_nodes = left
-    log = logging.getLogger("streamfold.quantize")
+    record = float_layers_of(model)
+    log = _log(cfg)
+    for h in record.get("host_layers", []):
+        log.info("float layer %s: %s", h["layer"], h["reason"])
     for v in left:
-        log.info("stays float (host): %s", v["message"])
+        log.info("stays float: %s (%s)", v["node"], v["op_type"])
     return m
+
+
+def step_create_dataflow_partition_report(model, cfg=None, verify_inputs=None):
+    """step_create_dataflow_partition, then every host-side node and the
+    reason go to build.log and report/host_nodes.json."""
+    import os
+    child = _steps.step_create_dataflow_partition(model, cfg, verify_inputs)
+    rows = [{"node": n.name if n is not None else "?", "op_type": n.op_type if n is not None else "?",
+             "reason": r} for n, r in getattr(child, "_cpu_nodes", [])]
+    log = _log(cfg)
+    for r in rows:
+        log.info("host: %s", r["reason"])
+    out = getattr(cfg, "output_dir", None)
+    if out:
+        os.makedirs(os.path.join(out, "report"), exist_ok=True)
+        with open(os.path.join(out, "report", "host_nodes.json"), "w") as f:
+            json.dump(rows, f, indent=2)
+    return child
 
 
 def build_steps(last="step_generate_estimate_reports"):
     """The default build steps up to ``last``, with step_streamline replaced
-    by step_streamline_keep_float."""
+    by step_streamline_keep_float and the partition step by
+    step_create_dataflow_partition_report."""
     from ..builder.config import ALL_STEPS
     names = list(ALL_STEPS[:ALL_STEPS.index(last) + 1])
-    return [step_streamline_keep_float if s == "step_streamline" else s for s in names]
+    swap = {"step_streamline": step_streamline_keep_float,
+            "step_create_dataflow_partition": step_create_dataflow_partition_report}
+    return [swap.get(s, s) for s in names]
 
 
 def placement(model):
