@@ -57,6 +57,7 @@ FULL_FC = 256
 POOL_AFTER = {1: 2, 3: 2, 5: 3}      # conv index -> max-pool kernel
 DROP_AFTER = (1, 5)                  # conv indices followed by Dropout(0.25)
 NUM_CLASSES = 10
+PAPER = {32: 64.69, 8: 64.55, 4: 63.81, 2: 57.09}  # the paper's FER2013 accuracies, for the trend only
 PYNQ_Z2_BRAM_BITS = 140 * 36 * 1024  # 140 BRAM36 = 4.92 Mbit (2^20 bits)
 
 
@@ -240,6 +241,9 @@ def streamfold_columns(bits, xte, yte):
             "fast_fallback_nodes": len(eng.fallback_nodes)}
 
 
+WALL_CLOCK_MIN = 61  # 19:03 -> 20:04 UTC on the day of the study (three processes)
+
+
 def fmt_mbit(bits):
     """Mbit as the board's 4.9 Mbit is counted: 2^20 bits."""
     return f"{bits / 2 ** 20:.2f}"
@@ -263,16 +267,16 @@ def cmd_table(args):
         total_train += info["training"]["train_seconds"]
         rows.append(info)
     lines = [
-        "| bits (W/A) | Brevitas acc. | streamfold reference | streamfold fast engine | agrees with Brevitas "
+        "| bits (W/A) | paper (FER2013) | Brevitas acc. | streamfold reference | streamfold fast engine | agrees with Brevitas "
         "| weight memory (this width) | fits Pynq-Z2 on chip | full-width weight memory | fits |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for info in rows:
         b, s = info["bits"], info["streamfold"]
         mem = weight_memory_bits(b, info["width"])
         full = weight_memory_bits(b, 1.0)
         lines.append(
-            f"| {'32 (float)' if b == 32 else f'{b}/{b}'} | {info['brevitas_accuracy'] * 100:.2f} % "
+            f"| {'32 (float)' if b == 32 else f'{b}/{b}'} | {PAPER[b]:.2f} % | {info['brevitas_accuracy'] * 100:.2f} % "
             f"| {s['reference_accuracy'] * 100:.2f} % | {s['fast_accuracy'] * 100:.2f} % "
             f"| {s['reference_agrees_with_brevitas']}/{len(yte)} "
             f"| {fmt_mbit(mem)} Mbit | {'yes' if mem <= PYNQ_Z2_BRAM_BITS else 'no'} "
@@ -294,7 +298,8 @@ def cmd_table(args):
         f"{table}\n\nTraining time: {total_train / 60:.1f} min summed over the four runs ("
         + ", ".join(f"{tag(i['bits'])} {i['training']['train_seconds'] / 60:.1f}" for i in rows)
         + " min), each single-threaded on a shared 2-core machine (load average 9-13 from other jobs; "
-        "up to three runs side by side). Measured on a lightly loaded core before the study: ~41 s per "
+        "up to three runs side by side; wall clock from the first start to the last finish: "
+        f"{WALL_CLOCK_MIN} min). Measured on a lightly loaded core before the study: ~41 s per "
         "float epoch and ~98 s per 4-bit epoch, i.e. ~3.5 and ~8 min per model.\n")
     (HERE / "emotion_study.md").write_text(text.replace("1,39 M", f"{sum(weight_counts(1.0)) / 1e6:.2f} M"))
     print(text.replace("1,39 M", f"{sum(weight_counts(1.0)) / 1e6:.2f} M"))
