@@ -73,3 +73,14 @@ def test_fast_engine_and_recorded_table(tag, test_set):
     assert weights == info["weights"]
     assert info["weight_memory_bits"] == weights * info["bits"]
     assert (info["weight_memory_bits"] <= PYNQ_Z2_BITS) == (info["bits"] <= 32)  # quarter width: all fit
+
+
+@pytest.mark.parametrize("tag", ["w8a8", "w4a4", "w2a2"])
+def test_quantized_study_models_are_one_accelerator(tag):
+    """Brevitas QAT models are fully integer: one dataflow partition; only
+    the input's layout/quantizer and the final scale and bias stay on the host."""
+    from streamfold.quantize.host import placement
+    onnx_path, _, _ = _files(tag)
+    p = placement(str(onnx_path))
+    assert p["partitions"] == 1 and p["hw_layers"] == 23
+    assert sorted(op for _, op, _ in p["host"]) == ["Add", "Mul", "MultiThreshold", "Transpose"]
