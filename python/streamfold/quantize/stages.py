@@ -30,7 +30,7 @@ def _batches(data, what):
     out = []
     for b in data:
         x = b[0] if isinstance(b, (tuple, list)) else b
-        out.append(torch.as_tensor(np.asarray(x, dtype=np.float32)) if not isinstance(x, torch.Tensor) else x.float())
+        out.append(x.float() if isinstance(x, torch.Tensor) else torch.from_numpy(np.asarray(x, dtype=np.float32)))
     if not out:
         raise ConfigError(f"{what} is empty", hint=f"pass at least one batch of {what}", key=what)
     return out
