@@ -16,12 +16,13 @@ import json
 
 from ..builder import steps as _steps
 
-_PLACEMENT_STEPS = ("step_qonnx_to_finn", "step_tidy_up", "step_streamline", "step_convert_to_hw")
+# The ONNX metadata key under which the optimizer records its result (stage,
+# float layers and why); kept here so reading it needs no torch.
+METADATA_KEY = "streamfold.quantize"
 
 
 def float_layers_of(model):
     """The optimizer's record from the ONNX metadata ({} when absent)."""
-    from .stages import METADATA_KEY
     try:
         raw = model.get_metadata_prop(METADATA_KEY)
     except Exception:

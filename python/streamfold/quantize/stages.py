@@ -16,7 +16,7 @@ from . import recipe
 STAGES = ("ptq", "partial", "qat")
 PARTIAL_RULES = ("sensitivity", "skip_conv")
 PLACEMENTS = ("ends", "any")
-METADATA_KEY = "streamfold.quantize"
+from .host import METADATA_KEY  # noqa: E402,F401  (re-exported)
 
 
 def _batches(data, what):
