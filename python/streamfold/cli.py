@@ -85,6 +85,12 @@ def _cmd_build(args):
     return 0
 
 
+def _add_quantize(sub):
+    """`streamfold quantize`; torch and brevitas are imported only when it runs."""
+    from .quantize.cli import add_parser
+    add_parser(sub)
+
+
 def main(argv=None):
     p = argparse.ArgumentParser(prog="streamfold", description="QNN to FPGA dataflow compiler")
     sub = p.add_subparsers(dest="cmd", required=True)
@@ -105,6 +111,7 @@ def main(argv=None):
     pb.add_argument("--output-dir", "-o", help="overrides the config's output_dir")
     pb.add_argument("--quiet", "-q", action="store_true", help="no per-step progress display")
     pb.set_defaults(fn=_cmd_build)
+    _add_quantize(sub)
     args = p.parse_args(argv)
 
     from .errors import StreamfoldError

@@ -19,6 +19,9 @@ settings.load_profile(os.environ.get("SF_HYPOTHESIS_PROFILE", "ci" if os.environ
 # Verilator builds are cached by content hash in the build tree, so a clean
 # clone (CI) pays for every build once and repeated runs reuse them.
 os.environ.setdefault("STREAMFOLD_CACHE_DIR", str(REPO / "build" / "sim-cache"))
+# Test simulations are short: -O1 halves every Verilator build for ~20 % of
+# simulation speed (CNV-w1a1 stitched: 15 s vs 28 s to build).
+os.environ.setdefault("STREAMFOLD_SIM_OPT", "-O1")
 
 import pytest  # noqa: E402
 

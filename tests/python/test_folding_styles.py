@@ -14,6 +14,7 @@ from streamfold import _core
 from streamfold.builder import DataflowBuildConfig, build_dataflow_cfg
 from streamfold.builder import folding as F
 from streamfold.builder.boards import get_board
+from streamfold.builder.config import ALL_STEPS
 
 from test_folding import mvau_chain
 
@@ -109,8 +110,9 @@ def test_emotion_half_8bit_fits_pynq_z2(emotion_half, tmp_path):
     per PE, LUT multipliers; PE·SIMD·wbits <= 36): 14 fps and 68,046 LUT at
     the minimal folding, 1.5x over the board. Now: 886 fps within budget
     (LUT 43,774, BRAM18 136, DSP 165), and 1,993 fps with mvau_wwidth_max=1024."""
+    steps = ALL_STEPS[:ALL_STEPS.index("step_generate_estimate_reports") + 1]
     s = build_dataflow_cfg(emotion_half, DataflowBuildConfig(output_dir=str(tmp_path / "o"), board="Pynq-Z2",
-                                                             target_fps=2000), progress=False)
+                                                             target_fps=2000, steps=steps), progress=False)
     r = s["folding"]
     budget = get_board("Pynq-Z2").budget(0.85)
     total = json.loads((tmp_path / "o" / "report" / "estimate_layer_resources.json").read_text())["total"]

@@ -13,12 +13,14 @@ from onnx import helper
 
 import streamfold as sf
 from streamfold.builder import DataflowBuildConfig, build_dataflow_cfg
+from streamfold.builder.config import ALL_STEPS
 from streamfold.partition import (child_models, create_dataflow_partition, inline_children, is_file_path_form,
                                   save_parent_finn_form, sdp_nodes)
 
 from test_folding import example_input, mvau_chain
 
 DIMS = (64, 32, 16, 10)
+ESTIMATE_BUILD = ALL_STEPS[:ALL_STEPS.index("step_generate_estimate_reports") + 1]
 PART_STEPS = ["step_create_dataflow_partition", "step_specialize_layers", "step_target_fps_parallelization",
               "step_minimize_bit_width", "step_generate_estimate_reports"]
 
@@ -161,7 +163,7 @@ def test_float_input_first_layer_hint(float_input_net):
 def test_float_input_first_layer_on_the_host(float_input_net, tmp_path):
     path, x, ref = float_input_net
     cfg = DataflowBuildConfig(output_dir=str(tmp_path / "out"), board="Pynq-Z2", target_fps=10000,
-                              host_float_layers=True)
+                              host_float_layers=True, steps=ESTIMATE_BUILD)
     s = build_dataflow_cfg(path, cfg, progress=False)
     ops = [n.op_type for n in s["parent"].graph.node]
     sdp = ops.index("StreamingDataflowPartition")

@@ -243,3 +243,30 @@ def test_mvau_rtl_wide_input(mw, simd, pe):
     d = dict(mw=mw, mh=8, simd=simd, pe=pe, idt="UINT2", wdt="INT2", odt="UINT4", act=True, nvec=2)
     check(d, seed=mw, in_gap=0.0, out_stall=0.0, check_cycles=True)
     check(d, seed=mw + 1, in_gap=0.3, out_stall=0.3)
+
+
+# ---------------------------------------------------------------- synthesis
+def yosys_cells(layer):
+    """Cell counts of the layer after Yosys synth_xilinx (xc7, flattened)."""
+    import json
+    import os
+    import shutil
+    import subprocess
+    if not shutil.which("yosys"):
+        pytest.skip("yosys not installed")
+    man = rtlsim.load_manifest(layer)
+    script = (f"read_verilog -defer -sv {' '.join(man['sources'])}; "
+              f"synth_xilinx -family xc7 -noiopad -flatten -top {man['top']}; tee -q -o cells.json stat -json")
+    r = subprocess.run(["yosys", "-q", "-p", script], cwd=layer, capture_output=True, text=True)
+    assert r.returncode == 0, r.stdout[-2000:] + r.stderr[-2000:]
+    return json.load(open(os.path.join(layer, "cells.json")))["design"]["num_cells_by_type"]
+
+
+@pytest.mark.parametrize("res,dsps", [("lut", 0), pytest.param("dsp", 2 * 3, marks=pytest.mark.full)])
+def test_mvau_rtl_synthesizes_with_the_chosen_multipliers(tmp_path, res, dsps):
+    """Signed LUT multipliers (shift-add, no DSP48E1) or one DSP48E1 per PE x SIMD
+    (Yosys maps products of 9 bits and more; INT6 x INT4 gives 10)."""
+    d = dict(mw=6, mh=4, simd=3, pe=2, idt="INT6", wdt="INT4", odt="UINT2", act=True, res=res)
+    w, thr, _ = design_data(d, 0)
+    cells = yosys_cells(rtlsim.emit_node(make_model(d, w, thr), NODE, tmp_path / "l"))
+    assert cells.get("DSP48E1", 0) == dsps, cells

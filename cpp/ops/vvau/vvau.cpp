@@ -109,14 +109,20 @@ OpDef make_vvau_def() {
     // LUT: FINN-R's multiplier term (LUT MACs only), one LUT per bit for each
     // tree adder, the accumulator and the output skid mux, the weight ROM as
     // LUTs (distributed) at one LUT per bit per 64 words.
-    const double mult = dsp ? 0.0 : Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A);
+    // With one weight word (PE = C, SIMD = K) the weights are constants and
+    // synthesis folds them into the multipliers (Yosys: about a third).
+    const double mult = dsp ? 0.0 : Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A) * (wmem == 1 ? 0.35 : 1.0);
     e.lut = 40 + P * (mult + (Q - 1) * acc + 2.0 * acc);
-    if (!bram) e.lut += P * Q * W * std::ceil(wmem / 64.0);
-    else e.bram18 = (double)hw::bram18_count(a.pe * a.simd * W, wmem);
+    if (bram) e.bram18 = (double)hw::bram18_count(a.pe * a.simd * W, wmem);
+    else if (wmem > 1) e.lut += P * Q * W * std::ceil(wmem / 64.0);
     e.dsp = dsp ? P * Q : 0.0;
     // FF: input and weight registers, products, the registered adder tree,
-    // accumulator and the two-entry output skid; control counters.
-    e.ff = P * Q * (A + W + prod) + P * (Q - 1) * acc + 3.0 * P * acc + 16 + 3 * (levels + 3) + hw::clog2(wmem);
+    // accumulator and the two-entry output skid; control counters. In DSP
+    // mode the operand and product registers (and with SIMD = 1 the
+    // accumulator) are the DSP48E1's own.
+    e.ff = P * (Q - 1) * acc + 2.0 * P * acc + 16 + 3 * (levels + 3) + hw::clog2(wmem);
+    if (!dsp) e.ff += P * Q * (A + W + prod) + P * acc;
+    else if (a.simd > 1) e.ff += P * acc;
     if (!a.no_act) {
       // sf_thresholding: K = log2(steps + 1) binary-search stages per lane, each
       // a ROM read and a compare of acc + 1 bits (two pipeline registers of the

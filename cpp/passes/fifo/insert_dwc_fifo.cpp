@@ -54,10 +54,14 @@ bool insert_dwc(Model& m) {
       if (!streamed(g, t)) continue;
       const int pi = g.find_producer(t);
       if (pi < 0 || !is_hw_layer(g.nodes[pi]) || g.nodes[pi].op_type == "StreamingDataWidthConverter") continue;
-      const int64_t in_w = hw::stream_shapes(g.nodes[pi]).out_width, out_w = hw::stream_shapes(c).in_width;
-      if (in_w == out_w) continue;
+      // Widths from elements per beat x this tensor's element width: a
+      // layer with inputs of different types (AddStreams) streams each at its
+      // own width, which stream_shapes' single in_width cannot say.
       const DataType dt = stream_dtype(g, t, c);
       const int64_t b = dt.bitwidth();
+      const int64_t in_w = hw::stream_shapes(g.nodes[pi]).folded_out.back() * b;
+      const int64_t out_w = hw::stream_shapes(c).folded_in.back() * b;
+      if (in_w == out_w) continue;
       const Shape shape = plumbing_shape(g, t, {in_w / b, out_w / b});
       const std::string out = unique_tensor_name(g, t + "_dwc");
       Node d = to_hw::hw_node(g, "StreamingDataWidthConverter", {t}, {out});

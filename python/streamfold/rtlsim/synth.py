@@ -44,7 +44,7 @@ def synth_sources(sources, top, cwd, log_name="yosys.log"):
     the resource dict plus 'seconds' and 'tool'."""
     t0 = time.time()
     rel = [os.path.relpath(s, cwd) for s in sources]
-    script = (f"read_verilog -defer -sv {' '.join(rel)}; synth_xilinx -family xc7 -noiopad -top {top}; "
+    script = (f"read_verilog -defer -sv {' '.join(rel)}; synth_xilinx -flatten -family xc7 -noiopad -top {top}; "
               f"tee -q -o sf_synth_stat.json stat -json")
     r = subprocess.run([yosys_exe(), "-q", "-l", log_name, "-p", script], cwd=cwd, capture_output=True, text=True)
     if r.returncode != 0:

@@ -163,7 +163,9 @@ module sf_mvau #(
 
   generate
     for (p = 0; p < PE; p++) begin : g_pe
-      wire [SW-1:0] sum;
+      /* verilator lint_off UNUSEDSIGNAL */
+      wire [SW-1:0] sum;  // its top bits are unused when the accumulator is narrower than the exact tree width
+      /* verilator lint_on UNUSEDSIGNAL */
       if (XNOR != 0) begin : g_xnor
         logic [SIMD-1:0] m_q;
         always_ff @(posedge clk) m_q <= ~(xs ^ ws[p*SIMD +: SIMD]);
@@ -184,21 +186,29 @@ module sf_mvau #(
           end else if (IKIND == 2) begin : g_xbip
             assign prod = xr[0] ? PW'(wv) : PW'(-wv);
           end else if (DSP != 0) begin : g_dsp
-            assign prod = PW'(xv * wv);
+            // Vivado: use_dsp forces a DSP48E1 even for small products. Yosys
+            // 0.23 keeps products under 9 bits (e.g. 4 x 4) in LUTs regardless.
+            (* use_dsp = "yes" *) wire signed [PW-1:0] mprod = PW'(xv * wv);
+            assign prod = mprod;
           end else begin : g_lut
-            // Shift-and-add over the weight bits (no $mul cell, so no DSP).
+            // Shift-and-add over the weight bits (no $mul cell, so no DSP), as a
+            // balanced tree: terms w[j]*x*2^j; a signed weight's top term is
+            // -x*2^j = (~x)*2^j + 2^j (no negation chain). Depth ceil(log2(W+1)) adders.
             localparam integer PPW = IBITS + WBITS + 2;
-            logic signed [PPW-1:0] pp;
+            localparam integer NT = WBITS + 1;
+            localparam integer LV = $clog2(NT);
+            logic signed [PPW-1:0] tv [NT];
             always_comb begin
-              pp = '0;
               for (int j = 0; j < WBITS; j++) begin
-                if (wr[j]) begin
-                  if (WKIND == 1 && j == WBITS - 1) pp = pp - (PPW'(xv) <<< j);
-                  else pp = pp + (PPW'(xv) <<< j);
-                end
+                if (WKIND == 1 && j == WBITS - 1) tv[j] = wr[j] ? ((~(PPW'(xv))) <<< j) : '0;
+                else tv[j] = wr[j] ? (PPW'(xv) <<< j) : '0;
+              end
+              tv[WBITS] = (WKIND == 1) ? (PPW'(wr[WBITS-1]) <<< (WBITS - 1)) : '0;
+              for (int l = 0; l < LV; l++) begin
+                for (int t = 0; t + (1 << l) < NT; t += (2 << l)) tv[t] = tv[t] + tv[t + (1 << l)];
               end
             end
-            assign prod = PW'(pp);
+            assign prod = PW'(tv[0]);
           end
           always_ff @(posedge clk) p_q[s*PW +: PW] <= prod;
           /* verilator lint_off UNUSEDSIGNAL */

@@ -56,12 +56,13 @@ module sf_vvau_mac #(
 
   // Width of adder-tree level l: exact (PW + l bits) until it reaches AW;
   // beyond AW arithmetic is modulo 2^AW, which is exact for the final sum.
-  function automatic integer lw(input integer l);
-    lw = (PW + l < AW) ? PW + l : AW;
+  // (Argument names differ from the genvars: Yosys 0.23 must not confuse them.)
+  function automatic integer lw(input integer lvl);
+    lw = (PW + lvl < AW) ? PW + lvl : AW;
   endfunction
   // Entries of tree level l: ceil(SIMD / 2^l).
-  function automatic integer ln(input integer l);
-    ln = (SIMD + (1 << l) - 1) >> l;
+  function automatic integer ln(input integer lvl);
+    ln = (SIMD + (1 << lvl) - 1) >> lvl;
   endfunction
 
   wire en;  // the pipeline advances: the output skid has a free slot
@@ -137,38 +138,56 @@ module sf_vvau_mac #(
         wire [WW-1:0] wr = w_q[(p*SIMD + s)*WW +: WW];
         wire signed [DIW-1:0] xd;
         wire signed [DWW-1:0] wd;
+        // (Explicit bit patterns: Yosys 0.23 folds xr[0] ? W'(1) : -W'(1) to +1.)
         if (IKIND == 2) begin : g_xb
-          assign xd = xr[0] ? DIW'(1) : -DIW'(1);
+          assign xd = {~xr[0], 1'b1};  // {0,1} -> -1 (2'b11), +1 (2'b01)
         end else if (IKIND == 1) begin : g_xs
           assign xd = {xr[IW-1], xr};
         end else begin : g_xu
           assign xd = {1'b0, xr};
         end
         if (WKIND == 2) begin : g_wb
-          assign wd = wr[0] ? DWW'(1) : -DWW'(1);
+          assign wd = {~wr[0], 1'b1};
         end else if (WKIND == 1) begin : g_ws
           assign wd = {wr[WW-1], wr};
         end else begin : g_wu
           assign wd = {1'b0, wr};
         end
 
-        logic signed [PW-1:0] prod;
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire signed [PW-1:0] prod;  // the top bits go unused when AW < PW
+        /* verilator lint_on UNUSEDSIGNAL */
         if (USE_DSP != 0) begin : g_dsp
-          always_comb prod = xd * wd;
+          assign prod = xd * wd;
         end else begin : g_lut
           // Shift-and-add over the weight bits (bit DWW-1 weighs -2^(DWW-1)),
           // so synthesis builds adders in fabric instead of a DSP multiplier;
           // the partial products are summed as a balanced tree (log2(DWW)
           // adders deep rather than a chain of DWW-1).
           localparam integer NPP = 1 << $clog2(DWW);
-          always_comb begin : c_pp
-            logic signed [PW-1:0] pp [NPP];
-            for (int b = 0; b < NPP; b = b + 1)
-              pp[b] = (b >= DWW || !wd[b]) ? '0 : (b == DWW - 1) ? -(PW'(xd) <<< b) : (PW'(xd) <<< b);
-            for (int n = NPP / 2; n >= 1; n = n / 2)
-              for (int b = 0; b < n; b = b + 1) pp[b] = pp[2*b] + pp[2*b+1];
-            prod = pp[0];
+          wire [PW-1:0] xs = {{(PW - DIW){xd[DIW-1]}}, xd};  // xd sign-extended
+          // Heap-indexed sum: leaves NPP..2*NPP-1 are the partial products,
+          // node i = node 2i + node 2i+1, the root is node 1 (slot 0 unused).
+          // (Generate wires, not a local array in always_comb: Yosys 0.23
+          // mixes up such arrays between generate instances.)
+          /* verilator lint_off UNUSEDSIGNAL */
+          wire [2*NPP*PW-1:0] h /* verilator split_var */;  // split: no false comb. loop
+          /* verilator lint_on UNUSEDSIGNAL */
+          assign h[PW-1:0] = '0;
+          genvar b;
+          for (b = 0; b < NPP; b = b + 1) begin : g_pp
+            if (b >= DWW) begin : g_zero
+              assign h[(NPP + b)*PW +: PW] = '0;
+            end else if (b == DWW - 1) begin : g_neg
+              assign h[(NPP + b)*PW +: PW] = wd[b] ? -(xs << b) : '0;
+            end else begin : g_pos
+              assign h[(NPP + b)*PW +: PW] = wd[b] ? (xs << b) : '0;
+            end
           end
+          for (b = 1; b < NPP; b = b + 1) begin : g_sum
+            assign h[b*PW +: PW] = h[(2*b)*PW +: PW] + h[(2*b+1)*PW +: PW];
+          end
+          assign prod = h[PW +: PW];
         end
         logic [AW-1:0] prod_ext;
         if (AW > PW) begin : g_sx
