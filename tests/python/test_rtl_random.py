@@ -14,7 +14,6 @@ import streamfold as sf
 from streamfold import zoo
 from streamfold.builder import steps
 from streamfold.builder.config import ALL_STEPS, DataflowBuildConfig
-from streamfold.errors import StreamfoldError
 from streamfold.zoo import random_net
 
 import rtl_zoo
@@ -35,10 +34,7 @@ def _stitched_equal(module, shape, target_fps):
             if s == "step_streamline":  # what does not streamline stays on the host
                 m = steps.step_streamline(m, cfg, check=False)
             else:
-                try:
-                    m = getattr(steps, s)(m, cfg)
-                except StreamfoldError:
-                    raise
+                m = getattr(steps, s)(m, cfg)
             if s == "step_create_dataflow_partition":
                 # Several partitions come back as the parent; build_dataflow_cfg
                 # builds each child on its own (test_partitions.py), this test
