@@ -41,7 +41,8 @@ def test_node_by_node_rtlsim_equals_reference(name):
 
 
 def _stitched(name, fps):
-    cfg, parent, child = rtl_zoo.folded(name, fps, generate_outputs=("stitched_ip", "rtlsim_performance"),
+    cfg, parent, child = rtl_zoo.folded(name, fps, generate_outputs=("estimate_reports", "stitched_ip",
+                                                                     "rtlsim_performance"),
                                         rtlsim_batch_size=4)
     m = child
     for s in ALL_STEPS[9:15]:

@@ -178,7 +178,37 @@ def step_minimize_bit_width(model, cfg=None, verify_inputs=None):
     from .folding import MinimizeAccumulatorWidth, MinimizeWeightBitWidth
 
     model = model.transform(MinimizeWeightBitWidth())
-    return model.transform(MinimizeAccumulatorWidth())
+    model = model.transform(MinimizeAccumulatorWidth())
+    return align_input_datatypes(model)
+
+
+_INPUT_DT_KEYS = ("inputDataType", "InputDataType")
+
+
+def align_input_datatypes(model):
+    """Narrow each HW layer's declared input datatype to the type its input
+    tensor really has, as FINN's ops do when they infer datatypes. A
+    Thresholding layer converted from a float-typed Add declares INT32/UINT32
+    input while its producer streams UINT5: the RTL would read 32-bit elements
+    from a 5-bit stream. Only narrowing within the declared range is done, so
+    every value the layer can receive is still representable."""
+    from .. import DataType
+    from .folding import hw_nodes
+
+    changed = False
+    for _, n in hw_nodes(model):
+        for key in _INPUT_DT_KEYS:
+            if not n.has_attr(key):
+                continue
+            v = n.get_attr(key)
+            declared = DataType[v.decode() if isinstance(v, bytes) else v]
+            actual = model.get_tensor_datatype(n.input[0])
+            if actual.name == declared.name or not (actual.is_integer() or actual.name == "BIPOLAR"):
+                continue
+            if actual.min() >= declared.min() and actual.max() <= declared.max():
+                n.set_string(key, actual.name)
+                changed = True
+    return model.transform("InferDataTypes") if changed else model
 
 
 def step_generate_estimate_reports(model, cfg=None, verify_inputs=None):
