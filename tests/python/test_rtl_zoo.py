@@ -80,3 +80,23 @@ def test_stitched_throughput_at_a_second_folding(name):
     perf = json.load(open(os.path.join(rep, "rtlsim_performance.json")))
     est = json.load(open(os.path.join(rep, "estimate_network_performance.json")))
     assert 0.9 <= perf["stable_throughput[images/s]"] / est["estimated_throughput_fps"] <= 1.1
+
+
+def test_build_verifies_node_by_node_and_stitched_rtlsim(tmp_path):
+    """verify_steps node_by_node_rtlsim and stitched_ip_rtlsim run the whole
+    network (host nodes + the RTL child) on verify_input_npy inside the build."""
+    from streamfold.builder import DataflowBuildConfig, build_dataflow_cfg
+
+    name = "tfc_w2a2"
+    x = rtl_zoo.inputs(name, 1, seed=2)
+    np.save(tmp_path / "in.npy", x)
+    np.save(tmp_path / "out.npy", np.asarray(zoo.reference_forward(name, x)))
+    cfg = DataflowBuildConfig(output_dir=str(tmp_path / "out"), board="Pynq-Z2", target_fps=100_000,
+                              mvau_wwidth_max=1024, steps=ALL_STEPS[:14],
+                              generate_outputs=["estimate_reports", "stitched_ip"],
+                              verify_steps=["node_by_node_rtlsim", "stitched_ip_rtlsim"],
+                              verify_input_npy=str(tmp_path / "in.npy"),
+                              verify_expected_output_npy=str(tmp_path / "out.npy"))
+    s = build_dataflow_cfg(zoo.export(name), cfg, progress=False)
+    assert [v["result"] for v in s["verification"]] == ["SUCCESS", "SUCCESS"]
+    assert {v["step"] for v in s["verification"]} == {"step_hw_ipgen", "step_create_stitched_ip"}
