@@ -302,6 +302,10 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
         rep = os.path.join(os.fspath(cfg.output_dir), "report")
         os.makedirs(rep, exist_ok=True)
         write_json_atomic(os.path.join(rep, "fifo_depths.json"), report)
+    if cfg is not None and cfg.default_swg_exception:
+        note += "; default_swg_exception is not applied in this version (SWG->MVAU FIFOs keep their measured depth)"
+    if cfg is not None and cfg.split_large_fifos:
+        note += "; split_large_fifos has nothing to do: sf_fifo takes any depth (no Vivado FIFO IP limit)"
     model._step_note = note
     return model
 
