@@ -9,7 +9,7 @@ export PYTHONPATH := $(CURDIR)/python:$(PYTHONPATH)
 APT_PACKAGES := libprotobuf-dev protobuf-compiler libeigen3-dev libfmt-dev libgtest-dev \
   dataset-fashion-mnist verilator yosys iverilog
 
-.PHONY: demo test test-full setup deps-apt deps-pip dev build-tests test-cpp test-python bench-cpp install clean
+.PHONY: demo test test-full lint-rtl setup deps-apt deps-pip dev build-tests test-cpp test-python bench-cpp install clean
 
 demo: setup dev
 	$(PYTHON) examples/demo.py
@@ -22,6 +22,13 @@ test: setup dev build-tests
 test-full: setup dev build-tests
 	$(MAKE) --no-print-directory test-cpp
 	SF_TEST_FULL=1 $(PYTHON) -m pytest tests/python -q -p no:cacheprovider
+
+# Verilator -Wall on every RTL library module alone (the rtl/ folders are the
+# search path for the shared modules they instantiate).
+lint-rtl:
+	@for f in cpp/ops/*/rtl/*.sv; do \
+	  verilator --lint-only -Wall $$(for d in cpp/ops/*/rtl; do echo -y $$d; done) \
+	    --top-module $$(basename $$f .sv) $$f || exit 1; done; echo "RTL library: lint clean"
 
 setup: deps-apt deps-pip
 
