@@ -34,13 +34,6 @@ def with_child(parent, child):
     return _with_child(parent, child)
 
 
-def brevitas_int(name, x):
-    """The Brevitas forward on x, as the integers the dataflow graph computes:
-    the parent's reference run is checked against it in the zoo tests, so here
-    the reference executor on the parent stands for it."""
-    return zoo.reference_forward(name, x)
-
-
 def run_parent(parent, x, **kw):
     name = parent.graph.input[0].name
     return sf.execute_onnx(parent, {name: x}, **kw)[parent.graph.output[0].name]

@@ -111,7 +111,10 @@ ThresholdLaneCost bsearch_threshold_lane(int stages, int64_t trows, int tw, cons
     const int64_t depth = trows << st;
     const bool block = ram_style == "block" ? depth >= 64 : ram_style == "distributed" ? false : depth >= 256;
     if (block) c.bram18 += (double)bram18_count(tw, depth);
-    else if (depth > 1) c.lut += tw * std::ceil(depth / 64.0) * (depth > 256 ? 1.25 : 1.0);
+    else if (depth > 1) {  // LUT logic: a LUT6 per 64 words and bit, wider muxes past 256 words
+      c.lut += tw * std::ceil(depth / 64.0) * (depth > 256 ? 1.25 : 1.0);
+      c.rom_ff += tw;
+    }
     c.lut += depth > 1 ? std::ceil(tw / 2.0) + 1 : std::ceil(tw / 4.0);  // comparator (cheaper vs a constant)
   }
   return c;

@@ -46,6 +46,7 @@ int64_t bram18_count(int64_t width, int64_t depth);
 // calibrated on Yosys (thresholding.cpp); the MVAU's activation uses the same.
 struct ThresholdLaneCost {
   double lut = 0, bram18 = 0;
+  double rom_ff = 0;  // output registers of the LUT ROMs (a BRAM keeps its own; a one-word ROM is a constant)
 };
 ThresholdLaneCost bsearch_threshold_lane(int stages, int64_t trows, int tw, const std::string& ram_style);
 

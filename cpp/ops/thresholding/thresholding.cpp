@@ -80,19 +80,8 @@ OpDef make_thresholding_def() {
     const int64_t trows = rows == 1 ? 1 : a.c / a.pe;
     const int ib = a.idt.bitwidth(), ob = a.odt.bitwidth();
     const int tw = ib + (a.idt.is_signed() ? 1 : 2);
-    const std::string style = n.get_string("ram_style", "distributed");
-    double lane_lut = 0, lane_bram = 0, lane_rom_ff = 0;
-    for (int st = 0; st < k; ++st) {
-      const int64_t depth = trows << st;
-      const bool block = style == "block" ? depth >= 64 : style == "distributed" ? false : depth >= 256;
-      if (block) {
-        lane_bram += (double)hw::bram18_count(tw, depth);  // its output register is inside the BRAM
-      } else if (depth > 1) {  // LUT logic: a LUT6 per 64 words and bit, wider muxes past 256 words
-        lane_lut += tw * std::ceil(depth / 64.0) * (depth > 256 ? 1.25 : 1.0);
-        lane_rom_ff += tw;  // (a one-word ROM is a constant)
-      }
-      lane_lut += depth > 1 ? std::ceil(tw / 2.0) + 1 : std::ceil(tw / 4.0);  // comparator (cheaper vs a constant)
-    }
+    const hw::ThresholdLaneCost lane = hw::bsearch_threshold_lane(k, trows, tw, n.get_string("ram_style", "distributed"));
+    const double lane_lut = lane.lut, lane_bram = lane.bram18, lane_rom_ff = lane.rom_ff;
     e.lut = 40 + (double)a.pe * lane_lut + (double)(a.pe * ob) * 2 / 3;  // + output queue (LUTRAM)
     e.bram18 = (double)a.pe * lane_bram;
     // FF per lane: the value and the count bits through 2 registers per stage,
