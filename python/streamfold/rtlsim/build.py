@@ -43,6 +43,7 @@ VFLAGS = ["-O3", "--x-assign", "fast", "--x-initial", "unique", "--noassert", "-
 def cache_dir():
     """Where builds are cached: $STREAMFOLD_CACHE_DIR, else ~/.cache/streamfold."""
     d = os.environ.get("STREAMFOLD_CACHE_DIR") or os.path.join(os.path.expanduser("~"), ".cache", "streamfold")
+    d = os.path.abspath(d)  # simulations run in the design's folder: a relative cache path would not resolve
     os.makedirs(os.path.join(d, "runs"), exist_ok=True)
     return d
 
