@@ -206,6 +206,22 @@ def build_sim(sources, top, inputs, outputs, mem_files, monitors=()):
 
 
 def _build_sim(sources, top, inputs, outputs, mem_files, monitors, key, d, exe):
+    ports, impl = _ports_header(inputs, outputs, mem_files, monitors)
+    return compile_verilated(key, sources, top, "Vtop",
+                             {"sf_ports.h": ports, "sf_ports_impl.h": impl, "harness.cpp": _harness_source()},
+                             ["harness.cpp"], f"the simulation of {top}")
+
+
+def compile_verilated(key, sources, top, prefix, files, cpp_files, what):
+    """Verilate `sources` (top module `top`, class `prefix`) and link them with
+    a C++ testbench into <cache>/verilator/<key>/sim; returns that path.
+    `files` maps file names to texts written next to the model (headers and
+    the testbench); `cpp_files` names the ones to compile. Built once: the
+    caller's `key` must hash everything that goes in."""
+    d = os.path.join(cache_dir(), "verilator", key)
+    exe = os.path.join(d, "sim")
+    if os.path.isfile(exe):
+        return exe
     lib = _runtime_lib()
     os.makedirs(os.path.dirname(d), exist_ok=True)
     with _Lock(d + ".lock"):
@@ -219,15 +235,11 @@ def _build_sim(sources, top, inputs, outputs, mem_files, monitors, key, d, exe):
             for s in sources:
                 shutil.copy(s, src_dir)
                 local.append(os.path.join(src_dir, os.path.basename(s)))
-            ports, impl = _ports_header(inputs, outputs, mem_files, monitors)
-            with open(os.path.join(tmp, "sf_ports.h"), "w") as f:
-                f.write(ports)
-            with open(os.path.join(tmp, "sf_ports_impl.h"), "w") as f:
-                f.write(impl)
-            with open(os.path.join(tmp, "harness.cpp"), "w") as f:
-                f.write(_harness_source())
+            for name, text in files.items():
+                with open(os.path.join(tmp, name), "w") as f:
+                    f.write(text)
             obj = os.path.join(tmp, "obj")
-            _check([_verilator(), "--cc", *VFLAGS, "--top-module", top, "--prefix", "Vtop", "-Mdir", obj, *local],
+            _check([_verilator(), "--cc", *VFLAGS, "--top-module", top, "--prefix", prefix, "-Mdir", obj, *local],
                    f"verilator on {top}")
             root = _verilator_root()
             inc = os.path.join(root, "include")
@@ -238,8 +250,8 @@ def _build_sim(sources, top, inputs, outputs, mem_files, monitors, key, d, exe):
                 f.writelines(f'#include "{c}"\n' for c in cpps)
             _check([_cxx(), *CXXFLAGS.split(), "-std=gnu++17", "-faligned-new", f"-I{obj}", f"-I{tmp}", f"-I{inc}",
                     f"-I{inc}/vltstd", "-DVM_COVERAGE=0", "-DVM_SC=0", "-DVM_TRACE=0", "-DVM_TRACE_FST=0",
-                    "-DVM_TRACE_VCD=0", os.path.join(obj, "all.cpp"), os.path.join(tmp, "harness.cpp"), lib,
-                    "-pthread", "-latomic", "-o", os.path.join(tmp, "sim")], f"compiling the simulation of {top}")
+                    "-DVM_TRACE_VCD=0", os.path.join(obj, "all.cpp"), *[os.path.join(tmp, c) for c in cpp_files],
+                    lib, "-pthread", "-latomic", "-o", os.path.join(tmp, "sim")], f"compiling {what}")
             shutil.rmtree(obj, ignore_errors=True)
             os.replace(tmp, d)
         finally:
