@@ -4,6 +4,7 @@
 
 #include "bindings/common.h"
 #include "codegen/stitch.h"
+#include "ops/hw/ext_weights.h"
 #include "ops/hw/rtl_emit.h"
 #include "passes/folding/hw_cost.h"
 
@@ -76,6 +77,25 @@ void bind_hw(py::module_& m) {
         rtl::stitch_design(model, dir, o);
       },
       py::arg("model"), py::arg("dir"), py::arg("monitors") = false, py::arg("top") = "finn_design");
+  m.def(
+      "rtl_external_weights",
+      [](const Model& model, const std::string& node) {
+        const int idx = model.graph.find_node(node);
+        if (idx < 0) throw ModelError("no node named '" + node + "'", "check the node name", node);
+        const rtl::ExternalWeights e = rtl::external_weights(model, model.graph.nodes[(size_t)idx]);
+        const int nbytes = rtl::tdata_width(e.width) / 8;
+        std::string buf(e.words.size() * (size_t)nbytes, '\0');
+        for (size_t b = 0; b < e.words.size(); ++b) e.words[b].bytes((uint8_t*)buf.data() + b * (size_t)nbytes, nbytes);
+        py::dict d;
+        d["node"] = e.node;
+        d["width"] = e.width;
+        d["tdata_width"] = nbytes * 8;
+        d["pass_beats"] = e.pass_beats;
+        d["repeat"] = e.repeat;
+        d["data"] = py::bytes(buf);
+        return d;
+      },
+      py::arg("model"), py::arg("node_name"));
   m.def(
       "is_hw_node", [](const Node& n) { return folding::is_hw_node(n); }, py::arg("node"));
 }

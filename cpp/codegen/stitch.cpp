@@ -9,6 +9,7 @@
 
 #include "exec/executor.h"
 #include "ops/hw/common.h"
+#include "ops/hw/ext_weights.h"
 #include "ops/hw/rtl_emit.h"
 
 namespace sf::rtl {
@@ -35,6 +36,22 @@ std::string json_str(const std::string& s) {
 }
 
 bool is_fifo(const Node& n) { return n.op_type == "StreamingFIFO"; }
+
+// A uint8 .npy of shape (rows, cols) (format 1.0, C order).
+void write_npy_u8(const fs::path& p, const std::vector<uint8_t>& data, size_t rows, size_t cols) {
+  std::string h = fmt::format("{{'descr': '|u1', 'fortran_order': False, 'shape': ({}, {}), }}", rows, cols);
+  while ((10 + h.size() + 1) % 64 != 0) h += ' ';
+  h += '\n';
+  std::ofstream f(p, std::ios::binary);
+  const char magic[] = "\x93NUMPY\x01\x00";
+  f.write(magic, 8);
+  const uint16_t hl = (uint16_t)h.size();
+  const char hb[2] = {(char)(hl & 0xFF), (char)(hl >> 8)};
+  f.write(hb, 2);
+  f.write(h.data(), (std::streamsize)h.size());
+  f.write((const char*)data.data(), (std::streamsize)data.size());
+  if (!f) throw StreamfoldError(fmt::format("cannot write {}", p.string()), "check the output folder");
+}
 
 [[noreturn]] void stitch_fail(const std::string& where, const std::string& msg, const std::string& hint) {
   throw ModelError("cannot stitch the design: " + msg, hint, where);
@@ -73,6 +90,12 @@ void stitch_design(const Model& m, const std::string& dir, const StitchOptions& 
     auto it = rename.find(t);
     return it != rename.end() ? it->second : wire_of(t).name;
   };
+  // External weight streams (MVAU/VVAU mem_mode=external) become top-level
+  // inputs s_axis_<k> numbered after the graph inputs, in instance order; a
+  // DMA feeds each from DDR (ext_weights.h).
+  const int n_graph_in = (int)g.runtime_inputs().size();
+  std::string wports, wjson;
+  int n_wstreams = 0;
   std::string srcs_json, mems_json, mon_ports, mon_json;
   std::set<std::string> files;
   std::vector<std::string> mem_files;
@@ -132,18 +155,39 @@ void stitch_design(const Model& m, const std::string& dir, const StitchOptions& 
     const LayerInfo info = emit_layer_info(m, n, dir);
     for (const auto& s : info.sources) files.insert(s);
     for (const auto& f : info.mem_files) mem_files.push_back(f);
-    if (info.ins.size() != ins.size())
+    std::vector<Stream> data_ins, w_ins;
+    for (const Stream& s : info.ins) (s.weights ? w_ins : data_ins).push_back(s);
+    if (data_ins.size() != ins.size())
       stitch_fail(n.name, fmt::format("{} has {} streamed inputs but its RTL {} input streams", n.name, ins.size(),
-                                      info.ins.size()),
+                                      data_ins.size()),
                   "internal error in the op's emitter");
     if (info.outs.size() != n.outputs.size())
       stitch_fail(n.name, fmt::format("{} has {} outputs but its RTL {} output streams", n.name, n.outputs.size(),
                                       info.outs.size()),
                   "internal error in the op's emitter");
     std::string conn = "    .ap_clk(ap_clk), .ap_rst_n(ap_rst_n)";
+    for (const Stream& s : w_ins) {
+      const std::string p = fmt::format("s_axis_{}", n_graph_in + n_wstreams++);
+      const ExternalWeights ew = external_weights(m, n);
+      if (ew.width != s.width || ew.pass_beats != s.pass_beats)
+        stitch_fail(n.name, "the weight stream and the emitted layer disagree", "internal error in the op's emitter");
+      const int nbytes = tdata_width(s.width) / 8;
+      std::vector<uint8_t> packed(ew.words.size() * (size_t)nbytes);
+      for (size_t b = 0; b < ew.words.size(); ++b) ew.words[b].bytes(packed.data() + b * (size_t)nbytes, nbytes);
+      const std::string file = n.name + "_wstream.npy";
+      write_npy_u8(fs::path(dir) / file, packed, ew.words.size(), (size_t)nbytes);
+      wports += fmt::format(",\n  input  wire [{}:0] {}_tdata,\n  input  wire {}_tvalid,\n  output wire {}_tready",
+                            tdata_width(s.width) - 1, p, p, p);
+      wjson += fmt::format(
+          ", {{\"name\": {0}, \"width\": {1}, \"tdata_width\": {2}, \"tdata\": \"{3}_tdata\", "
+          "\"tvalid\": \"{3}_tvalid\", \"tready\": \"{3}_tready\", \"order_shape\": [], \"order_perm\": [], "
+          "\"weights\": true, \"node\": {4}, \"pass_beats\": {5}, \"repeat\": {6}, \"weights_file\": {7}}}",
+          json_str(p), s.width, tdata_width(s.width), p, json_str(n.name), s.pass_beats, s.repeat, json_str(file));
+      conn += fmt::format(",\n    .{0}_TDATA({1}_tdata), .{0}_TVALID({1}_tvalid), .{0}_TREADY({1}_tready)", s.name, p);
+    }
     for (size_t j = 0; j < ins.size(); ++j) {
       Wire& w = wire_of(ins[j]);
-      const Stream& s = info.ins[j];
+      const Stream& s = data_ins[j];
       if (w.width >= 0 && w.width != s.width)
         stitch_fail(n.name, fmt::format("tensor {} is a {}-bit stream, but {} reads {}-bit beats", ins[j], w.width,
                                         n.name, s.width),
@@ -199,6 +243,8 @@ void stitch_design(const Model& m, const std::string& dir, const StitchOptions& 
     ins_json += (ins_json.empty() ? "" : ", ") + port_json(p, it->second);
     it->second.producer = -2;
   }
+  ports += wports;  // the weight streams, numbered after the graph inputs
+  ins_json += wjson;
   for (const ValueInfo& vo : g.outputs) {
     auto it = wires.find(vo.name);
     if (it == wires.end() || it->second.producer < 0)

@@ -162,13 +162,6 @@ def test_mvau_rtl_lints_clean(tmp_path):
     assert rtlsim.lint_layer(layer) == []
 
 
-def test_mvau_rtl_external_weights_is_a_clear_error(tmp_path):
-    d = dict(DESIGNS["noact_pe1_simd1_u3t"], mem="external")
-    w, thr, _ = design_data(d, 0)
-    with pytest.raises(sf.ModelError, match="mem_mode=external"):
-        rtlsim.emit_node(make_model(d, w, thr), NODE, tmp_path / "l")
-
-
 def test_mvau_rtl_weight_memory_layout(tmp_path):
     """(PE, WMEM, SIMD) words, PE0/SIMD0 in the LSBs, bipolar as {0,1}."""
     d = dict(mw=4, mh=4, simd=2, pe=2, idt="INT2", wdt="BIPOLAR", odt="INT2")

@@ -36,6 +36,13 @@ std::string Bits::hex() const {
   return s;
 }
 
+void Bits::bytes(uint8_t* dst, int nbytes) const {
+  for (int i = 0; i < nbytes; ++i) {
+    const int pos = i * 8;
+    dst[i] = pos < width_ ? (uint8_t)((w_[(size_t)pos / 64] >> (pos % 64)) & 0xFF) : 0;
+  }
+}
+
 Param param(const std::string& name, int64_t v) { return {name, std::to_string(v)}; }
 Param param_str(const std::string& name, const std::string& s) { return {name, "\"" + s + "\""}; }
 
@@ -172,9 +179,10 @@ void LayerEmitter::finish() {
     std::string s;
     for (const Stream& x : v)
       s += fmt::format("{}{{\"name\": {}, \"width\": {}, \"tdata_width\": {}, \"order_shape\": [{}], "
-                       "\"order_perm\": [{}]}}",
+                       "\"order_perm\": [{}], \"weights\": {}, \"pass_beats\": {}, \"repeat\": {}}}",
                        s.empty() ? "" : ", ", json_str(x.name), x.width, pad8(x.width),
-                       fmt::join(x.order_shape, ", "), fmt::join(x.order_perm, ", "));
+                       fmt::join(x.order_shape, ", "), fmt::join(x.order_perm, ", "), x.weights ? "true" : "false",
+                       x.pass_beats, x.repeat);
     return s;
   };
   std::string mems;

@@ -31,6 +31,9 @@ class Bits {
   void set(int lsb, int width, int64_t v);
   // ceil(width/4) hex digits, most significant first ($readmemh word).
   std::string hex() const;
+  // The low nbytes*8 bits as bytes, byte 0 least significant (a stream beat's
+  // TDATA bytes, as streamfold.driver.pack lays them out); zeros above width.
+  void bytes(uint8_t* dst, int nbytes) const;
 
  private:
   int width_;
@@ -53,11 +56,18 @@ Param param_str(const std::string& name, const std::string& s);  // quoted strin
 // states it with order_shape/order_perm: the innermost axis of the tensor is
 // reshaped to order_shape, transposed by order_perm, and flattened; the
 // harness and the stitcher apply it (and its inverse on outputs).
+//
+// weights: the stream carries the node's own weights from outside (MVAU/VVAU
+// mem_mode=external, FINN's in1_V fed by a DMA from DDR): pass_beats beats
+// per pass over the weights, repeat passes per frame. The stitcher makes it a
+// top-level input of its own (cpp/ops/hw/ext_weights.h).
 struct Stream {
   std::string name;
   int width;
   std::vector<int64_t> order_shape = {};
   std::vector<int64_t> order_perm = {};
+  bool weights = false;
+  int64_t pass_beats = 0, repeat = 0;
 };
 
 class LayerEmitter {

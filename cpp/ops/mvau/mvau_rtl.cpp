@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/hw/ext_weights.h"
 #include "ops/thresholding/thresholding_rtl.h"
 
 namespace sf::rtl {
@@ -41,43 +42,20 @@ bool mvau_weights_in_bram(const Node& n) {
   return wmem > 128;
 }
 
-void mvau_emit_rtl(LayerEmitter& e) {
-  const Node& n = e.node();
+// Weights: W[c][k] = w[k][c]; word nf*SF + sf holds (p, s) at bits (p*SIMD + s)*WBITS.
+std::vector<Bits> mvau_weight_words(const Node& n, const Tensor& wt) {
   const int64_t mw = hw::pos_int(n, "MW"), mh = hw::pos_int(n, "MH");
   const int64_t simd = hw::pos_int(n, "SIMD"), pe = hw::pos_int(n, "PE");
-  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
-  const bool xnor = n.get_int("binaryXnorMode", 0) != 0;
-  const bool no_act = n.get_int("noActivation", 0) != 0;
-  const std::string mem_mode = n.get_string("mem_mode", "internal_decoupled");
-  if (mem_mode == "external")
-    op_fail(n, "mem_mode=external (weights streamed in) is not implemented by the RTL MVAU yet",
-            "use mem_mode=internal_embedded or internal_decoupled (weights in a memory inside the layer)");
-  if (!idt.is_integer() || !wdt.is_integer())
-    op_fail(n, fmt::format("the RTL MVAU needs integer input and weight types, got {} and {}", idt.name(), wdt.name()),
-            "quantize inputs and weights to INTn/UINTn/BIPOLAR/TERNARY");
-  const DataType acc = acc_type(n, idt, wdt, mw, xnor);
-  if (!acc.is_integer() || acc.bitwidth() > 48)
-    op_fail(n, fmt::format("accumulator type {} is not an integer type of at most 48 bits", acc.name()),
-            "run step_minimize_bit_width, or set accDataType");
-  const DataType odt = no_act && !n.has_attr("outputDataType") ? acc : hw::dtype_attr(n, "outputDataType");
-  const int ib = idt.bitwidth(), wb = wdt.bitwidth(), aw = acc.bitwidth(), ob = odt.bitwidth();
-  const bool as = acc.is_signed();
-  const int64_t sf = mw / simd, nf = mh / pe, wmem = sf * nf;
-
-  // Product range (x * w over the operand value ranges).
-  const double c[4] = {idt.min() * wdt.min(), idt.min() * wdt.max(), idt.max() * wdt.min(), idt.max() * wdt.max()};
-  const double plo = std::min(0.0, *std::min_element(c, c + 4)), phi = std::max(0.0, *std::max_element(c, c + 4));
-  const DataType pt = hw::range_datatype(plo, phi);
-
-  // Weights: W[c][k] = w[k][c]; word nf*SF + sf holds (p, s) at bits (p*SIMD + s)*WBITS.
-  const Tensor& wt = e.initializer(1);
+  const DataType wdt = hw::dtype_attr(n, "weightDataType");
+  const int wb = wdt.bitwidth();
+  const int64_t sf = mw / simd, nf = mh / pe;
   if (wt.shape() != Shape{mw, mh})
     op_fail(n, fmt::format("weights have shape {}, expected (MW, MH) = ({}, {})", shape_str(wt.shape()), mw, mh),
             "the weight initializer is (MW, MH), like a MatMul's second input");
   const std::vector<double> wv = wt.to_double();
   const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
   std::vector<Bits> words;
-  words.reserve((size_t)wmem);
+  words.reserve((size_t)(sf * nf));
   for (int64_t f = 0; f < nf; ++f)
     for (int64_t s = 0; s < sf; ++s) {
       Bits b((int)(pe * simd * wb));
@@ -88,7 +66,36 @@ void mvau_emit_rtl(LayerEmitter& e) {
         }
       words.push_back(b);
     }
-  const std::string wfile = e.memh("weights", words);
+  return words;
+}
+
+void mvau_emit_rtl(LayerEmitter& e) {
+  const Node& n = e.node();
+  const int64_t mw = hw::pos_int(n, "MW"), mh = hw::pos_int(n, "MH");
+  const int64_t simd = hw::pos_int(n, "SIMD"), pe = hw::pos_int(n, "PE");
+  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
+  const bool xnor = n.get_int("binaryXnorMode", 0) != 0;
+  const bool no_act = n.get_int("noActivation", 0) != 0;
+  // mem_mode external: no ROM, the weights arrive on in1_V (ext_weights.h).
+  const bool ext = n.get_string("mem_mode", "internal_decoupled") == "external";
+  if (!idt.is_integer() || !wdt.is_integer())
+    op_fail(n, fmt::format("the RTL MVAU needs integer input and weight types, got {} and {}", idt.name(), wdt.name()),
+            "quantize inputs and weights to INTn/UINTn/BIPOLAR/TERNARY");
+  const DataType acc = acc_type(n, idt, wdt, mw, xnor);
+  if (!acc.is_integer() || acc.bitwidth() > 48)
+    op_fail(n, fmt::format("accumulator type {} is not an integer type of at most 48 bits", acc.name()),
+            "run step_minimize_bit_width, or set accDataType");
+  const DataType odt = no_act && !n.has_attr("outputDataType") ? acc : hw::dtype_attr(n, "outputDataType");
+  const int ib = idt.bitwidth(), wb = wdt.bitwidth(), aw = acc.bitwidth(), ob = odt.bitwidth();
+  const bool as = acc.is_signed();
+
+  // Product range (x * w over the operand value ranges).
+  const double c[4] = {idt.min() * wdt.min(), idt.min() * wdt.max(), idt.max() * wdt.min(), idt.max() * wdt.max()};
+  const double plo = std::min(0.0, *std::min_element(c, c + 4)), phi = std::max(0.0, *std::max_element(c, c + 4));
+  const DataType pt = hw::range_datatype(plo, phi);
+
+  const std::vector<Bits> words = mvau_weight_words(n, e.initializer(1));
+  const std::string wfile = ext ? "" : e.memh("weights", words);
 
   std::vector<Param> ps = {param("MW", mw),          param("MH", mh),
                            param("SIMD", simd),      param("PE", pe),
@@ -97,8 +104,11 @@ void mvau_emit_rtl(LayerEmitter& e) {
                            param("XNOR", xnor),      param("PW", pt.bitwidth()),
                            param("PSIGNED", plo < 0), param("AW", aw),
                            param("ASIGNED", as),     param("DSP", mvau_uses_dsp(n)),
-                           param("NOACT", no_act),   param_str("WMEM_FILE", wfile),
-                           param("W_BLOCK", mvau_weights_in_bram(n))};
+                           param("NOACT", no_act)};
+  if (ext)
+    ps.push_back(param("EXT_W", 1));
+  else
+    ps.insert(ps.end(), {param_str("WMEM_FILE", wfile), param("W_BLOCK", mvau_weights_in_bram(n))});
   if (no_act) {
     ps.push_back(param("OBITS", ob));
   } else {
@@ -116,8 +126,18 @@ void mvau_emit_rtl(LayerEmitter& e) {
                              pe * ob),
               "internal error");
   }
-  e.use({"sf_rom", "sf_mvau_outq", xnor ? "sf_popcount" : "sf_addtree", "sf_addtree"});
-  e.top("sf_mvau", ps, {{"in0_V", (int)(simd * ib)}}, {{"out_V", (int)(pe * ob)}});
+  e.use({"sf_mvau_outq", xnor ? "sf_popcount" : "sf_addtree", "sf_addtree"});
+  std::vector<Stream> ins = {{"in0_V", (int)(simd * ib)}};
+  if (ext) {
+    Stream w{"in1_V", (int)(pe * simd * wb)};
+    w.weights = true;
+    w.pass_beats = (int64_t)words.size();
+    w.repeat = hw::prod(hw::pos_ints(n, "numInputVectors", 0, {1}));
+    ins.push_back(w);
+  } else {
+    e.use({"sf_rom"});
+  }
+  e.top("sf_mvau", ps, ins, {{"out_V", (int)(pe * ob)}});
 }
 
 }  // namespace sf::rtl

@@ -103,7 +103,10 @@ OpDef make_vvau_def() {
     const int W = a.wdt.bitwidth(), A = a.idt.bitwidth();
     const int acc = std::max(2, vvau_rtl_acc_type(n).bitwidth());
     const int prod = std::min(A + W + 2, acc);  // registered product width
-    const bool dsp = vvau_rtl_uses_dsp(n), bram = vvau_rtl_weights_in_bram(n);
+    // mem_mode external: no weight memory (the weights stream in from DDR,
+    // one word per cycle, so the cycles stay the same).
+    const bool ext = n.get_string("mem_mode", "internal_embedded") == "external";
+    const bool dsp = vvau_rtl_uses_dsp(n), bram = !ext && vvau_rtl_weights_in_bram(n);
     const int64_t wmem = a.c * kk / (a.pe * a.simd);
     const int levels = hw::clog2(a.simd);
     // LUT: FINN-R's multiplier term (LUT MACs only), one LUT per bit for each
@@ -111,10 +114,10 @@ OpDef make_vvau_def() {
     // LUTs (distributed) at one LUT per bit per 64 words.
     // With one weight word (PE = C, SIMD = K) the weights are constants and
     // synthesis folds them into the multipliers (Yosys: about a third).
-    const double mult = dsp ? 0.0 : Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A) * (wmem == 1 ? 0.35 : 1.0);
+    const double mult = dsp ? 0.0 : Q * (2 * std::ceil((W + A) / 6.0) - 1) * (W + A) * (wmem == 1 && !ext ? 0.35 : 1.0);
     e.lut = 40 + P * (mult + (Q - 1) * acc + 2.0 * acc);
     if (bram) e.bram18 = (double)hw::bram18_count(a.pe * a.simd * W, wmem);
-    else if (wmem > 1) e.lut += P * Q * W * std::ceil(wmem / 64.0);
+    else if (wmem > 1 && !ext) e.lut += P * Q * W * std::ceil(wmem / 64.0);
     e.dsp = dsp ? P * Q : 0.0;
     // FF: input and weight registers, products, the registered adder tree,
     // accumulator and the two-entry output skid; control counters. In DSP

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/hw/ext_weights.h"
 #include "ops/hw/rtl_emit.h"
 #include "ops/thresholding/thresholding_rtl.h"
 
@@ -75,37 +76,19 @@ bool vvau_rtl_uses_dsp(const Node& n) {
          hw::dtype_attr(n, "inputDataType").bitwidth() >= 4 && hw::dtype_attr(n, "weightDataType").bitwidth() >= 4;
 }
 
-void vvau_emit_rtl(rtl::LayerEmitter& e) {
-  const Node& n = e.node();
+std::vector<rtl::Bits> rtl::vvau_weight_words(const Node& n, const Tensor& w) {
   const auto k = hw::pos_ints(n, "Kernel", 2);
   const int64_t c = hw::pos_int(n, "Channels"), pe = hw::pos_int(n, "PE"), simd = hw::pos_int(n, "SIMD", 1);
-  const int64_t kk = k[0] * k[1], nf = c / pe, sf = kk / simd, wmem = nf * sf;
-  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
-  const DataType odt = hw::dtype_attr(n, "outputDataType");
-  const bool no_act = n.get_int("noActivation", 0) != 0;
-  const int ikind = kind_code(n, idt, "inputDataType"), wkind = kind_code(n, wdt, "weightDataType");
-  const int ib = idt.bitwidth(), wb = wdt.bitwidth();
-  if (ib > 8 || wb > 8)
-    op_fail(n, fmt::format("{} x {}: the RTL VVAU takes inputs and weights of at most 8 bits", idt.name(), wdt.name()),
-            "quantize to 8 bits or fewer");
-  const std::string mem_mode = n.get_string("mem_mode", "internal_embedded");
-  if (mem_mode == "external")
-    op_fail(n, "mem_mode=external is not supported by the RTL VVAU", "use internal_embedded or internal_decoupled");
-  const std::string ram_style = hw::choice(n, "ram_style", "auto", {"auto", "block", "distributed", "ultra"});
-
-  const DataType acc = vvau_rtl_acc_type(n);
-  const int aw = std::max(2, acc.bitwidth());
-  const bool asigned = acc.is_signed();
-
-  // Weight memory.
-  const Tensor& w = e.initializer(1);
+  const int64_t kk = k[0] * k[1], nf = c / pe, sf = kk / simd;
+  const DataType wdt = hw::dtype_attr(n, "weightDataType");
+  const int wb = wdt.bitwidth();
   if (w.numel() != c * kk)
     op_fail(n, fmt::format("weights have {} elements, expected C*Kh*Kw = {}", w.numel(), c * kk),
             "use the depthwise Conv weight layout (C, 1, Kh, Kw)");
   const std::vector<double> wv = w.to_double();
   const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
   std::vector<rtl::Bits> words;
-  words.reserve((size_t)wmem);
+  words.reserve((size_t)(nf * sf));
   for (int64_t f = 0; f < nf; ++f)
     for (int64_t t = 0; t < sf; ++t) {
       rtl::Bits word((int)(pe * simd * wb));
@@ -116,7 +99,33 @@ void vvau_emit_rtl(rtl::LayerEmitter& e) {
         }
       words.push_back(word);
     }
-  const std::string wfile = e.memh("weights", words);
+  return words;
+}
+
+void vvau_emit_rtl(rtl::LayerEmitter& e) {
+  const Node& n = e.node();
+  const auto k = hw::pos_ints(n, "Kernel", 2);
+  const int64_t c = hw::pos_int(n, "Channels"), pe = hw::pos_int(n, "PE"), simd = hw::pos_int(n, "SIMD", 1);
+  const int64_t kk = k[0] * k[1], nf = c / pe, sf = kk / simd;
+  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
+  const DataType odt = hw::dtype_attr(n, "outputDataType");
+  const bool no_act = n.get_int("noActivation", 0) != 0;
+  const int ikind = kind_code(n, idt, "inputDataType"), wkind = kind_code(n, wdt, "weightDataType");
+  const int ib = idt.bitwidth(), wb = wdt.bitwidth();
+  if (ib > 8 || wb > 8)
+    op_fail(n, fmt::format("{} x {}: the RTL VVAU takes inputs and weights of at most 8 bits", idt.name(), wdt.name()),
+            "quantize to 8 bits or fewer");
+  // mem_mode external: no ROM, the weights arrive on in1_V (ext_weights.h).
+  const bool ext = n.get_string("mem_mode", "internal_embedded") == "external";
+  const std::string ram_style = hw::choice(n, "ram_style", "auto", {"auto", "block", "distributed", "ultra"});
+
+  const DataType acc = vvau_rtl_acc_type(n);
+  const int aw = std::max(2, acc.bitwidth());
+  const bool asigned = acc.is_signed();
+
+  // Weight memory (or, external, the stream's words).
+  const std::vector<rtl::Bits> words = rtl::vvau_weight_words(n, e.initializer(1));
+  const std::string wfile = ext ? "weights.dat" : e.memh("weights", words);
   const bool block = vvau_rtl_weights_in_bram(n), use_dsp = vvau_rtl_uses_dsp(n);
 
   std::vector<rtl::Param> ps = {rtl::param("PE", pe),
@@ -133,6 +142,7 @@ void vvau_emit_rtl(rtl::LayerEmitter& e) {
                                 rtl::param_str("WEIGHT_FILE", wfile),
                                 rtl::param_str("RAM_STYLE", block ? "block" : "distributed"),
                                 rtl::param("NO_ACT", no_act ? 1 : 0)};
+  if (ext) ps.push_back(rtl::param("EXT_W", 1));
   if (no_act) {
     ps.push_back(rtl::param("OBITS", odt.bitwidth()));
   } else {
@@ -158,7 +168,15 @@ void vvau_emit_rtl(rtl::LayerEmitter& e) {
   in.order_shape = {sf, simd, nf, pe};
   in.order_perm = {2, 0, 1, 3};
   e.use({"sf_vvau_mac", "sf_skid"});
-  e.top("sf_vvau", ps, {in}, {{"out_V", out_w}});
+  std::vector<rtl::Stream> ins = {in};
+  if (ext) {
+    rtl::Stream ws{"in1_V", (int)(pe * simd * wb)};
+    ws.weights = true;
+    ws.pass_beats = (int64_t)words.size();
+    ws.repeat = hw::prod(hw::pos_ints(n, "Dim", 2));
+    ins.push_back(ws);
+  }
+  e.top("sf_vvau", ps, ins, {{"out_V", out_w}});
 }
 
 }  // namespace sf

@@ -145,7 +145,11 @@ def _out_dtype(mw, node, j):
 def _simulate_emitted(mw, node, layer_dir, man, inputs, in_gap, out_stall, seed, timeout, rand_reset):
     ss = _core.hw_stream_shapes(mw._model, node.name)
     e_in, e_out = int(ss["folded_in"][-1]), int(ss["folded_out"][-1])
-    ins, outs = man["inputs"], man["outputs"]
+    # Weight streams (mem_mode external) are fed here from the node's own
+    # weights, after the data streams (the layer top lists them last).
+    ins = [s for s in man["inputs"] if not s.get("weights")]
+    w_ins = [s for s in man["inputs"] if s.get("weights")]
+    outs = man["outputs"]
     if len(inputs) != len(ins):
         raise StreamfoldError(f"{node.name} has {len(ins)} input stream(s), got {len(inputs)} array(s)",
                               hint="pass one array per streamed input, in node input order")
@@ -158,6 +162,9 @@ def _simulate_emitted(mw, node, layer_dir, man, inputs, in_gap, out_stall, seed,
         x = _order(x.reshape(n, -1, x.shape[-1]) if x.ndim > 1 else x.reshape(n, -1), s["order_shape"],
                    s["order_perm"])
         beats_in.append(pack(x.reshape(-1, e_in), _in_dtype(mw, node, len(beats_in), bits)))
+    if w_ins:
+        from .weights import weight_stream
+        beats_in.append(weight_stream(mw, node.name).frames(n))
     out_normal = tuple(int(v) for v in ss["normal_out"])
     frame_out = int(np.prod(out_normal[1:]))
     beats_out = [n * frame_out // e_out] * len(outs)

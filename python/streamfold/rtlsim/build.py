@@ -283,6 +283,8 @@ def run_sim(exe, cwd, inputs, outputs, beats_in, beats_out, frame_beats, in_gap,
             p = os.path.join(tmp, f"in{i}.bin")
             b.tofile(p)
             args += [f"in{i}={p}", f"in_beats{i}={b.shape[0]}"]
+            if s.get("weights"):  # a weight stream (mem_mode external) is read at the layer's pace, not in_rate
+                args.append(f"rate{i}=1")
         for j, n in enumerate(beats_out):
             args += [f"out{j}={os.path.join(tmp, f'out{j}.bin')}", f"out_beats{j}={n}", f"out_frame{j}={frame_beats[j]}"]
         stats_p = os.path.join(tmp, "stats.json")

@@ -9,6 +9,7 @@
 //   in_beats<i>=N     beats in that input file
 //   out_beats<j>=N    beats expected on output j
 //   out_frame<j>=N    beats per frame on output j (frame completion times)
+//   rate=R rate<i>=R  input beats per cycle (all inputs / input i; weight streams run at 1)
 //   gap=P stall=P     probability that an input beat is held back / an output is not ready, per cycle
 //   seed=S            seed of the gap and stall draws
 //   timeout=C         cycles without any handshake that count as a deadlock
@@ -98,7 +99,7 @@ int main(int argc, char** argv) {
     std::vector<uint8_t> data;
     uint64_t beats = 0, next = 0;
     bool offered = false;
-    double credit = 1.0;
+    double credit = 1.0, rate = 1.0;
   };
   struct Out {
     std::vector<uint8_t> data;
@@ -112,6 +113,7 @@ int main(int argc, char** argv) {
     if (!kv.count(k)) fail(2, "missing " + k + "=FILE");
     ins[i].data = read_file(kv[k]);
     ins[i].beats = (uint64_t)num("in_beats" + std::to_string(i), 0);
+    ins[i].rate = num("rate" + std::to_string(i), rate);
     if (ins[i].data.size() != ins[i].beats * (uint64_t)SF_IN_BYTES[i])
       fail(2, "input " + std::to_string(i) + ": file size does not match in_beats x tdata bytes");
   }
@@ -158,9 +160,9 @@ int main(int argc, char** argv) {
     // Drive: inputs hold a beat once offered (AXI-Stream rule); outputs' ready is free.
     for (int i = 0; i < SF_NI; ++i) {
       In& in = ins[i];
-      if (rate < 1.0 && in.credit < 1.0) in.credit += rate;
-      if (!in.offered && in.next < in.beats && (rate >= 1.0 || in.credit >= 1.0) && (gap <= 0 || u(rng) >= gap)) {
-        if (rate < 1.0) in.credit -= 1.0;
+      if (in.rate < 1.0 && in.credit < 1.0) in.credit += in.rate;
+      if (!in.offered && in.next < in.beats && (in.rate >= 1.0 || in.credit >= 1.0) && (gap <= 0 || u(rng) >= gap)) {
+        if (in.rate < 1.0) in.credit -= 1.0;
         sf_in_data(top.get(), i, in.data.data() + in.next * SF_IN_BYTES[i]);
         in.offered = true;
         if (first_in == UINT64_MAX) first_in = cycle;

@@ -33,6 +33,27 @@ def load_design(d):
         return json.load(f)
 
 
+def weight_streams(man):
+    """The design's external weight streams (top-level inputs after the graph
+    inputs): manifest entries with node, width, pass_beats, repeat and
+    weights_file (one packed pass, uint8 (pass_beats, tdata_width/8))."""
+    return [s for s in man["inputs"] if s.get("weights")]
+
+
+def load_weight_stream(d, s):
+    """One pass of weight stream `s` (a manifest entry) of design folder d."""
+    p = os.path.join(d, s["weights_file"])
+    if not os.path.isfile(p):
+        raise StreamfoldError(f"{d}: the weight stream of {s['node']} ({s['weights_file']}) is missing",
+                              hint="re-run step_create_stitched_ip; the stitcher writes it")
+    b = np.load(p)
+    if b.dtype != np.uint8 or b.shape != (int(s["pass_beats"]), int(s["tdata_width"]) // 8):
+        raise StreamfoldError(f"{p} is {b.dtype} {b.shape}, expected uint8 "
+                              f"({s['pass_beats']}, {int(s['tdata_width']) // 8})",
+                              hint="re-run step_create_stitched_ip")
+    return b
+
+
 def build_design(d):
     man = load_design(d)
     return build_sim([os.path.join(d, s) for s in man["sources"]], man["top"], man["inputs"], man["outputs"],
@@ -85,6 +106,8 @@ def simulate_design(model, design_dir, inputs, in_gap=0.0, out_stall=0.0, seed=0
         x = _order(x.reshape(n, -1) if x.ndim < 2 else x.reshape((n,) + tuple(x.shape[1:])), s["order_shape"],
                    s["order_perm"])
         beats_in.append(pack(x.reshape(-1, e), dt))
+    for s in man["inputs"][len(names):]:  # weight streams (mem_mode external): one pass from its file, per pass
+        beats_in.append(np.tile(load_weight_stream(design_dir, s), (n * int(s["repeat"]), 1)))
     beats_out, frame_beats, out_info = [], [], []
     for o, s in zip(mw.graph.output, man["outputs"]):
         dt = mw.get_tensor_datatype(o.name).name

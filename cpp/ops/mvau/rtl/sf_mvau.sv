@@ -24,6 +24,14 @@
 //   WMEM_FILE, W_BLOCK  weight ROM: MW*MH/(PE*SIMD) words of PE*SIMD*WBITS
 //        bits, (PE, WMEM, SIMD) with PE0/SIMD0 in the LSBs; BIPOLAR as {0,1}
 //   REG_EVERY adder-tree levels per pipeline register
+//   EXT_W     1: mem_mode external. There is no ROM; the weights arrive as a
+//        second input stream (in_tdata stream 1, at [ICW +: PE*SIMD*WBITS]),
+//        one beat per step in ROM word order (so WMEM beats per input vector,
+//        repeated for every vector). A step needs both the input beat (fold 0)
+//        and the weight beat, so a weight stream that keeps up keeps II = 1.
+//        The two readies depend on the other stream's valid (allowed: valid
+//        never depends on ready), never on out_tready.
+//   ICW       core width of one input stream (derived; do not set)
 module sf_mvau #(
   parameter integer MW = 4,
   parameter integer MH = 4,
@@ -49,13 +57,15 @@ module sf_mvau #(
   parameter integer THR_BLOCK_MASK = 0,
   parameter         WMEM_FILE = "weights.dat",
   parameter integer W_BLOCK = 0,
-  parameter integer REG_EVERY = 1
+  parameter integer REG_EVERY = 1,
+  parameter integer EXT_W = 0,
+  parameter integer ICW = (EXT_W != 0 && PE*SIMD*WBITS > SIMD*IBITS) ? PE*SIMD*WBITS : SIMD*IBITS
 ) (
   input  wire                    clk,
   input  wire                    rst_n,
-  input  wire [SIMD*IBITS-1:0]   in_tdata,
-  input  wire [0:0]              in_tvalid,
-  output wire [0:0]              in_tready,
+  input  wire [(EXT_W+1)*ICW-1:0] in_tdata,
+  input  wire [EXT_W:0]          in_tvalid,
+  output wire [EXT_W:0]          in_tready,
   output wire [PE*OBITS-1:0]     out_tdata,
   output wire [0:0]              out_tvalid,
   input  wire [0:0]              out_tready
@@ -91,23 +101,23 @@ module sf_mvau #(
   // ---------------------------------------------------------------- issue
   logic [SFW-1:0] sf_cnt;
   logic [NFW-1:0] nf_cnt;
-  logic [WAW-1:0] w_addr;
   logic           can_reserve;
   wire nf_is0  = (nf_cnt == '0);
   wire last_sf = (sf_cnt == SFW'(SF - 1));
   wire credit  = !last_sf || can_reserve;
-  assign in_tready = nf_is0 && credit;
-  wire step = credit && (nf_is0 ? in_tvalid[0] : 1'b1);
+  wire [SIMD*IBITS-1:0] x_tdata = in_tdata[SIMD*IBITS-1:0];
+  wire x_ok = nf_is0 ? in_tvalid[0] : 1'b1;  // fold 0 needs an input beat
+  wire w_ok;                                 // the weight beat is there (always, with the ROM)
+  assign in_tready[0] = nf_is0 && credit && w_ok;
+  wire step = credit && x_ok && w_ok;
 
   always_ff @(posedge clk) begin
     if (!rst_n) begin
       sf_cnt <= '0;
       nf_cnt <= '0;
-      w_addr <= '0;
     end else if (step) begin
       sf_cnt <= last_sf ? '0 : sf_cnt + 1'b1;
       if (last_sf) nf_cnt <= (nf_cnt == NFW'(NF - 1)) ? '0 : nf_cnt + 1'b1;
-      w_addr <= (w_addr == WAW'(WMEM - 1)) ? '0 : w_addr + 1'b1;
     end
   end
 
@@ -128,7 +138,7 @@ module sf_mvau #(
   // ---------------------------------------------------------------- operands (cycle 1)
   logic [SIMD*IBITS-1:0] x_q;
   always_ff @(posedge clk) begin
-    if (step && nf_is0) x_q <= in_tdata;
+    if (step && nf_is0) x_q <= x_tdata;
   end
   wire [SIMD*IBITS-1:0] xs;
   generate
@@ -136,7 +146,7 @@ module sf_mvau #(
       logic [SIMD*IBITS-1:0] ibuf [SF];
       logic [SIMD*IBITS-1:0] ibuf_q;
       always_ff @(posedge clk) begin
-        if (step && nf_is0) ibuf[sf_cnt] <= in_tdata;
+        if (step && nf_is0) ibuf[sf_cnt] <= x_tdata;
         ibuf_q <= ibuf[sf_cnt];
       end
       assign xs = f_q[1][3] ? x_q : ibuf_q;  // fold 0 takes the stream beat
@@ -145,9 +155,34 @@ module sf_mvau #(
     end
   endgenerate
 
+  // Weights of the step issued last cycle: the ROM word, or the stream beat
+  // taken with the step (registered, so both arrive at the same cycle).
   wire [PE*SIMD*WBITS-1:0] ws;
-  sf_rom #(.DEPTH(WMEM), .WIDTH(PE*SIMD*WBITS), .FILE(WMEM_FILE), .BLOCK(W_BLOCK), .AW(WAW)) u_wmem (
-    .clk(clk), .addr(w_addr), .rdata(ws));
+  generate
+    if (EXT_W != 0) begin : g_wext
+      logic [PE*SIMD*WBITS-1:0] w_q;
+      assign w_ok = in_tvalid[EXT_W];
+      assign in_tready[EXT_W] = credit && x_ok;
+      always_ff @(posedge clk) begin
+        if (step) w_q <= in_tdata[ICW +: PE*SIMD*WBITS];
+      end
+      assign ws = w_q;
+      if (ICW > SIMD*IBITS || ICW > PE*SIMD*WBITS) begin : g_pad
+        /* verilator lint_off UNUSEDSIGNAL */
+        wire unused_pad = ^in_tdata;  // zero padding of the narrower stream
+        /* verilator lint_on UNUSEDSIGNAL */
+      end
+    end else begin : g_wrom
+      logic [WAW-1:0] w_addr;
+      assign w_ok = 1'b1;
+      always_ff @(posedge clk) begin
+        if (!rst_n) w_addr <= '0;
+        else if (step) w_addr <= (w_addr == WAW'(WMEM - 1)) ? '0 : w_addr + 1'b1;
+      end
+      sf_rom #(.DEPTH(WMEM), .WIDTH(PE*SIMD*WBITS), .FILE(WMEM_FILE), .BLOCK(W_BLOCK), .AW(WAW)) u_wmem (
+        .clk(clk), .addr(w_addr), .rdata(ws));
+    end
+  endgenerate
 
   // ---------------------------------------------------------------- MAC per PE
   logic [PE*AW-1:0] acc_q;

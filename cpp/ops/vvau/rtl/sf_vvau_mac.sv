@@ -17,6 +17,12 @@
 // Element encodings (IKIND / WKIND): 0 unsigned, 1 two's complement signed
 // (INTn, TERNARY), 2 bipolar ({0,1} = {-1,+1}, width 1).
 //
+// EXT_W = 1 (mem_mode external): no ROM; the weight words arrive on the
+// w_* stream in ROM word order, one beat with every input beat (so NF*SF
+// beats per output pixel), and a beat is taken only when both streams offer
+// one. Each ready depends on the other stream's valid, never on out_tready.
+// With EXT_W = 0 the w_* port is unused (w_tready stays low).
+//
 // Flow control: the whole pipeline moves on one enable, the free slot of the
 // output skid buffer (a register), so in_tready is a register too and never
 // depends combinationally on out_tready. II=1 while the output is not stalled.
@@ -32,13 +38,17 @@ module sf_vvau_mac #(
   parameter integer AW = 16,         // accumulator bits (two's complement, modular)
   parameter integer USE_DSP = 0,     // 1: products as $mul (DSP48E1); 0: shift-add in LUTs
   parameter WEIGHT_FILE = "weights.dat",
-  parameter RAM_STYLE = "distributed"  // "block" | anything else: LUTs
+  parameter RAM_STYLE = "distributed", // "block" | anything else: LUTs
+  parameter integer EXT_W = 0        // 1: weights from the w_* stream
 ) (
   input  wire                 clk,
   input  wire                 rst_n,
   input  wire [PE*SIMD*IW-1:0] in_tdata,
   input  wire                 in_tvalid,
   output wire                 in_tready,
+  input  wire [PE*SIMD*WW-1:0] w_tdata,
+  input  wire                 w_tvalid,
+  output wire                 w_tready,
   output wire [PE*AW-1:0]     out_tdata,
   output wire                 out_tvalid,
   input  wire                 out_tready
@@ -66,8 +76,11 @@ module sf_vvau_mac #(
   endfunction
 
   wire en;  // the pipeline advances: the output skid has a free slot
-  assign in_tready = en;
-  wire take = in_tvalid && en;
+  wire w_ok = (EXT_W != 0) ? w_tvalid : 1'b1;
+  wire beat = in_tvalid && w_ok;  // an input beat (and its weights) is offered
+  assign in_tready = en && w_ok;
+  assign w_tready = (EXT_W != 0) && en && in_tvalid;
+  wire take = beat && en;
 
   // ---------------------------------------------------------------- stage 1
   // Input register, weight read, fold counters.
@@ -91,7 +104,7 @@ module sf_vvau_mac #(
 
   always_ff @(posedge clk) begin
     if (!rst_n) v_q <= '0;
-    else if (en) v_q <= {v_q[LAT-2:0], in_tvalid};
+    else if (en) v_q <= {v_q[LAT-2:0], beat};
   end
   always_ff @(posedge clk) begin
     if (en) begin
@@ -102,7 +115,12 @@ module sf_vvau_mac #(
   end
 
   generate
-    if (RAM_STYLE == "block") begin : g_bram
+    if (EXT_W != 0) begin : g_wext
+      always_ff @(posedge clk) if (en) w_q <= w_tdata;
+      /* verilator lint_off UNUSEDSIGNAL */
+      wire unused_addr = ^waddr_q;  // the ROM address counter serves the ROM only
+      /* verilator lint_on UNUSEDSIGNAL */
+    end else if (RAM_STYLE == "block") begin : g_bram
       (* ram_style = "block" *) logic [MW-1:0] wmem [0:WMEM-1];
       initial $readmemh(WEIGHT_FILE, wmem);
       always_ff @(posedge clk) if (en) w_q <= wmem[waddr_q];
@@ -113,6 +131,9 @@ module sf_vvau_mac #(
       logic [MW-1:0] wmem [0:WMEM-1];
       initial $readmemh(WEIGHT_FILE, wmem);
       always_ff @(posedge clk) if (en) w_q <= wmem[waddr_q];
+      /* verilator lint_off UNUSEDSIGNAL */
+      wire unused_w = ^w_tdata;  // no weight stream with the ROM
+      /* verilator lint_on UNUSEDSIGNAL */
     end
   endgenerate
 
