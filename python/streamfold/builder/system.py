@@ -51,8 +51,8 @@ def dma_plan(model, stitched_dir):
     mw = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
     man = load_design(stitched_dir)
     names = mw._model.runtime_input_names()
-    data_ins = [s for s in man["inputs"] if not s.get("node")]
-    w_ins = [s for s in man["inputs"] if s.get("node")]
+    data_ins = [s for s in man["inputs"] if not s.get("weights")]
+    w_ins = [s for s in man["inputs"] if s.get("weights")]
     if len(data_ins) != len(names):
         raise StreamfoldError(f"the stitched design in {stitched_dir} has {len(data_ins)} data inputs but the model "
                               f"has {len(names)}", hint="run step_create_stitched_ip again on this model")
@@ -79,7 +79,7 @@ def dma_plan(model, stitched_dir):
         entry(f"idma{i}", "input", "sf_iodma_rd", s["name"], s["width"], math.prod(shapes[1][:-1]), 1, t, dt,
               shapes)
     for j, s in enumerate(w_ins):
-        entry(f"idma{len(names) + j}", "weights", "sf_iodma_rd", s["name"], s["width"], s["beats"],
+        entry(f"idma{len(names) + j}", "weights", "sf_iodma_rd", s["name"], s["width"], s["pass_beats"],
               s.get("repeat", 1), s.get("tensor", ""), s.get("dtype", ""), None,
               {"node": s["node"], "weights_file": s.get("weights_file")})
     for j, (o, s) in enumerate(zip(mw.graph.output, man["outputs"])):
