@@ -269,8 +269,29 @@ class FoldingResult:
     budget: dict = field(default_factory=dict)
     over_budget: list = field(default_factory=list)  # resources the design exceeds even so
     diagnosis: list = field(default_factory=list)  # per over-budget resource: which layer, what would fix it
+    # Layers SetFolding switched to mem_mode="external" (weights streamed from
+    # DDR) because the weights did not fit the BRAM budget: dicts with node,
+    # weight_bits, bram18 (what its weight memory would have used).
+    external_weights: list = field(default_factory=list)
+    bram18_internal: float = 0.0  # BRAM18 of the minimal design with every weight memory on chip
+
+    def external_note(self):
+        """Which layers stream their weights from DDR and why ('' if none)."""
+        if not self.external_weights:
+            return ""
+        lay = ", ".join(f"{e['node']} ({e['weight_bits'] / 1e6:.2f} Mbit)" for e in self.external_weights)
+        return (f"weights streamed from DDR (mem_mode=\"external\", one extra DMA each, FINN's "
+                f"number_of_external_weights = {len(self.external_weights)}): {lay}; because with all weights on "
+                f"chip the design needs {self.bram18_internal:,.0f} BRAM18 at the minimal folding, over "
+                f"{self.board}'s budget of {self.budget.get('BRAM_18K', 0):,.0f} (largest weight layers moved first, "
+                f"until the rest fits); each streams at most {EXT_WEIGHT_BITS} weight bits per cycle (the 64-bit "
+                f"HP port), which caps its PE*SIMD*wbits")
 
     def message(self):
+        note = self.external_note()
+        return self._message() + ("\n  " + note if note else "")
+
+    def _message(self):
         if self.over_budget:
             return (f"the design does not fit {self.board} even at the chosen folding: "
                     f"{', '.join(self.over_budget)} over budget ({self.resources} vs {self.budget}); "
@@ -284,8 +305,45 @@ class FoldingResult:
                 f"{self.reason}")
 
 
+# A layer whose weights stream from DDR (mem_mode external) reads one weight
+# word per cycle through its DMA on the Zynq's 64-bit HP port: wider words
+# would make the DMA the bottleneck, so SetFolding keeps PE*SIMD*wbits within it.
+EXT_WEIGHT_BITS = 64
+
+
+def weight_bits(node):
+    """Bits of an MVAU's / VVAU's weights (0 for other layers)."""
+    op = base_op(node.op_type)
+    wdt = _attr(node, "weightDataType")
+    if op not in ("MVAU", "VVAU") or not wdt:
+        return 0
+    wb = _core.DataType.from_name(wdt).bitwidth()
+    if op == "MVAU":
+        return int(_attr(node, "MW")) * int(_attr(node, "MH")) * wb
+    k = _attr(node, "Kernel", [1, 1])
+    return int(_attr(node, "Channels")) * int(k[0]) * int(k[1]) * wb
+
+
+def _is_external(node):
+    return base_op(node.op_type) in ("MVAU", "VVAU") and _attr(node, "mem_mode") == "external"
+
+
+def _streamable(raw, node):
+    """An MVAU/VVAU with its weights in an on-chip memory that could stream them instead."""
+    return (base_op(node.op_type) in ("MVAU", "VVAU") and not _is_external(node) and len(node.input) > 1
+            and raw.get_initializer(node.input[1]) is not None)
+
+
+def _ext_width(node, changes=None):
+    """PE*SIMD*wbits of a layer, with `changes` to PE/SIMD applied."""
+    changes = changes or {}
+    pe = int(changes.get("PE", _attr(node, "PE", 1)))
+    simd = int(changes.get("SIMD", _attr(node, "SIMD", 1)))
+    return pe * simd * _core.DataType.from_name(_attr(node, "weightDataType")).bitwidth()
+
+
 def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_max=1024,
-                resource_fraction=0.85):
+                resource_fraction=0.85, external_weights=True):
     """Returns (model, FoldingResult). Resets every knob to 1, then repeatedly
     raises the slowest layer's parallelism to its next legal value (the
     candidate with the fewest cycles, then fewest LUTs) while the whole design
@@ -293,7 +351,15 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
     shell, FIFOs and width converters) and MVAU SIMD·wbits ≤ mvau_wwidth_max
     (FINN's per-PE weight stream limit).
     Stops when every layer meets clock_hz/target_fps or the slowest layer
-    cannot be sped up any more; the result says which and why."""
+    cannot be sped up any more; the result says which and why.
+
+    external_weights: when the weights do not fit the board's BRAM budget at
+    the minimal folding, the MVAU/VVAU layers with the most weight bits are
+    switched to mem_mode="external" (weights streamed from DDR by a DMA) one
+    by one until the rest fits; the result lists them and says why
+    (FoldingResult.external_weights, message()). Such layers keep
+    PE*SIMD*wbits <= EXT_WEIGHT_BITS. False: never switch (over budget is
+    then reported as such)."""
     if not target_fps or target_fps <= 0:
         raise ConfigError(f"target_fps = {target_fps!r} must be > 0", hint="e.g. target_fps: 1000",
                           key="target_fps")
@@ -313,6 +379,32 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
         for k, v in st.items():
             nodes[i].set_string(k, v)
         est[i] = node_estimate(raw, nodes[i].name)
+    _fit_styles(raw, nodes, hw, est, budget)
+    bram18_internal = sum(e["bram18"] for e in est.values())
+    ext_chosen = []
+    if external_weights and bram18_internal > budget["BRAM_18K"]:
+        # Largest weights first: they free the most BRAM per extra DMA.
+        for i in sorted((i for i in hw if _streamable(raw, nodes[i])), key=lambda i: -weight_bits(nodes[i])):
+            if sum(e["bram18"] for e in est.values()) <= budget["BRAM_18K"]:
+                break
+            n = nodes[i]
+            old_mode = _attr(n, "mem_mode")
+            n.set_string("mem_mode", "external")
+            opts = [(_estimate_with(raw, n, st)[0], st) for st in style_options(n)]
+            e, st = min(opts, key=lambda o: (o[1].get("resType") != "dsp", _norm_cost(o[0], budget)))
+            if e["bram18"] >= est[i]["bram18"]:  # its weights were not in BRAM: streaming them frees none
+                if old_mode is None:
+                    n.remove_attr("mem_mode")
+                else:
+                    n.set_string("mem_mode", old_mode)
+                continue
+            if n.get_attr("ram_style") is not None and _attr(n, "ram_style") != "auto":
+                n.set_string("ram_style", "auto")  # no weight memory left to place
+            for k, v in st.items():
+                n.set_string(k, v)
+            ext_chosen.append({"node": n.name, "weight_bits": weight_bits(n), "bram18": est[i]["bram18"] - e["bram18"]})
+            est[i] = node_estimate(raw, n.name)
+        _fit_styles(raw, nodes, hw, est, budget)
     target_cycles = 1e9 / (clock_ns * target_fps)
     frozen = {}  # node index -> why it cannot be sped up
 
@@ -340,6 +432,10 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
                 if nxt[0] * wbits > mvau_wwidth_max:
                     why = f"SIMD·wbits would exceed mvau_wwidth_max={mvau_wwidth_max}"
                     continue
+            if _is_external(n) and _ext_width(n, {p: nxt[0]}) > EXT_WEIGHT_BITS:
+                why = (f"its weights stream from DDR (mem_mode=external) and PE*SIMD*wbits would exceed the "
+                       f"{EXT_WEIGHT_BITS} bits per cycle of the HP port")
+                continue
             # Each style (DSP or LUT multipliers, thresholds in BRAM or
             # LUTRAM) may be re-chosen with the new folding: DSPs first while
             # the chip has them, then LUTs.
@@ -378,7 +474,8 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
                         reason=frozen.get(slowest, ""), resources={RES_KEYS[k]: v for k, v in tot.items()},
                         budget=budget, over_budget=over_budget,
                         diagnosis=[_diagnose(raw, nodes, est, k, tot, budget) for k in RES_KEYS
-                                   if RES_KEYS[k] in over_budget])
+                                   if RES_KEYS[k] in over_budget],
+                        external_weights=ext_chosen, bram18_internal=bram18_internal)
     return m, res
 
 
@@ -419,6 +516,38 @@ def style_options(node):
                 d = {k: v for k, v in (("resType", r), ("ram_style", w), ("ram_style_thresholds", t)) if v}
                 out.append(d)
     return out
+
+
+def _fit_styles(raw, nodes, hw, est, budget):
+    """Where a resource is over budget at the minimal folding, re-choose the
+    implementation styles of its largest users (e.g. thresholds from BRAM to
+    LUTRAM) while that keeps every other resource within budget. Updates the
+    nodes and est in place."""
+    keys = list(RES_KEYS)
+    tot = {k: sum(e[k] for e in est.values()) for k in keys}
+    for k in keys:
+        if tot[k] <= budget[RES_KEYS[k]]:
+            continue
+        for i in sorted(hw, key=lambda i: -est[i][k]):
+            if tot[k] <= budget[RES_KEYS[k]] or est[i][k] <= 0:
+                break
+            n = nodes[i]
+            best = None
+            for st in style_options(n):
+                e = _estimate_with(raw, n, st)[0]
+                if e[k] >= est[i][k]:
+                    continue
+                if any(tot[r] - est[i][r] + e[r] > budget[RES_KEYS[r]] and e[r] > est[i][r] for r in keys if r != k):
+                    continue
+                if best is None or (e[k], _norm_cost(e, budget)) < (best[0][k], _norm_cost(best[0], budget)):
+                    best = (e, st)
+            if best is None:
+                continue
+            for kk, v in best[1].items():
+                n.set_string(kk, v)
+            for r in keys:
+                tot[r] += best[0][r] - est[i][r]
+            est[i] = best[0]
 
 
 def _estimate_with(raw, n, changes):
@@ -469,9 +598,15 @@ def _diagnose(raw, nodes, est, k, tot, budget):
             ob = _core.DataType.from_name(_attr(n, "outputDataType")).bitwidth()
             detail += f", {2 ** ob - 1} threshold steps"
         detail += f", mem_mode {_attr(n, 'mem_mode')})"
+    fix = _FIXES[k]
+    if k == "bram18" and _is_external(n):
+        # Its weights already stream from DDR: what is left in BRAM is the
+        # threshold memories of the activation.
+        fix = ("its weights already stream from DDR, the rest is its thresholds (2^B-1 per channel for B "
+               "output bits): fewer activation bits, or a bigger board")
     return (f"{RES_KEYS[k]} {tot[k]:,.0f} > budget {budget[RES_KEYS[k]]:,.0f} even at the minimal folding: the "
             f"largest user is {n.name} with {est[worst][k]:,.0f} ({est[worst][k] / max(tot[k], 1e-9):.0%}) at "
-            f"{fold}{detail}; what would fix it: {_FIXES[k]}")
+            f"{fold}{detail}; what would fix it: {fix}")
 
 
 # ------------------------------------------------------ bit-width minimization
@@ -564,9 +699,10 @@ class ApplyConfig(Transformation):
 class SetFolding(Transformation):
     """FINN's SetFolding with a board budget; the outcome is in `.result`."""
 
-    def __init__(self, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_max=1024, resource_fraction=0.85):
+    def __init__(self, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_max=1024, resource_fraction=0.85,
+                 external_weights=True):
         self.kw = dict(target_fps=target_fps, clock_ns=clock_ns, board=board, mvau_wwidth_max=mvau_wwidth_max,
-                       resource_fraction=resource_fraction)
+                       resource_fraction=resource_fraction, external_weights=external_weights)
         self.result = None
 
     def apply(self, model):
@@ -592,4 +728,4 @@ class MinimizeAccumulatorWidth(Transformation):
 
 __all__ = ["ApplyConfig", "SetFolding", "MinimizeWeightBitWidth", "MinimizeAccumulatorWidth", "FoldingResult",
            "apply_folding_config", "set_folding", "folding_dict", "legal_values", "fold_dims", "node_estimate",
-           "smallest_int_type", "hw_nodes"]
+           "smallest_int_type", "hw_nodes", "weight_bits", "EXT_WEIGHT_BITS"]
