@@ -40,8 +40,9 @@ class FakeSystem:
         self.log = []
         self.weights_seen = {}
 
-    def allocate(self, shape, dtype, **kw):
-        assert np.dtype(dtype) == np.uint8 and not kw  # sim platform: plain allocate(shape, dtype)
+    def allocate(self, shape, dtype, target=None, **kw):
+        assert np.dtype(dtype) == np.uint8 and not kw  # sim platform: allocate(shape, dtype, target=overlay)
+        assert target is not None and target.ip_dict
         b = np.zeros(shape, np.uint8).view(FakeBuffer)
         addr = self.next_addr
         self.next_addr += (b.nbytes + 4095) // 4096 * 4096 + 4096
@@ -282,7 +283,7 @@ def test_execute_multi_io_and_external_weights(make_driver, tmp_path):
     assert (y0 == e0).all() and (y1 == e1).all()
     assert (sysm.weights_seen["idma2"] == w).all()  # flushed to the device before the run
     order = [n for n, o, v in sysm.log if o == 0]
-    assert order == ["odma0", "odma1", "idma2", "idma0", "idma1"]
+    assert order == ["idma2", "odma0", "odma1", "idma0", "idma1"]  # FINN: weights, outputs, inputs
     res = accel.throughput_test()
     assert "DRAM_extw_idma2_bandwidth[MB/s]" in res
     # the default folder is found next to driver_base.py from any working directory
@@ -378,3 +379,82 @@ def test_driver_base_template_inlines_the_packer():
     x = np.arange(-4, 4, dtype=np.float32).reshape(2, 4)
     ref = finnpy_to_packed_bytearray(x, DataType["INT3"], reverse_inner=True, reverse_endian=True)
     assert (ns["pack"](x, "INT3") == ref).all()
+
+
+def test_weight_bytes_from_the_stitchers_npy(tmp_path):
+    """The stitcher's <node>_wstream.npy (uint8 (pass_beats, bytes), relative
+    to the stitched folder) becomes runtime_weights/<dma>.npy as it is."""
+    from streamfold.driver.make import weight_bytes
+    from streamfold.errors import StreamfoldError
+
+    beats = np.arange(18, dtype=np.uint8).reshape(6, 3)
+    np.save(tmp_path / "MVAU_1_wstream.npy", beats)
+    e = {"name": "idma1", "node": "MVAU_1", "sw": 24, "frame_beats": 6, "weights_file": "MVAU_1_wstream.npy"}
+    assert (weight_bytes(e, str(tmp_path)) == beats.reshape(-1)).all()
+    with pytest.raises(StreamfoldError, match="18 bytes, the DMA reads 21"):
+        weight_bytes(dict(e, frame_beats=7), str(tmp_path))
+    with pytest.raises(StreamfoldError, match="not found"):
+        weight_bytes(e, str(tmp_path / "elsewhere"))
+
+
+def test_steps_write_driver_and_deployment_package(tmp_path, monkeypatch):
+    """step_make_pynq_driver + step_deployment_package on a model whose
+    stitched design and DMA plan are stand-ins: FINN's layout, contents,
+    with and without a bitfile."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    import streamfold as sf
+    from streamfold.builder import DataflowBuildConfig, hw_steps, system
+    from streamfold.builder.pynq_steps import step_deployment_package, step_make_pynq_driver
+    from streamfold.errors import StreamfoldError
+
+    g = helper.make_graph([helper.make_node("Identity", ["x"], ["y"])], "tiny_accel",
+                          [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])])
+    model = sf.ModelWrapper(helper.make_model(g).SerializeToString())
+    cfg = DataflowBuildConfig(output_dir=str(tmp_path / "out"), board="Pynq-Z2", synth_clk_period_ns=8.0,
+                              generate_outputs=["pynq_driver", "deployment_package"])
+    with pytest.raises(StreamfoldError, match="no stitched design"):
+        step_make_pynq_driver(model, cfg)
+    plan = plan_two_weights(tmp_path)
+    stitched = tmp_path / "stitched"
+    stitched.mkdir()
+    monkeypatch.setattr(hw_steps, "stitched_dir", lambda m: str(stitched))
+    monkeypatch.setattr(system, "dma_plan", lambda m, d: plan)
+    with pytest.raises(StreamfoldError, match="no PYNQ driver"):
+        step_deployment_package(model, cfg)
+    model = step_make_pynq_driver(model, cfg)
+    drv = tmp_path / "out" / "driver"
+    assert model.get_metadata_prop("pynq_driver_dir") == str(drv)
+    assert sorted(os.listdir(drv)) == ["driver.py", "driver_base.py", "runtime_weights", "validate.py"]
+    assert os.listdir(drv / "runtime_weights") == ["idma2.npy"]
+    assert "fclk_mhz = 125.0" in (drv / "driver.py").read_text()
+    assert "external weight DMA" in model._step_note
+    model = step_deployment_package(model, cfg)
+    dep = tmp_path / "out" / "deploy"
+    assert sorted(os.listdir(dep)) == ["bitfile", "driver"] and os.listdir(dep / "bitfile") == []
+    assert sorted(os.listdir(dep / "driver")) == sorted(os.listdir(drv))
+    assert (dep / "driver" / "driver_base.py").read_text() == (drv / "driver_base.py").read_text()
+    assert "no bitfile" in model._step_note and "--platform sim" in model._step_note
+    # with Vivado's outputs in <output_dir>/bitfile, the package ships them
+    (tmp_path / "out" / "bitfile").mkdir()
+    for f in ("finn-accel.bit", "finn-accel.hwh", "vivado.log"):
+        (tmp_path / "out" / "bitfile" / f).write_text(f)
+    model = step_deployment_package(model, cfg)
+    assert sorted(os.listdir(dep / "bitfile")) == ["finn-accel.bit", "finn-accel.hwh"]
+    # the driver's default bitfile is the packaged one
+    sys.path.insert(0, str(dep / "driver"))
+    try:
+        for m in ("driver", "driver_base"):
+            sys.modules.pop(m, None)
+        d = importlib.import_module("driver")
+        assert os.path.samefile(d.default_bitfile, dep / "bitfile" / "finn-accel.bit")
+    finally:
+        sys.path.remove(str(dep / "driver"))
+        for m in ("driver", "driver_base"):
+            sys.modules.pop(m, None)
+    # not asked for: skipped with a note
+    cfg2 = DataflowBuildConfig(output_dir=str(tmp_path / "out2"), board="Pynq-Z2", generate_outputs=["stitched_ip"])
+    assert "skipped" in step_make_pynq_driver(model, cfg2)._step_note
+    assert not os.path.exists(tmp_path / "out2" / "driver")

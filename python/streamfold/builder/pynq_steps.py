@@ -60,7 +60,7 @@ def step_make_pynq_driver(model, cfg=None, verify_inputs=None):
     shutil.rmtree(tmp, ignore_errors=True)
     clk = cfg.synth_clk_period_ns if cfg is not None else float(model.get_metadata_prop("clk_ns") or 10.0)
     name = model.graph.name or "accelerator"
-    shapes = write_driver(tmp, plan, model_name=name, fclk_mhz=1000.0 / clk)
+    shapes = write_driver(tmp, plan, model_name=name, fclk_mhz=1000.0 / clk, base_dir=d)
     _replace_dir(tmp, out)
     model.set_metadata_prop("pynq_driver_dir", out)
     ins = ", ".join(f"{n} {dt} {s}" for n, dt, s in zip(shapes["input_dma_name"], shapes["idt"],

@@ -95,11 +95,14 @@ def _render(v, indent=4):
     return "\n".join(lines)
 
 
-def weight_bytes(entry):
+def weight_bytes(entry, base_dir=None):
     """The packed bytes (uint8, 1-D) a weight DMA reads: frame_beats beats of
     sw/8 bytes, from the plan entry's weights_file (.npy of packed uint8, or a
-    $readmemh-style text file, one beat per line, most significant digit first)."""
+    $readmemh-style text file, one beat per line, most significant digit first);
+    a relative path is relative to base_dir (the stitched design's folder)."""
     path = entry.get("weights_file")
+    if path and base_dir and not os.path.isabs(path):
+        path = os.path.join(base_dir, path)
     beat = int(entry["sw"]) // 8
     want = int(entry["frame_beats"]) * beat
     if not path or not os.path.isfile(path):
@@ -134,9 +137,10 @@ def weight_bytes(entry):
     return w
 
 
-def write_driver(out_dir, plan, model_name="accelerator", fclk_mhz=100.0):
+def write_driver(out_dir, plan, model_name="accelerator", fclk_mhz=100.0, base_dir=None):
     """driver.py, driver_base.py, validate.py and (with external weights)
-    runtime_weights/<dma>.npy in out_dir. Returns the io_shape_dict."""
+    runtime_weights/<dma>.npy in out_dir (weights files relative to
+    base_dir, the stitched design's folder). Returns the io_shape_dict."""
     os.makedirs(out_dir, exist_ok=True)
     shapes = io_shape_dict(plan)
     with open(os.path.join(_TEMPLATES, "driver.py")) as f:
@@ -153,5 +157,5 @@ def write_driver(out_dir, plan, model_name="accelerator", fclk_mhz=100.0):
         wd = os.path.join(out_dir, "runtime_weights")
         os.makedirs(wd, exist_ok=True)
         for d in ws:
-            np.save(os.path.join(wd, d["name"] + ".npy"), weight_bytes(d))
+            np.save(os.path.join(wd, d["name"] + ".npy"), weight_bytes(d, base_dir))
     return shapes

@@ -240,7 +240,7 @@ class FINNExampleOverlay:
     def _alloc_kw(self):
         if self.platform == "zynq-iodma":  # HP0 is not coherent: cacheable + flush/invalidate
             return {"cacheable": True, "target": self.device}
-        return {}
+        return {"target": self._ov}  # sim: the simulated board's DDR
 
     @property
     def batch_size(self):
@@ -314,8 +314,8 @@ class FINNExampleOverlay:
         dma.write(0x00, 1)
 
     def execute_on_buffers(self, asynch=False, batch_size=None):
-        """Run the accelerator on the device buffers as they are. Output DMAs
-        start first (they must be ready to drain), then weights and inputs.
+        """Run the accelerator on the device buffers as they are. FINN's order:
+        weight DMAs, then output DMAs (ready to drain), then inputs.
         asynch=False waits until every output DMA is done; asynch=True returns
         at once (wait_until_finished() then waits). batch_size may be smaller
         than the allocated one."""
@@ -326,10 +326,10 @@ class FINNExampleOverlay:
         for o, dma in enumerate(self.odma):
             if not dma.read(0x00) & 0x4:
                 raise DriverError(f"output DMA {o} is not idle", hint="wait_until_finished() after an asynch run")
-        for o, dma in enumerate(self.odma):
-            self._start(dma, self.obuf_packed_device[o], n)
         for dma, buf, _ in self.external_weights:
             self._start(dma, buf, n)
+        for o, dma in enumerate(self.odma):
+            self._start(dma, self.obuf_packed_device[o], n)
         for i, dma in enumerate(self.idma):
             self._start(dma, self.ibuf_packed_device[i], n)
         if not asynch:
