@@ -7,7 +7,7 @@ JOBS ?= $(shell nproc)
 export PYTHONPATH := $(CURDIR)/python:$(PYTHONPATH)
 
 APT_PACKAGES := libprotobuf-dev protobuf-compiler libeigen3-dev libfmt-dev libgtest-dev \
-  dataset-fashion-mnist verilator yosys iverilog
+  dataset-fashion-mnist verilator yosys iverilog tcl
 
 .PHONY: demo test test-full lint-rtl setup deps-apt deps-pip dev build-tests test-cpp test-python bench-cpp install clean
 
