@@ -211,9 +211,9 @@ def test_throughput_one_beat_per_cycle(sw):
     exe = build(sw, fb)
     sb = sw // 8
     lat = dict(rlat="20,40", wlat="20,40")
-    st = check_read(exe, sb, fb, 8, stall=0.0, offset=0, **lat)
+    st = check_read(exe, sb, fb, 8, stall=0.0, offset=PAGE, **lat)
     rd = throughput(st, "rd_first_last")
-    st = check_write(exe, sb, fb, 8, gap=0.0, offset=0, **lat)
+    st = check_write(exe, sb, fb, 8, gap=0.0, offset=PAGE, **lat)
     wr = throughput(st, "wr_first_last")
     print(f"SW={sw}: read {rd:.4f} beats/cycle, write {wr:.4f} beats/cycle over {8 * fb} beats")
     assert rd >= 0.99 and wr >= 0.99, (rd, wr)
