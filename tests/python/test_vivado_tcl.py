@@ -298,3 +298,48 @@ def test_shell_of_a_header_with_odd_ports():
     assert "parameter W = 8" in v and "localparam D = W * 2;" in v and "input wire ap_rst_n" in v
     with pytest.raises(StreamfoldError, match="one clock"):
         make_shell("m", text.replace("ap_clk, ap_rst_n", "clk2, ap_rst_n"))
+
+
+@needs_tclsh
+def test_stub_many_streams_hand_made_plan(tmp_path):
+    """A stitched design with 3 inputs, 5 weight streams and 3 outputs (a
+    hand-written finn_design and plan in dma_plan's schema): 11 DMAs, two-digit
+    interconnect ports, on Pynq-Z2 and on Ultra96."""
+    ins = [(f"s_axis_{k}", w) for k, w in enumerate((8, 24, 64, 8, 16, 32, 40, 8))]
+    outs = [(f"m_axis_{k}", w) for k, w in enumerate((16, 8, 72))]
+    d = tmp_path / "stitched"
+    d.mkdir()
+    ports = ["input wire ap_clk", "input wire ap_rst_n"]
+    body = []
+    for n, w in ins:
+        ports += [f"input wire [{w - 1}:0] {n}_tdata", f"input wire {n}_tvalid", f"output wire {n}_tready"]
+        body.append(f"assign {n}_tready = 1'b1;")
+    for n, w in outs:
+        ports += [f"output wire [{w - 1}:0] {n}_tdata", f"output wire {n}_tvalid", f"input wire {n}_tready"]
+        body += [f"assign {n}_tdata = {w}'d0;", f"assign {n}_tvalid = 1'b0;"]
+    (d / "finn_design.v").write_text("module finn_design (\n  " + ",\n  ".join(ports) + "\n);\n" + "\n".join(body)
+                                     + "\nendmodule\n")
+    man = {"top": "finn_design", "sources": ["finn_design.v"], "mem_files": [],
+           "inputs": [{"name": n, "width": w, "tdata_width": w} for n, w in ins],
+           "outputs": [{"name": n, "width": w, "tdata_width": w} for n, w in outs]}
+    (d / "sf_design.json").write_text(json.dumps(man))
+    plan = []
+    for k, (n, w) in enumerate(ins + outs):
+        rd = k < len(ins)
+        kind = "output" if not rd else ("input" if k < 3 else "weights")
+        params = {"SW": w, "FRAME_BEATS": 3 + k, "MAX_BURST": 16}
+        if rd:
+            params["REPEAT"] = 1 if kind == "input" else 4
+        plan.append({"name": f"idma{k}" if rd else f"odma{k - len(ins)}", "kind": kind,
+                     "module": "sf_iodma_rd" if rd else "sf_iodma_wr", "stream": n, "sw": w, "params": params,
+                     "axilite": "s_axi_control", "aximm": "m_axi_gmem0", "addr": 0x4000_0000 + k * 0x1_0000,
+                     "range": 0x1_0000})
+    for board in ("Pynq-Z2", "Ultra96"):
+        out = tmp_path / board
+        out.mkdir()
+        info = write_bitfile_project(str(out), get_board(board), plan, str(d), 10.0)
+        r, st = _run_stub(info["tcl"])
+        assert r.returncode == 0, r.stderr[-2000:]
+        assert st["intf_nets"]["odma2/s_axi_control"] == "axi_interconnect_0/M10_AXI"
+        assert st["intf_nets"]["odma2/in0_V"] == "finn_design_0/m_axis_2"
+        assert st["cells"]["idma7"]["config"]["REPEAT"] == "4" and len(st["addrs"]) == 11

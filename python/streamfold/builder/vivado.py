@@ -293,6 +293,10 @@ def check_plan(plan, ps_kind, finn_ports):
     if not plan:
         raise StreamfoldError("the DMA plan is empty: the stitched design has no top-level stream",
                               hint="run step_create_stitched_ip on the dataflow child")
+    if len(plan) > 64:
+        # axi_interconnect has at most 64 master ports, smartconnect 64 slave ports.
+        raise StreamfoldError(f"{len(plan)} DMAs: one AXI interconnect / smartconnect takes at most 64",
+                              hint="a design with that many top-level streams needs a second interconnect level")
     lo, hi = PS_KINDS[ps_kind]["window"]
     first = min(int(d["addr"]) for d in plan)
     rebase = lo - first if first < lo else 0
@@ -558,7 +562,16 @@ def write_bitfile_project(out_dir, board, plan, stitched_dir, clk_ns):
                           hint="step_synthesize_bitfile builds the vivado_zynq shell; use a Zynq board "
                                "(Pynq-Z1, Pynq-Z2, Ultra96, ZCU102, ZCU104, KV260)", key="board")
     man = load_design(stitched_dir)
-    top_text = open(os.path.join(stitched_dir, man["sources"][0])).read()
+    top_text = None
+    for src in man["sources"]:
+        with open(os.path.join(stitched_dir, src)) as f:
+            t = f.read()
+        if re.search(r"\bmodule\s+" + re.escape(man["top"]) + r"\b", t):
+            top_text = t
+            break
+    if top_text is None:
+        raise StreamfoldError(f"no source of the stitched design in {stitched_dir} defines {man['top']}",
+                              hint="run step_create_stitched_ip again")
     shell, shell_text, finn_intfs = make_shell(man["top"], top_text, shell_name="finn_design" + SHELL_SUFFIX)
     finn_ports = {}
     for s in man["inputs"]:
