@@ -187,6 +187,30 @@ def _sized_depth(occupancy):
     return 1 << (occupancy - 1).bit_length()
 
 
+def _swg_row_cap(mw, producer, consumer):
+    """FINN's swg_exception: a FIFO into the MVAU/VVAU of a convolution (fed
+    by a sliding-window generator, possibly through width converters) needs
+    at most one output row of the layer's input windows: the generator cannot
+    run further ahead than its line buffer lets it anyway. Rounded as every
+    depth is; None for any other edge. Such an edge is linear (no fork/join),
+    so a cap may cost throughput but never deadlocks."""
+    if producer in ("input", "output") or consumer in ("input", "output"):
+        return None
+    cn = mw.get_node_from_name(consumer)
+    if base_op(cn.op_type) not in ("MVAU", "VVAU"):
+        return None
+    pn = mw.get_node_from_name(producer)
+    while pn is not None and base_op(pn.op_type) in ("StreamingDataWidthConverter", "StreamingFIFO"):
+        pn = mw.find_producer(pn.input[0])
+    if pn is None or base_op(pn.op_type) != "ConvolutionInputGenerator":
+        return None
+    f = [int(v) for v in _core.hw_stream_shapes(mw._model, cn.name)["folded_in"]]
+    row = 1
+    for v in (f[2:-1] if len(f) >= 4 else f[:-1]):
+        row *= v
+    return _sized_depth(max(3, row))
+
+
 def _edge_of(mw, fifo):
     prod = mw.find_producer(fifo.input[0])
     cons = mw.find_consumer(fifo.output[0])
@@ -237,6 +261,7 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
     model = model.transform("InsertDWC")
     auto = cfg.auto_fifo_depths if cfg is not None else True
     mem_style = cfg.large_fifo_mem_style if cfg is not None else "auto"
+    swg_exception = bool(cfg.default_swg_exception) if cfg is not None else False
     report = {}
     t0 = time.time()
     if not auto:
@@ -282,12 +307,18 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
             if p == "input":
                 occ = min(occ, 2)
             depth = _sized_depth(occ)
+            cap = _swg_row_cap(model, p, c) if swg_exception else None
+            capped = cap is not None and depth > cap
+            if capped:
+                depth = cap
             style = "block" if depth > 256 and mem_style == "auto" else mem_style
             n.set_int("depth", depth)
             n.set_string("ram_style", style)
             why = (f"max occupancy {occ} over {frames} frame(s) of stitched rtlsim" if p != "input" else
                    "fed by the input DMA, which waits on TREADY")
             why += ", rounded to " + (f"{depth}" if depth > 2 else "2: removed (the layers' output registers hold 2)")
+            if capped:
+                why += f", capped at one output row of the sliding window ({cap}, default_swg_exception)"
             report[n.name] = {"depth": depth, "max_occupancy": occ, "between": [p, c], "ram_style": style,
                               "why": why}
             if depth <= 2:
@@ -302,8 +333,6 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
         rep = os.path.join(os.fspath(cfg.output_dir), "report")
         os.makedirs(rep, exist_ok=True)
         write_json_atomic(os.path.join(rep, "fifo_depths.json"), report)
-    if cfg is not None and cfg.default_swg_exception:
-        note += "; default_swg_exception is not applied in this version (SWG->MVAU FIFOs keep their measured depth)"
     if cfg is not None and cfg.split_large_fifos:
         note += "; split_large_fifos has nothing to do: sf_fifo takes any depth (no Vivado FIFO IP limit)"
     model._step_note = note
