@@ -135,8 +135,8 @@ def _mutated(tmp_path, board, kind, old, new, clk_ns=10.0):
     ("Pynq-Z2", "-reference sf_iodma_rd_bd idma0", "-reference sf_iodma_rd idma0", "needs a Verilog top"),
     ("Pynq-Z2", "validate_bd_design\n", "validate_bd\n", "unknown command validate_bd"),
     ("Pynq-Z2", " [get_bd_pins odma0/ap_rst_n]", "", "odma0/ap_rst_n is not connected"),
-    ("Pynq-Z2", "set_property CONFIG.FREQ_HZ $fclk_hz [get_bd_pins idma0/ap_clk]\n", "",
-     "FREQ_HZ of idma0/ap_clk"),
+    ("Pynq-Z2", "set fclk_hz [get_property CONFIG.FREQ_HZ [get_bd_pins zynq_ps/FCLK_CLK0]]",
+     "set fclk_hz 100000000", "FREQ_HZ of finn_design_0/ap_clk is 100000000, the clock runs at 125000000"),
     ("Pynq-Z2", "[get_bd_pins zynq_ps/FCLK_RESET0_N] [get_bd_pins rst_fclk0/ext_reset_in]",
      "[get_bd_pins zynq_ps/FCLK_RESET0_N] [get_bd_pins zynq_ps/FCLK_CLK0]", "is on a net already"),
     ("Pynq-Z2", "connect_bd_intf_net [get_bd_intf_pins idma0/m_axi_gmem0] [get_bd_intf_pins smartconnect_0/S00_AXI]",
@@ -188,7 +188,7 @@ def test_shells_match_the_rtl(tmp_path):
     # derived parameters stay derived (Vivado would freeze them at creation)
     assert "localparam WRAP" in text and "parameter WRAP" not in text
     assert "X_INTERFACE_INFO = \"xilinx.com:interface:axis:1.0 out_V TDATA\"" in text
-    assert 'ASSOCIATED_BUSIF s_axi_control:m_axi_gmem0:out_V' in text
+    assert 'ASSOCIATED_BUSIF s_axi_control:m_axi_gmem0:out_V, ASSOCIATED_RESET ap_rst_n, FREQ_HZ 100000000' in text
 
 
 def test_step_without_vivado_leaves_a_ready_script(tmp_path, monkeypatch, capsys):

@@ -189,10 +189,11 @@ def _interfaces(ports):
     return out
 
 
-def make_shell(module, text, shell_name=None):
+def make_shell(module, text, shell_name=None, freq_hz=None):
     """Plain-Verilog shell of `module` (source `text`), same parameters and
-    ports, with the bus-interface attributes Vivado's module reference reads.
-    Returns (shell module name, Verilog text, interfaces)."""
+    ports, with the bus-interface attributes Vivado's module reference reads
+    (freq_hz: the clock's FREQ_HZ; module references get none from their
+    neighbours). Returns (shell module name, Verilog text, interfaces)."""
     params, ports = parse_module_header(text, module)
     shell = shell_name or module + SHELL_SUFFIX
     intfs = _interfaces(ports)
@@ -221,7 +222,8 @@ def make_shell(module, text, shell_name=None):
         if name == clocks[0]:
             attrs.append(f'(* X_INTERFACE_INFO = "xilinx.com:signal:clock:1.0 {name} CLK" *)')
             attrs.append(f'(* X_INTERFACE_PARAMETER = "XIL_INTERFACENAME {name}, ASSOCIATED_BUSIF '
-                         f'{":".join(intfs)}, ASSOCIATED_RESET {resets[0]}" *)')
+                         f'{":".join(intfs)}, ASSOCIATED_RESET {resets[0]}'
+                         + (f", FREQ_HZ {int(freq_hz)}" if freq_hz else "") + '" *)')
         elif name == resets[0]:
             attrs.append(f'(* X_INTERFACE_INFO = "xilinx.com:signal:reset:1.0 {name} RST" *)')
             attrs.append(f'(* X_INTERFACE_PARAMETER = "XIL_INTERFACENAME {name}, POLARITY ACTIVE_LOW" *)')
@@ -406,8 +408,9 @@ def make_project_tcl(board, plan_addr, finn_intfs, dma_intfs, sources, sv_source
     for d, _ in plan_addr:
         L.append(f"create_bd_cell -type module -reference {d['module']}{SHELL_SUFFIX} {d['name']}")
         L.append(f"set_property -dict {_dict(d['params'])} [get_bd_cells {d['name']}]")
-    # Module references get no clock frequency from their neighbours: give
-    # them the one the PS really makes, so validation sees one clock domain.
+    # Module references get no clock frequency from their neighbours: the
+    # shells declare the requested one; here they get the one the PS really
+    # makes (it rounds to its dividers), so validation sees one clock.
     L.append(f"set fclk_hz [get_property CONFIG.FREQ_HZ [get_bd_pins zynq_ps/{ps['clk']}]]")
     for cell in [FINN_CELL] + [d["name"] for d, _ in plan_addr]:
         L.append(f"set_property CONFIG.FREQ_HZ $fclk_hz [get_bd_pins {cell}/ap_clk]")
@@ -572,7 +575,9 @@ def write_bitfile_project(out_dir, board, plan, stitched_dir, clk_ns):
     if top_text is None:
         raise StreamfoldError(f"no source of the stitched design in {stitched_dir} defines {man['top']}",
                               hint="run step_create_stitched_ip again")
-    shell, shell_text, finn_intfs = make_shell(man["top"], top_text, shell_name="finn_design" + SHELL_SUFFIX)
+    freq_hz = round(1e9 / float(clk_ns))
+    shell, shell_text, finn_intfs = make_shell(man["top"], top_text, shell_name="finn_design" + SHELL_SUFFIX,
+                                               freq_hz=freq_hz)
     finn_ports = {}
     for s in man["inputs"]:
         finn_ports[s["name"]] = {"dir": "input", "width": int(s["tdata_width"])}
@@ -612,7 +617,7 @@ def write_bitfile_project(out_dir, board, plan, stitched_dir, clk_ns):
     for m, text in sorted(lib.items()):
         put(m + ".sv", text=text)
     for m in modules:
-        sname, stext, intfs = make_shell(m, lib[m])
+        sname, stext, intfs = make_shell(m, lib[m], freq_hz=freq_hz)
         put(sname + ".v", text=stext)
         streams = [i for i, k in intfs.items() if k == "axis"]
         if len(streams) != 1:

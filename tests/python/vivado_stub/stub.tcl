@@ -44,6 +44,8 @@ namespace eval sf {
     variable cell_order {}
     variable pinfreq             ;# cell/pin -> FREQ_HZ set on module pins
     array set pinfreq {}
+    variable shellfreq           ;# module -> FREQ_HZ its clock declares
+    array set shellfreq {}
     variable net_of              ;# cell/pin -> net id
     array set net_of {}
     variable nets                ;# net id -> list of pins
@@ -357,6 +359,7 @@ proc sf::module_ports {ref} {
                 dict set pins $name {I clk 1}
                 if {![regexp {ASSOCIATED_BUSIF ([\w:]+)} $param -> assoc]} { sf::fail "$ref: clock $name has no ASSOCIATED_BUSIF" }
                 if {![regexp {ASSOCIATED_RESET (\w+)} $param -> r]} { sf::fail "$ref: clock $name has no ASSOCIATED_RESET" }
+                if {[regexp {FREQ_HZ (\d+)} $param -> hz]} { dict set pins $name {I clk 1} ; set ::sf::shellfreq($ref) $hz }
             }
             xilinx.com:signal:reset:1.0 {
                 if {$dir ne "input" || $sig ne "RST"} { sf::fail "$ref: reset $name must be an input RST" }
@@ -619,7 +622,10 @@ proc sf::pin_freq {pin} {
     lassign [split $pin /] cell pn
     set c $::sf::cells($cell)
     if {[dict get $c kind] eq "module"} {
-        return [expr {[info exists ::sf::pinfreq($pin)] ? $::sf::pinfreq($pin) : 100000000}]
+        # set_property on the pin, else the shell's X_INTERFACE_PARAMETER, else Vivado's default
+        if {[info exists ::sf::pinfreq($pin)]} { return $::sf::pinfreq($pin) }
+        set ref [dict get $c ref]
+        return [expr {[info exists ::sf::shellfreq($ref)] ? $::sf::shellfreq($ref) : 100000000}]
     }
     set cf [dict get $c config]
     switch -- $pn {
