@@ -360,6 +360,16 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
     (FoldingResult.external_weights, message()). Such layers keep
     PE*SIMD*wbits <= EXT_WEIGHT_BITS. False: never switch (over budget is
     then reported as such)."""
+    m, res = _set_folding(model, target_fps, clock_ns, board, mvau_wwidth_max, resource_fraction, False)
+    if external_weights and "BRAM_18K" in res.over_budget:
+        # Only when the on-chip design cannot fit (so designs that fit are
+        # folded exactly as without this option): again, with the BRAM users
+        # re-styled and the largest weights streamed from DDR.
+        m, res = _set_folding(model, target_fps, clock_ns, board, mvau_wwidth_max, resource_fraction, True)
+    return m, res
+
+
+def _set_folding(model, target_fps, clock_ns, board, mvau_wwidth_max, resource_fraction, stream_weights):
     if not target_fps or target_fps <= 0:
         raise ConfigError(f"target_fps = {target_fps!r} must be > 0", hint="e.g. target_fps: 1000",
                           key="target_fps")
@@ -379,32 +389,27 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
         for k, v in st.items():
             nodes[i].set_string(k, v)
         est[i] = node_estimate(raw, nodes[i].name)
-    _fit_styles(raw, nodes, hw, est, budget)
     bram18_internal = sum(e["bram18"] for e in est.values())
     ext_chosen = []
-    if external_weights and bram18_internal > budget["BRAM_18K"]:
+    if stream_weights and sum(e["bram18"] for e in est.values()) > budget["BRAM_18K"]:
         # Largest weights first: they free the most BRAM per extra DMA.
         for i in sorted((i for i in hw if _streamable(raw, nodes[i])), key=lambda i: -weight_bits(nodes[i])):
             if sum(e["bram18"] for e in est.values()) <= budget["BRAM_18K"]:
                 break
             n = nodes[i]
             old_mode = _attr(n, "mem_mode")
-            n.set_string("mem_mode", "external")
-            opts = [(_estimate_with(raw, n, st)[0], st) for st in style_options(n)]
-            e, st = min(opts, key=lambda o: (o[1].get("resType") != "dsp", _norm_cost(o[0], budget)))
+            n.set_string("mem_mode", "external")  # its other styles stay as chosen
+            e = node_estimate(raw, n.name)
             if e["bram18"] >= est[i]["bram18"]:  # its weights were not in BRAM: streaming them frees none
                 if old_mode is None:
                     n.remove_attr("mem_mode")
                 else:
                     n.set_string("mem_mode", old_mode)
                 continue
-            if n.get_attr("ram_style") is not None and _attr(n, "ram_style") != "auto":
-                n.set_string("ram_style", "auto")  # no weight memory left to place
-            for k, v in st.items():
-                n.set_string(k, v)
             ext_chosen.append({"node": n.name, "weight_bits": weight_bits(n), "bram18": est[i]["bram18"] - e["bram18"]})
-            est[i] = node_estimate(raw, n.name)
-        _fit_styles(raw, nodes, hw, est, budget)
+            est[i] = e
+    if stream_weights:  # what still does not fit (e.g. thresholds): LUTRAM where the LUTs allow
+        _fit_styles(raw, nodes, hw, est, budget, "bram18")
     target_cycles = 1e9 / (clock_ns * target_fps)
     frozen = {}  # node index -> why it cannot be sped up
 
@@ -518,16 +523,14 @@ def style_options(node):
     return out
 
 
-def _fit_styles(raw, nodes, hw, est, budget):
-    """Where a resource is over budget at the minimal folding, re-choose the
+def _fit_styles(raw, nodes, hw, est, budget, k):
+    """Where resource k is over budget at the minimal folding, re-choose the
     implementation styles of its largest users (e.g. thresholds from BRAM to
     LUTRAM) while that keeps every other resource within budget. Updates the
     nodes and est in place."""
     keys = list(RES_KEYS)
-    tot = {k: sum(e[k] for e in est.values()) for k in keys}
-    for k in keys:
-        if tot[k] <= budget[RES_KEYS[k]]:
-            continue
+    tot = {r: sum(e[r] for e in est.values()) for r in keys}
+    if tot[k] > budget[RES_KEYS[k]]:
         for i in sorted(hw, key=lambda i: -est[i][k]):
             if tot[k] <= budget[RES_KEYS[k]] or est[i][k] <= 0:
                 break
