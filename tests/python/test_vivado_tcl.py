@@ -343,3 +343,11 @@ def test_stub_many_streams_hand_made_plan(tmp_path):
         assert st["intf_nets"]["odma2/s_axi_control"] == "axi_interconnect_0/M10_AXI"
         assert st["intf_nets"]["odma2/in0_V"] == "finn_design_0/m_axis_2"
         assert st["cells"]["idma7"]["config"]["REPEAT"] == "4" and len(st["addrs"]) == 11
+
+
+@needs_tclsh
+def test_stub_fails_on_caught_violations(tmp_path):
+    """A violation inside the script's own catch still fails the run."""
+    r, _ = _run_stub(_mutated(tmp_path, "Pynq-Z2", "plain", "set pin [get_bd_pins idma0/ap_clk]\n",
+                              "set pin [get_bd_pins idma0/ap_rst_n]\n"))
+    assert r.returncode != 0 and "caught violation(s): set_property: FREQ_HZ on non-clock idma0/ap_rst_n" in r.stderr

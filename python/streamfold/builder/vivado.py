@@ -411,9 +411,13 @@ def make_project_tcl(board, plan_addr, finn_intfs, dma_intfs, sources, sv_source
     # Module references get no clock frequency from their neighbours: the
     # shells declare the requested one; here they get the one the PS really
     # makes (it rounds to its dividers), so validation sees one clock.
+    # (If this Vivado keeps module-reference clock parameters read-only, the
+    # shells' value stands: exact for the frequencies the PS divides exactly.)
     L.append(f"set fclk_hz [get_property CONFIG.FREQ_HZ [get_bd_pins zynq_ps/{ps['clk']}]]")
     for cell in [FINN_CELL] + [d["name"] for d, _ in plan_addr]:
-        L.append(f"set_property CONFIG.FREQ_HZ $fclk_hz [get_bd_pins {cell}/ap_clk]")
+        L.append(f"set pin [get_bd_pins {cell}/ap_clk]")
+        L.append("if {[catch {set_property CONFIG.FREQ_HZ $fclk_hz $pin} msg]} "
+                 "{ puts \"streamfold: FREQ_HZ of $pin left as declared ($msg)\" }")
     L += ["# PS master -> AXI interconnect -> every DMA's AXI-lite port; every DMA master -> smartconnect -> PS slave",
           f"connect_bd_intf_net [get_bd_intf_pins zynq_ps/{ps['master']}] [get_bd_intf_pins axi_interconnect_0/S00_AXI]",
           f"connect_bd_intf_net [get_bd_intf_pins smartconnect_0/M00_AXI] [get_bd_intf_pins zynq_ps/{ps['slave']}]"]

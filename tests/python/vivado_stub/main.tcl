@@ -6,4 +6,8 @@ set script [file normalize [lindex $argv 0]]
 set argv {}
 set argc 0
 source $script
+if {[llength $::sf::failures]} {
+    puts stderr "vivado_stub: the script caught violation(s): [join $::sf::failures {; }]"
+    exit 1
+}
 if {[info exists ::env(SF_STUB_STATE)]} { sf::dump $::env(SF_STUB_STATE) }

@@ -63,7 +63,12 @@ namespace eval sf {
     variable log {}
 }
 
-proc sf::fail {msg} { error "vivado_stub: $msg" }
+# Every violation is remembered too, so one the script catches still fails the run (main.tcl).
+proc sf::fail {msg} {
+    lappend ::sf::failures $msg
+    error "vivado_stub: $msg"
+}
+set ::sf::failures {}
 
 # Options: spec is a dict option -> 0 (flag) or 1 (takes a value). Returns
 # {opts positional}.
