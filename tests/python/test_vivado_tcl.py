@@ -304,7 +304,7 @@ def test_shell_of_a_header_with_odd_ports():
 def test_stub_many_streams_hand_made_plan(tmp_path):
     """A stitched design with 3 inputs, 5 weight streams and 3 outputs (a
     hand-written finn_design and plan in dma_plan's schema): 11 DMAs, two-digit
-    interconnect ports, on Pynq-Z2 and on Ultra96."""
+    interconnect ports, on every Zynq board but ZCU104 (tested above)."""
     ins = [(f"s_axis_{k}", w) for k, w in enumerate((8, 24, 64, 8, 16, 32, 40, 8))]
     outs = [(f"m_axis_{k}", w) for k, w in enumerate((16, 8, 72))]
     d = tmp_path / "stitched"
@@ -334,7 +334,7 @@ def test_stub_many_streams_hand_made_plan(tmp_path):
                      "module": "sf_iodma_rd" if rd else "sf_iodma_wr", "stream": n, "sw": w, "params": params,
                      "axilite": "s_axi_control", "aximm": "m_axi_gmem0", "addr": 0x4000_0000 + k * 0x1_0000,
                      "range": 0x1_0000})
-    for board in ("Pynq-Z2", "Ultra96"):
+    for board in ("Pynq-Z2", "Ultra96", "ZCU102", "KV260", "Pynq-Z1"):
         out = tmp_path / board
         out.mkdir()
         info = write_bitfile_project(str(out), get_board(board), plan, str(d), 10.0)
@@ -343,6 +343,10 @@ def test_stub_many_streams_hand_made_plan(tmp_path):
         assert st["intf_nets"]["odma2/s_axi_control"] == "axi_interconnect_0/M10_AXI"
         assert st["intf_nets"]["odma2/in0_V"] == "finn_design_0/m_axis_2"
         assert st["cells"]["idma7"]["config"]["REPEAT"] == "4" and len(st["addrs"]) == 11
+        b = get_board(board)
+        # ZCU102's pinned board file (3.3) is not installed in the stub: the newest one (3.4) is taken
+        assert st["props"]["board_part"] == (b.board_part if board != "ZCU102" else "xilinx.com:zcu102:part0:3.4")
+        assert st["props"]["board_connections"] == (b.board_connections or "")
 
 
 @needs_tclsh
