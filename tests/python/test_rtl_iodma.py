@@ -174,11 +174,14 @@ def test_iodma_random_full(sw, fb, n):
 
 
 def test_read_repeat_wrap():
-    """REPEAT > 1 (external weights): one frame, re-read N*REPEAT times (WRAP=1),
-    a frame of 7*3 = 21 bytes (not a multiple of 8)."""
+    """External weights (WRAP=1): one frame in DDR, re-read N*REPEAT times; a
+    frame of 7*3 = 21 bytes (not a multiple of 8)."""
     exe = build(24, 7, repeat=3)
     check_read(exe, 3, 7, 5, repeat=3, seed=3, **STRESS)
     check_read(exe, 3, 7, 1, repeat=3, seed=4)
+    # a weight stream with one pass per frame (REPEAT = 1): still one buffer, N passes
+    exe = build(16, 11, repeat=1, wrap=1)
+    check_read(exe, 2, 11, 9, repeat=1, wrap=1, seed=6, **STRESS)
 
 
 @pytest.mark.full

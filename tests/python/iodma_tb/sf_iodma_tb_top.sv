@@ -5,7 +5,7 @@
 // and drives the streams (sink/source with random stalls, or loopback).
 // Generated once by hand from the module headers; keep in step with them.
 module sf_iodma_tb_top #(
-  parameter integer SW = 8, FRAME_BEATS = 1, REPEAT = 1, WRAP = (REPEAT > 1) ? 1 : 0,
+  parameter integer SW = 8, FRAME_BEATS = 1, REPEAT = 1, WRAP = 0,
   parameter integer AXI_AW = 32, MAX_BURST = 16, RD_DEPTH = 128, WR_DEPTH = 64
 ) (
   input  wire ap_clk,

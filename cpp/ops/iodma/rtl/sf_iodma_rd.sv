@@ -9,7 +9,9 @@
 //   before the next (N*REPEAT*FB bytes leave, N*FB are read once per repeat).
 // - WRAP = 1 (FINN's "wrap" burst mode, external weights): the buffer holds one
 //   frame of FB bytes, streamed N*REPEAT times.
-// WRAP defaults to 1 when REPEAT > 1 (a weight stream re-read per count).
+// A weight stream (dma_plan kind "weights") needs WRAP = 1 whatever REPEAT is
+// (REPEAT = 1 for a layer with one input vector per frame); inputs use WRAP = 0.
+// WRAP's default is a literal (0) so that Vivado module references can set it.
 // The base address must be 8-byte aligned (PYNQ buffers are page aligned): its
 // low three bits are ignored. FB need not be a multiple of 8: the bytes of a
 // word outside the frame(s) are read and dropped.
@@ -34,7 +36,7 @@ module sf_iodma_rd #(
   parameter integer SW          = 8,    // stream TDATA width, a multiple of 8
   parameter integer FRAME_BEATS = 1,    // stream beats per frame
   parameter integer REPEAT      = 1,    // times each frame is streamed per count
-  parameter integer WRAP        = (REPEAT > 1) ? 1 : 0,
+  parameter integer WRAP        = 0,    // 1: one frame in memory, streamed N*REPEAT times
   parameter integer AXI_DW      = 64,   // must be 64 (Zynq HP port)
   parameter integer AXI_AW      = 32,
   parameter integer MAX_BURST   = 16,   // 1..256
