@@ -66,7 +66,12 @@ def dma_plan(model, stitched_dir):
              "axilite": "s_axi_control", "aximm": "m_axi_gmem0", "addr": AXIL_BASE + k * AXIL_RANGE,
              "range": AXIL_RANGE, "tensor": tensor, "dtype": dt}
         if module == "sf_iodma_rd":
+            # Weights: one pass in memory, re-read for every frame (FINN's "wrap"
+            # burst mode); inputs: N frames back to back, each read once.
             d["params"]["REPEAT"] = int(repeat)
+            d["params"]["WRAP"] = 1 if kind == "weights" else 0
+            # weights: one pass in DDR, streamed N*REPEAT times (sf_iodma_rd's WRAP)
+            d["params"]["WRAP"] = int(kind == "weights")
         if shapes is not None:
             d["shape_normal"], d["shape_folded"], d["shape_packed"] = shapes
         d["frame_bytes"] = int(beats) * d["sw"] // 8
