@@ -348,7 +348,7 @@ def _dict(cfg):
     return "[list " + " ".join(f"CONFIG.{k} {{{v}}}" for k, v in cfg.items()) + "]"
 
 
-def make_project_tcl(board, plan_addr, finn_intfs, dma_intfs, sources, sv_sources, clk_ns):
+def make_project_tcl(board, plan_addr, dma_intfs, sources, sv_sources, clk_ns):
     """The TCL that builds the block design and the bitstream (see the module
     docstring). `sources` are paths relative to the script's folder."""
     ps = PS_KINDS[board.ps]
@@ -419,7 +419,8 @@ def make_project_tcl(board, plan_addr, finn_intfs, dma_intfs, sources, sv_source
         L.append("if {[catch {set_property CONFIG.FREQ_HZ $fclk_hz $pin} msg]} "
                  "{ puts \"streamfold: FREQ_HZ of $pin left as declared ($msg)\" }")
     L += ["# PS master -> AXI interconnect -> every DMA's AXI-lite port; every DMA master -> smartconnect -> PS slave",
-          f"connect_bd_intf_net [get_bd_intf_pins zynq_ps/{ps['master']}] [get_bd_intf_pins axi_interconnect_0/S00_AXI]",
+          f"connect_bd_intf_net [get_bd_intf_pins zynq_ps/{ps['master']}] "
+          "[get_bd_intf_pins axi_interconnect_0/S00_AXI]",
           f"connect_bd_intf_net [get_bd_intf_pins smartconnect_0/M00_AXI] [get_bd_intf_pins zynq_ps/{ps['slave']}]"]
     for k, (d, _) in enumerate(plan_addr):
         cell, ds = d["name"], dma_intfs[d["module"]]
@@ -467,7 +468,9 @@ def make_project_tcl(board, plan_addr, finn_intfs, dma_intfs, sources, sv_source
           "# .gen since Vivado 2020.2, .srcs before",
           f"set hwh [glob -nocomplain [file join $proj_dir {PROJECT_NAME}.gen sources_1 bd {BD_NAME} hw_handoff "
           f"{BD_NAME}.hwh] [file join $proj_dir {PROJECT_NAME}.srcs sources_1 bd {BD_NAME} hw_handoff {BD_NAME}.hwh]]",
-          'if {[llength $bit] == 0 || [llength $hwh] == 0} { error "streamfold: no bitstream or no .hwh in $proj_dir" }',
+          "if {[llength $bit] == 0 || [llength $hwh] == 0} {",
+          '    error "streamfold: no bitstream or no .hwh in $proj_dir"',
+          "}",
           "file copy -force [lindex $bit 0] [file join $here finn-accel.bit]",
           "file copy -force [lindex $hwh 0] [file join $here finn-accel.hwh]",
           "close_project",
@@ -587,7 +590,7 @@ def write_bitfile_project(out_dir, board, plan, stitched_dir, clk_ns):
         finn_ports[s["name"]] = {"dir": "input", "width": int(s["tdata_width"])}
     for s in man["outputs"]:
         finn_ports[s["name"]] = {"dir": "output", "width": int(s["tdata_width"])}
-    missing = sorted(set(finn_ports) - set(finn_intfs))
+    missing = sorted(p for p in finn_ports if finn_intfs.get(p) != "axis")
     if missing:
         raise StreamfoldError(f"finn_design's streams {missing} are not AXI-stream ports of its Verilog top")
     plan_addr = check_plan(plan, board.ps, finn_ports)
@@ -638,7 +641,7 @@ def write_bitfile_project(out_dir, board, plan, stitched_dir, clk_ns):
                                           hint=f"its parameters are {sorted(params)}")
         dma_intfs[m] = streams[0]
 
-    tcl = make_project_tcl(board, plan_addr, finn_intfs, dma_intfs, sources, sv_sources, clk_ns)
+    tcl = make_project_tcl(board, plan_addr, dma_intfs, sources, sv_sources, clk_ns)
     with open(os.path.join(out_dir, "make_project.tcl"), "w") as f:
         f.write(tcl)
     py_dir = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
