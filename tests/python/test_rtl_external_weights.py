@@ -20,6 +20,7 @@ Default run: 13 Verilator builds and the emotion CNN's export (~70 s cold on
 2 cores, ~45 s of it the builds and the export). Random MVAU/VVAU designs in
 external mode (the layer tests' hypothesis strategies) are @pytest.mark.full.
 """
+import copy
 import json
 import os
 
@@ -288,3 +289,36 @@ def test_set_folding_emotion_cnn_8b_streams_weights():
             assert n.get_attr("mem_mode") in (b"external", "external")
     if r.over_budget:
         assert "thresholds" in r.message(), r.message()
+
+
+@pytest.mark.full
+def test_build_flow_with_an_external_layer(tmp_path):
+    """TFC-w1a1's largest MVAU in external mode through FINN's steps from
+    step_generate_estimate_reports on: FIFO sizing, the stitched design and
+    rtlsim_performance feed the weight stream; bit-exact with the parent, and
+    the measured throughput equals the estimate (the weight stream keeps II = 1)."""
+    import rtl_zoo
+    from streamfold.builder import steps
+    from streamfold.builder.config import ALL_STEPS
+
+    name = "tfc_w1a1"
+    cfg, parent, child = rtl_zoo.folded(name, 100_000, generate_outputs=("estimate_reports", "stitched_ip",
+                                                                          "rtlsim_performance"),
+                                        rtlsim_batch_size=4)
+    cfg = copy.copy(cfg)  # rtl_zoo caches (cfg, parent, child) for other tests: change copies only
+    cfg.output_dir = str(tmp_path / "out")
+    m = child.copy()
+    big = max((n for n in m.graph.node if F.weight_bits(n)), key=F.weight_bits)
+    big.set_string("mem_mode", "external")
+    for s in ALL_STEPS[9:15]:
+        m = getattr(steps, s)(m, cfg)
+    man = stitched.load_design(os.path.join(cfg.output_dir, "stitched_ip"))
+    assert [s["node"] for s in stitched.weight_streams(man)] == [big.name]
+    x = rtl_zoo.inputs(name, 3, seed=5)
+    want = np.concatenate([rtl_zoo.run_parent(parent, x[i:i + 1]) for i in range(len(x))])
+    got = rtl_zoo.run_parent(rtl_zoo.with_child(parent, m), x, backend="rtlsim", in_gap=0.3, out_stall=0.3, seed=1)
+    np.testing.assert_array_equal(got, want)
+    rep = os.path.join(cfg.output_dir, "report")
+    perf = json.load(open(os.path.join(rep, "rtlsim_performance.json")))
+    est = json.load(open(os.path.join(rep, "estimate_network_performance.json")))
+    assert 0.95 <= perf["stable_throughput[images/s]"] / est["estimated_throughput_fps"] <= 1.05
