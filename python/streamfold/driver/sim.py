@@ -159,6 +159,33 @@ class Overlay:
         from ..rtlsim.system import build_system, load_system
 
         global _device
+        # STREAMFOLD_SIM_OPTIONS="seed=3,p_ready=0.7,p_valid=0.6,rd_lat=20:80" stresses the unchanged
+        # driver's runs (the driver has no way to pass these).
+        for kv in filter(None, os.environ.get("STREAMFOLD_SIM_OPTIONS", "").split(",")):
+            k, _, v = kv.partition("=")
+            k = k.strip()
+            if k in ("rd_lat", "wr_lat"):
+                lo, _, hi = v.partition(":")
+                v = (int(lo), int(hi or lo))
+            elif k in ("seed", "mmio_cycles"):
+                v = int(v)
+            elif k in ("p_ready", "p_valid"):
+                v = float(v)
+            else:
+                raise StreamfoldError(f"unknown STREAMFOLD_SIM_OPTIONS key {k!r}",
+                                      hint="seed, mmio_cycles, rd_lat=lo:hi, wr_lat=lo:hi, p_ready, p_valid")
+            if k == "seed":
+                seed = v
+            elif k == "mmio_cycles":
+                mmio_cycles = v
+            elif k == "rd_lat":
+                rd_lat = v
+            elif k == "wr_lat":
+                wr_lat = v
+            elif k == "p_ready":
+                p_ready = v
+            else:
+                p_valid = v
         sim_dir = sim_dir or os.environ.get("STREAMFOLD_SIM_DIR")
         if sim_dir is None:
             if bitfile_name is None:
