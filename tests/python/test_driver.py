@@ -422,6 +422,15 @@ def test_steps_write_driver_and_deployment_package(tmp_path, monkeypatch):
     stitched.mkdir()
     monkeypatch.setattr(hw_steps, "stitched_dir", lambda m: str(stitched))
     monkeypatch.setattr(system, "dma_plan", lambda m, d: plan)
+    import streamfold.rtlsim.system as rsys
+
+    def fake_write_system(m, sd, out, clk_ns=10.0):  # the lead's system simulation (tested in its own tests)
+        import shutil
+        shutil.rmtree(out, ignore_errors=True)  # as the real one: a fresh folder swapped in
+        os.makedirs(out)
+        open(os.path.join(out, "sf_system.json"), "w").write(str(clk_ns))
+
+    monkeypatch.setattr(rsys, "write_system", fake_write_system)
     with pytest.raises(StreamfoldError, match="no PYNQ driver"):
         step_deployment_package(model, cfg)
     model = step_make_pynq_driver(model, cfg)
@@ -433,7 +442,8 @@ def test_steps_write_driver_and_deployment_package(tmp_path, monkeypatch):
     assert "external weight DMA" in model._step_note
     model = step_deployment_package(model, cfg)
     dep = tmp_path / "out" / "deploy"
-    assert sorted(os.listdir(dep)) == ["bitfile", "driver"] and os.listdir(dep / "bitfile") == []
+    assert sorted(os.listdir(dep)) == ["bitfile", "driver", "sim"] and os.listdir(dep / "bitfile") == []
+    assert (dep / "sim" / "sf_system.json").read_text() == "8.0"
     assert sorted(os.listdir(dep / "driver")) == sorted(os.listdir(drv))
     assert (dep / "driver" / "driver_base.py").read_text() == (drv / "driver_base.py").read_text()
     assert "no bitfile" in model._step_note and "--platform sim" in model._step_note
@@ -458,3 +468,29 @@ def test_steps_write_driver_and_deployment_package(tmp_path, monkeypatch):
     cfg2 = DataflowBuildConfig(output_dir=str(tmp_path / "out2"), board="Pynq-Z2", generate_outputs=["stitched_ip"])
     assert "skipped" in step_make_pynq_driver(model, cfg2)._step_note
     assert not os.path.exists(tmp_path / "out2" / "driver")
+
+
+def test_validate_pixel_table_replaces_host_side_nodes():
+    """TFC's input quantizer stays on the host; the build tabulates it per
+    pixel byte (model input = pixel / 255), checked on real test images."""
+    import rtl_zoo
+
+    from streamfold.builder.build import _with_child
+    from streamfold.builder.pynq_steps import _host_pixel_table
+    from streamfold.data import load_fashion_mnist
+
+    cfg, parent, child = rtl_zoo.folded("tfc_w1a1")
+    table, why = _host_pixel_table(parent, child, n_check=5)
+    assert table is not None, why
+    assert table.shape == (256,) and set(np.unique(table)) <= {0.0, 1.0}  # BINARY accelerator input
+    assert table[0] == 0 and table[255] == 1 and (np.diff(table) >= 0).all()  # a threshold on the pixel
+    imgs, _ = load_fashion_mnist("test", limit=3)
+    full = sf_exec(_with_child(parent, child), imgs[2].astype(np.float32).reshape(1, 1, 28, 28) / 255,
+                   child._model.runtime_input_names()[0])
+    assert (table[imgs[2].reshape(-1)] == full.reshape(-1)).all()
+    assert _host_pixel_table(None, child)[0] is None  # no host part: the images' bytes go in as they are
+
+
+def sf_exec(model, x, tensor):
+    import streamfold as sf
+    return sf.execute_onnx(model, {model.graph.input[0].name: x}, return_full_exec_context=True)[tensor]

@@ -6,7 +6,10 @@ with --platform sim:
   python validate.py --platform sim --limit 500
 
 Images go in as they are stored (28x28 uint8, 0..255), reshaped to the
-accelerator's input shape. The prediction is the output itself when the
+accelerator's input shape. When host-side nodes sit in front of the
+accelerator (e.g. the input quantizer of a binarized network), the build
+tabulated what they make of each pixel value into preprocess.npy (the model
+input being pixel / 255), and the images go through that table. The prediction is the output itself when the
 accelerator ends in a top-1 label (one value per image), else the argmax of
 its outputs. Needs numpy (and pynq on the board) only.
 """
@@ -67,13 +70,19 @@ def main(argv=None):
         if per != imgs[0].size:
             raise DriverError(f"the accelerator takes {shape[1:]} per image, Fashion-MNIST images are 28x28",
                               hint="validate.py is for accelerators of 28x28 grayscale inputs")
+        table = None
+        pre = os.path.join(os.path.dirname(os.path.abspath(__file__)), "preprocess.npy")
+        if os.path.isfile(pre):
+            table = np.load(pre)
         bs = max(1, min(a.batchsize, total))
         accel = FINNExampleOverlay(bitfile_name=a.bitfile, platform=a.platform, io_shape_dict=io_shape_dict,
                                    batch_size=bs, fclk_mhz=fclk_mhz, runtime_weight_dir=a.runtime_weight_dir)
         ok = 0
         nb = -(-total // bs)
         for b in range(nb):
-            x = imgs[b * bs:(b + 1) * bs]
+            x = imgs[b * bs:(b + 1) * bs].reshape(-1, per)
+            if table is not None:  # the host-side nodes, pixel by pixel
+                x = table[x] if table.ndim == 1 else table[x, np.arange(per)]
             y = np.asarray(accel.execute(x.reshape((x.shape[0],) + shape[1:])))
             y = y.reshape(x.shape[0], -1)
             pred = y[:, 0] if y.shape[1] == 1 else y.argmax(axis=1)
