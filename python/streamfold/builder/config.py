@@ -13,8 +13,7 @@ from typing import Any, List, Optional
 from ..errors import ConfigError
 from .boards import BOARDS, board_for_part, get_board
 
-# FINN's step names, in order (DESIGN §5). The RTL back end reaches
-# step_hw_ipgen so far; the stitched design and the Vivado steps follow.
+# FINN's step names, in order (DESIGN §5).
 ALL_STEPS = [
     "step_qonnx_to_finn", "step_tidy_up", "step_streamline", "step_convert_to_hw",
     "step_create_dataflow_partition", "step_specialize_layers", "step_target_fps_parallelization",
@@ -23,14 +22,14 @@ ALL_STEPS = [
     "step_measure_rtlsim_performance", "step_out_of_context_synthesis", "step_synthesize_bitfile",
     "step_make_pynq_driver", "step_deployment_package",
 ]
-AVAILABLE_STEPS = ALL_STEPS[:16]
+AVAILABLE_STEPS = list(ALL_STEPS)
 DEFAULT_BUILD_STEPS = list(AVAILABLE_STEPS)
 
 # FINN's DataflowOutputType values. out_of_context_synth is, in this version,
 # Yosys synthesis of every layer (report/ooc_synth_and_timing.json, tool named).
 OUTPUT_TYPES = ["estimate_reports", "stitched_ip", "rtlsim_performance", "out_of_context_synth", "bitfile",
                 "pynq_driver", "deployment_package"]
-AVAILABLE_OUTPUTS = ["estimate_reports", "out_of_context_synth", "stitched_ip", "rtlsim_performance"]
+AVAILABLE_OUTPUTS = list(OUTPUT_TYPES)
 
 # FINN's VerificationStepType values -> the step after which they run.
 VERIFY_STEP_ALIASES = {"finn_onnx_python": "step_qonnx_to_finn", "initial_python": "step_tidy_up",

@@ -224,19 +224,7 @@ def step_generate_estimate_reports(model, cfg=None, verify_inputs=None):
     return model
 
 
-def _not_yet(name):
-    def step(model, cfg=None, verify_inputs=None):
-        from ..errors import StreamfoldError
-
-        raise StreamfoldError(f"{name} is not yet available in this version",
-                              hint="stop the build at step_generate_estimate_reports")
-    step.__name__ = name
-    step.__doc__ = f"{name}: not yet available (needs HLS/RTL generation and Vivado)."
-    return step
-
-
-from .hw_steps import (step_create_stitched_ip, step_hw_codegen, step_hw_ipgen,  # noqa: E402
+from .bitfile_steps import step_synthesize_bitfile  # noqa: E402,F401
+from .hw_steps import (step_create_stitched_ip, step_hw_codegen, step_hw_ipgen,  # noqa: E402,F401
                        step_measure_rtlsim_performance, step_out_of_context_synthesis, step_set_fifo_depths)
-step_synthesize_bitfile = _not_yet("step_synthesize_bitfile")
-step_make_pynq_driver = _not_yet("step_make_pynq_driver")
-step_deployment_package = _not_yet("step_deployment_package")
+from .pynq_steps import step_deployment_package, step_make_pynq_driver  # noqa: E402,F401
