@@ -27,8 +27,9 @@ from ..driver.packing import pack, unpack
 from ..errors import StreamfoldError
 from .build import DeadlockError, SimulationError, build_sim, cache_dir, lint_sources, run_sim
 from .synth import synth_layer
+from .weights import weight_stream
 
-__all__ = ["emit_node", "simulate_node", "simulate_layer", "lint_layer", "synth_layer", "rtl_ops", "build_layer",
+__all__ = ["weight_stream", "emit_node", "simulate_node", "simulate_layer", "lint_layer", "synth_layer", "rtl_ops", "build_layer",
            "load_manifest", "SimResult", "DeadlockError", "SimulationError", "cache_dir"]
 
 
