@@ -15,9 +15,9 @@ clear on read, bit 2 idle), 0x10/0x14 buffer address low/high, 0x1C number
 of frames. Weight DMAs re-read their buffer as often as the layer needs per
 frame by themselves (a parameter of the hardware), so their count register
 gets the batch size too.
-"""
-from __future__ import annotations
 
+Runs on Python >= 3.6 with numpy >= 1.17 (PYNQ images from v2.6).
+"""
 import os
 import time
 
@@ -33,7 +33,12 @@ class DriverError(PackingError):
     """The accelerator, its files or the data handed to it do not fit."""
 
 
-class DataType:
+class _DataTypeMeta(type):
+    def __getitem__(cls, name):  # DataType["UINT8"] (a metaclass: Python 3.6 has no __class_getitem__)
+        return cls(name)
+
+
+class DataType(metaclass=_DataTypeMeta):
     """The few DataType features a driver needs (qonnx is not on a PYNQ
     image): DataType["UINT8"], .name, bitwidth(), min(), max(), signed();
     equal to any datatype object of the same name (qonnx's included)."""
@@ -41,9 +46,6 @@ class DataType:
     def __init__(self, name):
         self.name = str(name)
         self._bits, self._signed, self._kind, self._scale = _dtype_info(self.name)
-
-    def __class_getitem__(cls, name):
-        return cls(name)
 
     def bitwidth(self):
         return self._bits
