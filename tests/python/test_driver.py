@@ -227,6 +227,8 @@ def test_generated_files_need_only_numpy_and_pynq(tmp_path):
                 continue
             # streamfold only for platform sim (inside a function), ..errors only inside try/except ImportError
             assert mod in allowed or (mod == "streamfold" and node.module == "streamfold.driver.sim"), (f, mod)
+        # Python 3.6 syntax (PYNQ images from v2.6)
+        ast.parse((tmp_path / f).read_text(), feature_version=(3, 6))
     # driver_base imports without streamfold on the path (a PYNQ image)
     r = subprocess.run([sys.executable, "-c", "import sys; sys.modules['streamfold'] = None; import driver_base as d; "
                         "print(d.pack([[1, -2, 3]], 'INT4').tolist(), d.DataType['UINT8'])"],
@@ -342,6 +344,14 @@ def test_command_line_execute_and_throughput(make_driver, tmp_path, monkeypatch)
     # the default bitfile is the one the package ships
     assert os.path.normpath(drv.default_bitfile) == str(d.parent / "bitfile" / "finn-accel.bit")
     assert drv.main(["--platform", "sim", "--inputfile", "missing.npy"]) == 2
+    # an error of the simulation (it carries a hint) is one clear line, not a traceback
+
+    def stuck(off):
+        from streamfold.errors import StreamfoldError
+        raise StreamfoldError("the simulated system is stuck", hint="check the DMA counts")
+
+    monkeypatch.setattr(sysm.dmas["odma0"], "read", stuck)
+    assert drv.main(["--platform", "sim"]) == 2
 
 
 def test_validate_on_fashion_mnist(make_driver, tmp_path, monkeypatch, capsys):

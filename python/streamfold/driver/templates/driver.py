@@ -73,8 +73,10 @@ def main(argv=None):
             for k, v in res.items():
                 print(f"{k}: {v}")
             print("Results written to nw_metrics.txt")
-    except DriverError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - streamfold's and the driver's errors carry a hint: one clear message
+        if not isinstance(e, DriverError) and not hasattr(e, "hint"):
+            raise
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     return 0
 

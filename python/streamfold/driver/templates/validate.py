@@ -91,8 +91,10 @@ def main(argv=None):
             done = min((b + 1) * bs, total)
             print(f"batch {b + 1} / {nb} : total OK {ok} NOK {done - ok}", flush=True)
         print(f"Final accuracy: {100.0 * ok / total:f}")
-    except DriverError as e:
-        print(f"error: {e}", file=sys.stderr)
+    except Exception as e:  # noqa: BLE001 - streamfold's and the driver's errors carry a hint: one clear message
+        if not isinstance(e, DriverError) and not hasattr(e, "hint"):
+            raise
+        print(f"error: {type(e).__name__}: {e}", file=sys.stderr)
         return 2
     return 0
 
