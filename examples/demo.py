@@ -89,14 +89,16 @@ def build_hardware(model_path, x, labels, ref_pred, target_fps=200_000):
 
     out = Path(tempfile.mkdtemp(prefix="streamfold_demo_hw_"))
     cfg = DataflowBuildConfig(output_dir=str(out), board="Pynq-Z2", synth_clk_period_ns=10.0, target_fps=target_fps,
-                              mvau_wwidth_max=1024, steps=ALL_STEPS[:15], rtlsim_batch_size=32,
-                              generate_outputs=["estimate_reports", "stitched_ip", "rtlsim_performance"])
+                              mvau_wwidth_max=1024, steps=ALL_STEPS, rtlsim_batch_size=32,
+                              generate_outputs=["estimate_reports", "stitched_ip", "rtlsim_performance", "bitfile",
+                                                "pynq_driver", "deployment_package"])
     print(f"\nRTL build for Pynq-Z2 at 100 MHz (target {target_fps:,} fps) -> {out}")
     t0 = time.perf_counter()
     summary = build_dataflow_cfg(str(model_path), cfg, progress=False)
     t_build = time.perf_counter() - t0
     for step in ("step_hw_codegen", "step_hw_ipgen", "step_set_fifo_depths", "step_create_stitched_ip",
-                 "step_measure_rtlsim_performance"):
+                 "step_measure_rtlsim_performance", "step_synthesize_bitfile", "step_make_pynq_driver",
+                 "step_deployment_package"):
         print(f"  {step:34} {summary['time_per_step'][step]:6.2f} s  {summary['notes'].get(step, '')}")
     rep = out / "report"
     perf = json.loads((rep / "rtlsim_performance.json").read_text())
@@ -122,6 +124,42 @@ def build_hardware(model_path, x, labels, ref_pred, target_fps=200_000):
     print(f"  build {t_build:.1f} s + simulation {t_sim:.1f} s")
     if agree < 1.0:
         print("ERROR: the hardware disagrees with Brevitas", file=sys.stderr)
+        return 1
+    return run_package(out / "deploy", acc)
+
+
+def run_package(deploy, stitched_acc):
+    """The deployment package's own driver, unchanged, on the board-less system
+    simulation (IODMAs, the stitched design, DDR with random latencies):
+    validate.py over the whole test set, then driver.py's throughput test."""
+    import subprocess
+
+    print(f"\ndeployment package {deploy}: {', '.join(sorted(os.listdir(deploy)))}")
+    env = dict(os.environ, PYTHONPATH=str(HERE.parent / "python"))
+    drv = deploy / "driver"
+    t0 = time.perf_counter()
+    r = subprocess.run([sys.executable, "validate.py", "--platform", "sim", "--batchsize", "1000"], cwd=drv, env=env,
+                       capture_output=True, text=True)
+    t_val = time.perf_counter() - t0
+    if r.returncode != 0:
+        print(r.stdout + r.stderr, file=sys.stderr)
+        return 1
+    final = [l for l in r.stdout.splitlines() if l.startswith("Final accuracy")]
+    sys_acc = float(final[-1].split(":")[1]) / 100 if final else float("nan")
+    print(f"  python validate.py --platform sim: {sys_acc * 100:.2f} % on 10,000 images in {t_val:.1f} s "
+          f"(the driver -> IODMAs -> accelerator -> IODMA -> driver, simulated)")
+    r = subprocess.run([sys.executable, "driver.py", "--platform", "sim", "--exec_mode", "throughput_test",
+                        "--batchsize", "1000"], cwd=drv, env=env, capture_output=True, text=True)
+    if r.returncode != 0:
+        print(r.stdout + r.stderr, file=sys.stderr)
+        return 1
+    keys = ("runtime[ms]", "throughput[images/s]", "DRAM_in_bandwidth[MB/s]", "DRAM_out_bandwidth[MB/s]")
+    for line in r.stdout.splitlines():
+        if line.split(":")[0] in keys:
+            k, v = line.split(":", 1)
+            print(f"  throughput_test {k:26} {float(v):,.2f}")
+    if abs(sys_acc - stitched_acc) > 1e-9:
+        print("ERROR: the system simulation disagrees with the stitched design", file=sys.stderr)
         return 1
     return 0
 
