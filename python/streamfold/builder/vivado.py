@@ -82,8 +82,10 @@ def _num(x):
 # ---- Verilog port headers ---------------------------------------------------
 
 def _strip_comments(text):
+    """Text without comments and (* attributes *)."""
     text = re.sub(r"/\*.*?\*/", " ", text, flags=re.S)
-    return re.sub(r"//[^\n]*", " ", text)
+    text = re.sub(r"//[^\n]*", " ", text)
+    return re.sub(r"\(\*(?!\)).*?\*\)", " ", text, flags=re.S)   # not @(*)
 
 
 def _balanced(text, i):
