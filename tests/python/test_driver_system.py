@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from streamfold.zoo import random_net
+
 import rtl_zoo
 from streamfold.builder import hw_steps, pynq_steps
 from streamfold.rtlsim.stitched import simulate_design
@@ -131,3 +133,59 @@ def test_driver_command_line_and_validate_sim(tmp_path):
                        cwd=d, env=env, capture_output=True, text=True, timeout=600)
     assert r.returncode == 0, r.stdout + r.stderr
     assert "accuracy" in r.stdout.lower(), r.stdout
+
+
+def _random_net_through_driver(module, shape, target_fps):
+    """A random Brevitas network through every build step to its deployment
+    package, then the packaged driver on the system simulation against the
+    reference executor on the exported network."""
+    import tempfile
+
+    import streamfold as sf
+    from streamfold import zoo
+    from streamfold.builder import steps
+    from streamfold.builder.config import ALL_STEPS, DataflowBuildConfig
+    from hypothesis import assume
+
+    with tempfile.TemporaryDirectory() as d:
+        path = zoo.export_module(module, shape, os.path.join(d, "net.onnx"))
+        cfg = DataflowBuildConfig(output_dir=os.path.join(d, "out"), board="Pynq-Z2", target_fps=target_fps,
+                                  mvau_wwidth_max=1024, steps=ALL_STEPS,
+                                  generate_outputs=["stitched_ip", "pynq_driver", "deployment_package"])
+        m = sf.ModelWrapper(path)
+        x = random_net.example_input(shape, n=3, seed=1).astype(np.float32)
+        for s in ALL_STEPS:
+            if s == "step_streamline":  # what does not streamline stays on the host
+                m = steps.step_streamline(m, cfg, check=False)
+            elif s in ("step_measure_rtlsim_performance", "step_out_of_context_synthesis"):
+                continue
+            else:
+                m = getattr(steps, s)(m, cfg)
+            if s == "step_create_dataflow_partition":
+                assume(not getattr(m, "_dataflow_children", None))
+                cfg._dataflow_parent = m._dataflow_parent
+        xin, want = reference_io(cfg._dataflow_parent, m, x)
+        deploy = m.get_metadata_prop("deployment_dir")
+        drv = load_driver(deploy)
+        acc = overlay(drv, len(x), deploy)
+        got = acc.execute(xin[m._model.runtime_input_names()[0]])
+        o = m.graph.output[0].name
+        np.testing.assert_array_equal(np.asarray(got).reshape(want[o].shape), want[o])
+
+
+@settings(max_examples=int(os.environ.get("SF_SYSTEM_RANDOM_EXAMPLES", 1)), deadline=None, derandomize=True,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                 HealthCheck.function_scoped_fixture])
+@given(net=random_net.random_qnn())
+def test_random_networks_through_the_packaged_driver(net, monkeypatch):
+    monkeypatch.setenv("STREAMFOLD_SIM_OPTIONS", STRESS)
+    _random_net_through_driver(*net, 100_000)
+
+
+@pytest.mark.full
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                                                                HealthCheck.function_scoped_fixture])
+@given(net=random_net.random_qnn())
+def test_random_networks_through_the_packaged_driver_sweep(net, monkeypatch):
+    monkeypatch.setenv("STREAMFOLD_SIM_OPTIONS", STRESS)
+    _random_net_through_driver(*net, 5_000)
