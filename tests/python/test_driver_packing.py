@@ -116,3 +116,24 @@ def test_unknown_datatype_and_wrong_buffers():
         unpack(np.zeros((2, 3), np.int32), "INT4", 3)
     with pytest.raises(PackingError, match="needs 2 bytes"):
         unpack(np.zeros((2, 1), np.uint8), "INT4", 3)
+
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@settings(max_examples=60, deadline=None)
+@given(bits=st.integers(1, 32), signed=st.booleans(), e=st.integers(1, 70), rows=st.integers(0, 5),
+       seed=st.integers(0, 2**16), container=st.sampled_from(["float32", "float64", "int64", "native"]))
+def test_random_widths_shapes_and_containers_equal_finn(bits, signed, e, rows, seed, container):
+    dt = ("INT" if signed else "UINT") + str(bits) if (bits > 1 or not signed) else "BIPOLAR"
+    rng = np.random.default_rng(seed)
+    x = _values(dt, (rows, e), rng) if rows else np.zeros((0, e), np.float32)
+    if container == "native" and dt != "BIPOLAR":
+        x = x.astype(f"{'i' if signed else 'u'}{max(1, -(-bits // 8)) if bits <= 8 else (2 if bits <= 16 else 4)}")
+    elif container != "native":
+        x = x.astype(container)
+    ref = finnpy_to_packed_bytearray(x, DataType[dt], reverse_inner=True, reverse_endian=True)
+    got = pack(x, dt)
+    assert got.shape == ref.shape and (got == ref).all()
+    assert (unpack(got, dt, e) == x.astype(np.float32)).all()
