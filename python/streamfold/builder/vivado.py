@@ -191,11 +191,13 @@ def _interfaces(ports):
     return out
 
 
-def make_shell(module, text, shell_name=None, freq_hz=None):
+def make_shell(module, text, shell_name=None, freq_hz=None, max_burst=None):
     """Plain-Verilog shell of `module` (source `text`), same parameters and
     ports, with the bus-interface attributes Vivado's module reference reads
     (freq_hz: the clock's FREQ_HZ; module references get none from their
-    neighbours). Returns (shell module name, Verilog text, interfaces)."""
+    neighbours; max_burst: the longest burst of its AXI masters, a hint the
+    interconnects size for). Returns (shell module name, Verilog text,
+    interfaces)."""
     params, ports = parse_module_header(text, module)
     shell = shell_name or module + SHELL_SUFFIX
     intfs = _interfaces(ports)
@@ -242,7 +244,8 @@ def make_shell(module, text, shell_name=None, freq_hz=None):
                 lite = intf.startswith("s_axi_")
                 mode = ("READ_WRITE" if {"AWADDR", "ARADDR"} <= sigs else "READ_ONLY" if "ARADDR" in sigs
                         else "WRITE_ONLY")
-                extra = ", PROTOCOL AXI4LITE" if lite else ", PROTOCOL AXI4, MAX_BURST_LENGTH 16"
+                extra = ", PROTOCOL AXI4LITE" if lite else ", PROTOCOL AXI4" + (
+                    f", MAX_BURST_LENGTH {int(max_burst)}" if max_burst else "")
                 attrs.append(f'(* X_INTERFACE_PARAMETER = "XIL_INTERFACENAME {intf}{extra}, READ_WRITE_MODE {mode}" *)')
         for _ in range(len(derived)):   # a width from a derived parameter: its expression
             for dn, dv in derived:
@@ -626,7 +629,8 @@ def write_bitfile_project(out_dir, board, plan, stitched_dir, clk_ns):
     for m, text in sorted(lib.items()):
         put(m + ".sv", text=text)
     for m in modules:
-        sname, stext, intfs = make_shell(m, lib[m], freq_hz=freq_hz)
+        burst = max(int(d["params"].get("MAX_BURST", 16)) for d in plan if d["module"] == m)
+        sname, stext, intfs = make_shell(m, lib[m], freq_hz=freq_hz, max_burst=burst)
         put(sname + ".v", text=stext)
         streams = [i for i, k in intfs.items() if k == "axis"]
         if len(streams) != 1:
