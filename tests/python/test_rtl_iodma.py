@@ -206,20 +206,37 @@ def throughput(st, key):
     return st[key.split("_")[0] + "_beats"] / (last - first + 1)
 
 
-@pytest.mark.parametrize("sw", [8, 64])
+@pytest.mark.parametrize("sw", [8, 64, pytest.param(24, marks=pytest.mark.full),
+                                pytest.param(72, marks=pytest.mark.full), pytest.param(200, marks=pytest.mark.full)])
 def test_throughput_one_beat_per_cycle(sw):
     """With memory latency 20..40 cycles and no stalls, the stream moves one beat
-    per cycle (the DMA is not the bottleneck for SW <= 64)."""
-    fb = 512
+    per cycle for SW <= 64, and 8 bytes per cycle (the 64-bit bus) above: the
+    DMA is not the bottleneck."""
+    fb = 512 if sw <= 64 else 128
     exe = build(sw, fb)
     sb = sw // 8
     lat = dict(rlat="20,40", wlat="20,40")
-    st = check_read(exe, sb, fb, 8, stall=0.0, offset=PAGE, **lat)
+    st = check_read(exe, sb, fb, 4, stall=0.0, offset=PAGE, **lat)
     rd = throughput(st, "rd_first_last")
-    st = check_write(exe, sb, fb, 8, gap=0.0, offset=PAGE, **lat)
+    st = check_write(exe, sb, fb, 4, gap=0.0, offset=PAGE, **lat)
     wr = throughput(st, "wr_first_last")
-    print(f"SW={sw}: read {rd:.4f} beats/cycle, write {wr:.4f} beats/cycle over {8 * fb} beats")
-    assert rd >= 0.99 and wr >= 0.99, (rd, wr)
+    print(f"SW={sw}: read {rd:.4f} beats/cycle, write {wr:.4f} beats/cycle over {4 * fb} beats")
+    want = min(1.0, 8 / sb)
+    assert rd >= 0.99 * want and wr >= 0.99 * want, (rd, wr, want)
+
+
+@pytest.mark.full
+def test_yosys_synthesis():
+    """Both DMAs synthesize with Yosys for xc7 (no DSP, the FIFOs in block RAM)."""
+    from streamfold.rtlsim.synth import synth_sources
+    import shutil
+    if not shutil.which("yosys"):
+        pytest.skip("yosys not installed")
+    with tempfile.TemporaryDirectory() as d:
+        for top in ("sf_iodma_rd", "sf_iodma_wr"):
+            res = synth_sources(RTL, top, d, log_name=top + ".log")
+            print(top, res)
+            assert res["DSP"] == 0 and res["BRAM_18K"] <= 2 and 0 < res["LUT"] < 2000, res
 
 
 @pytest.mark.parametrize("top,params", [
