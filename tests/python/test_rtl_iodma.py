@@ -282,3 +282,25 @@ def _axi_mem_checks(tmp_path_factory):
                         os.path.join(TB, "axi_mem_checks.cpp"), "-o", exe], check=True)
         _CHECKS["exe"] = exe
     return _CHECKS["exe"]
+
+
+@pytest.mark.full
+@pytest.mark.parametrize("it", range(14))
+def test_iodma_random_sweep(it):
+    """Random batch sizes, buffer offsets, memory latencies/gaps and stream
+    stalls on the parameter sets above (seeded, so reproducible)."""
+    cfgs = [(24, 5, 1, None), (8, 7, 1, None), (64, 3, 1, None), (200, 3, 1, None), (24, 7, 3, None),
+            (16, 11, 1, 1), (8, 13, 2, 0)]
+    sw, fb, rep, wrap = cfgs[it % len(cfgs)]
+    rng = np.random.default_rng(1000 + it)
+    exe = build(sw, fb, repeat=rep, wrap=wrap)
+    sb = sw // 8
+    n, seed, off = int(rng.integers(1, 300)), int(rng.integers(1, 10**6)), int(rng.integers(1, 1024)) * 8
+    p = lambda: float(rng.uniform(0.2, 1.0))  # noqa: E731
+    mem = dict(rlat=f"{rng.integers(1, 10)},{rng.integers(10, 120)}", wlat=f"{rng.integers(1, 10)},{rng.integers(10, 120)}",
+               p_ar=p(), p_r=p(), p_aw=p(), p_w=p(), p_b=p())
+    check_read(exe, sb, fb, n, repeat=rep, wrap=wrap, seed=seed, offset=off, stall=float(rng.uniform(0, 0.8)),
+               jobs=int(rng.integers(1, 3)), **mem)
+    if rep == 1 and not wrap:
+        check_write(exe, sb, fb, n, seed=seed, offset=off + 64, gap=float(rng.uniform(0, 0.8)), **mem)
+        check_loop(exe, sb, fb, n, seed=seed, stall=float(rng.uniform(0, 0.8)), **mem)
