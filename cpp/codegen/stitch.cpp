@@ -181,8 +181,10 @@ void stitch_design(const Model& m, const std::string& dir, const StitchOptions& 
       wjson += fmt::format(
           ", {{\"name\": {0}, \"width\": {1}, \"tdata_width\": {2}, \"tdata\": \"{3}_tdata\", "
           "\"tvalid\": \"{3}_tvalid\", \"tready\": \"{3}_tready\", \"order_shape\": [], \"order_perm\": [], "
-          "\"weights\": true, \"node\": {4}, \"pass_beats\": {5}, \"repeat\": {6}, \"weights_file\": {7}}}",
-          json_str(p), s.width, tdata_width(s.width), p, json_str(n.name), s.pass_beats, s.repeat, json_str(file));
+          "\"weights\": true, \"node\": {4}, \"pass_beats\": {5}, \"repeat\": {6}, \"weights_file\": {7}, "
+          "\"tensor\": {8}, \"dtype\": {9}}}",
+          json_str(p), s.width, tdata_width(s.width), p, json_str(n.name), s.pass_beats, s.repeat, json_str(file),
+          json_str(n.inputs.at(1)), json_str(hw::dtype_attr(n, "weightDataType").name()));
       conn += fmt::format(",\n    .{0}_TDATA({1}_tdata), .{0}_TVALID({1}_tvalid), .{0}_TREADY({1}_tready)", s.name, p);
     }
     for (size_t j = 0; j < ins.size(); ++j) {

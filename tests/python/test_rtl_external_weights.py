@@ -222,6 +222,7 @@ def test_stitched_with_external_weights(tmp_path):
     assert wsm["name"] == "s_axis_1" and wsm["node"] == "MVAU_0"
     assert (wsm["width"], wsm["tdata_width"], wsm["pass_beats"], wsm["repeat"]) == (18, 24, 16, 2)
     assert wsm["weights_file"] == "MVAU_0_wstream.npy"
+    assert (wsm["tensor"], wsm["dtype"]) == ("W0", "INT3")
     np.testing.assert_array_equal(np.load(os.path.join(d, wsm["weights_file"])), ws.beats)
     assert np.load(os.path.join(d, wsm["weights_file"])).dtype == np.uint8
     top = open(os.path.join(d, "finn_design.v")).read()
