@@ -274,18 +274,21 @@ class FoldingResult:
     # weight_bits, bram18 (what its weight memory would have used).
     external_weights: list = field(default_factory=list)
     bram18_internal: float = 0.0  # BRAM18 of the minimal design with every weight memory on chip
+    ddr_cycles: float = 0.0  # cycles per frame the external weights need on the HP port
 
     def external_note(self):
         """Which layers stream their weights from DDR and why ('' if none)."""
         if not self.external_weights:
             return ""
-        lay = ", ".join(f"{e['node']} ({e['weight_bits'] / 1e6:.2f} Mbit)" for e in self.external_weights)
+        lay = ", ".join(f"{e['node']} ({e['weight_bits'] / 1e6:.2f} Mbit, {e['ddr_bytes']:,} bytes per frame)"
+                        for e in self.external_weights)
         return (f"weights streamed from DDR (mem_mode=\"external\", one extra DMA each, FINN's "
                 f"number_of_external_weights = {len(self.external_weights)}): {lay}; because with all weights on "
                 f"chip the design needs {self.bram18_internal:,.0f} BRAM18 at the minimal folding, over "
-                f"{self.board}'s budget of {self.budget.get('BRAM_18K', 0):,.0f} (largest weight layers moved first, "
+                f"{self.board}'s budget of {self.budget.get('BRAM_18K', 0):,.0f} (the layers freeing the most BRAM per byte of DDR traffic moved first, "
                 f"until the rest fits); each streams at most {EXT_WEIGHT_BITS} weight bits per cycle (the 64-bit "
-                f"HP port), which caps its PE*SIMD*wbits")
+                f"HP port), which caps its PE*SIMD*wbits, and together they need {self.ddr_cycles:,.0f} cycles "
+                f"per frame of the port's {DDR_BYTES_PER_CYCLE} bytes per cycle")
 
     def message(self):
         note = self.external_note()
@@ -309,6 +312,26 @@ class FoldingResult:
 # word per cycle through its DMA on the Zynq's 64-bit HP port: wider words
 # would make the DMA the bottleneck, so SetFolding keeps PE*SIMD*wbits within it.
 EXT_WEIGHT_BITS = 64
+# All DMAs share that port (HP0): at most one 64-bit beat per cycle in all, so
+# the external layers' weight traffic per frame bounds the frame rate.
+DDR_BYTES_PER_CYCLE = 8
+
+
+def ddr_bytes_per_frame(node):
+    """Bytes the weight DMA of an MVAU/VVAU reads per frame if its weights
+    stream from DDR: one pass (weight-memory words, each padded to whole
+    bytes) per input vector (MVAU) / output pixel (VVAU), at its folding."""
+    op = base_op(node.op_type)
+    pe, simd = int(_attr(node, "PE", 1)), int(_attr(node, "SIMD", 1))
+    beat = (pe * simd * _core.DataType.from_name(_attr(node, "weightDataType")).bitwidth() + 7) // 8
+    if op == "MVAU":
+        words = int(_attr(node, "MW")) * int(_attr(node, "MH")) // (pe * simd)
+        repeat = int(np.prod(_attr(node, "numInputVectors", [1])))
+    else:
+        k = _attr(node, "Kernel", [1, 1])
+        words = int(_attr(node, "Channels")) * int(k[0]) * int(k[1]) // (pe * simd)
+        repeat = int(np.prod(_attr(node, "Dim", [1, 1])))
+    return words * beat * repeat
 
 
 def weight_bits(node):
@@ -353,18 +376,22 @@ def set_folding(model, target_fps, clock_ns=10.0, board="Pynq-Z2", mvau_wwidth_m
     Stops when every layer meets clock_hz/target_fps or the slowest layer
     cannot be sped up any more; the result says which and why.
 
-    external_weights: when the weights do not fit the board's BRAM budget at
-    the minimal folding, the MVAU/VVAU layers with the most weight bits are
-    switched to mem_mode="external" (weights streamed from DDR by a DMA) one
-    by one until the rest fits; the result lists them and says why
+    external_weights: when the design does not fit the board's BRAM budget,
+    MVAU/VVAU layers are switched to mem_mode="external" (weights streamed
+    from DDR by a DMA) one by one until the rest fits, those that free the
+    most BRAM per byte of DDR traffic per frame first (a fully connected
+    layer reads its weights once per frame, a convolution once per output
+    pixel; at equal traffic the largest first); then thresholds move to
+    LUTRAM where the LUTs allow. The result lists them and says why
     (FoldingResult.external_weights, message()). Such layers keep
-    PE*SIMD*wbits <= EXT_WEIGHT_BITS. False: never switch (over budget is
+    PE*SIMD*wbits <= EXT_WEIGHT_BITS, and the frame rate is bounded by their
+    DDR traffic at DDR_BYTES_PER_CYCLE. False: never switch (over budget is
     then reported as such)."""
     m, res = _set_folding(model, target_fps, clock_ns, board, mvau_wwidth_max, resource_fraction, False)
     if external_weights and "BRAM_18K" in res.over_budget:
         # Only when the on-chip design cannot fit (so designs that fit are
         # folded exactly as without this option): again, with the BRAM users
-        # re-styled and the largest weights streamed from DDR.
+        # re-styled and the biggest weight memories streamed from DDR.
         m, res = _set_folding(model, target_fps, clock_ns, board, mvau_wwidth_max, resource_fraction, True)
     return m, res
 
@@ -392,8 +419,15 @@ def _set_folding(model, target_fps, clock_ns, board, mvau_wwidth_max, resource_f
     bram18_internal = sum(e["bram18"] for e in est.values())
     ext_chosen = []
     if stream_weights and sum(e["bram18"] for e in est.values()) > budget["BRAM_18K"]:
-        # Largest weights first: they free the most BRAM per extra DMA.
-        for i in sorted((i for i in hw if _streamable(raw, nodes[i])), key=lambda i: -weight_bits(nodes[i])):
+        # Most BRAM freed per byte of DDR traffic first: a fully connected
+        # layer reads its weights once per frame, a convolution once per
+        # output pixel; among equal traffic per weight bit, largest first.
+        def gain(i):
+            n = nodes[i]
+            freed = est[i]["bram18"] - _estimate_with(raw, n, {"mem_mode": "external"})[0]["bram18"]
+            return (-freed / max(1, ddr_bytes_per_frame(n)), -weight_bits(n))
+
+        for i in sorted((i for i in hw if _streamable(raw, nodes[i])), key=gain):
             if sum(e["bram18"] for e in est.values()) <= budget["BRAM_18K"]:
                 break
             n = nodes[i]
@@ -416,9 +450,13 @@ def _set_folding(model, target_fps, clock_ns, board, mvau_wwidth_max, resource_f
     def total():
         return {k: sum(e[k] for e in est.values()) for k in RES_KEYS}
 
+    def ddr_cycles():
+        return sum(ddr_bytes_per_frame(nodes[i]) for i in hw if _is_external(nodes[i])) / DDR_BYTES_PER_CYCLE
+
     while True:
         slowest = max(hw, key=lambda i: est[i]["cycles"], default=None)
-        if slowest is None or est[slowest]["cycles"] <= target_cycles or slowest in frozen:
+        # (no layer needs to be faster than the weights arrive from DDR)
+        if slowest is None or est[slowest]["cycles"] <= max(target_cycles, ddr_cycles()) or slowest in frozen:
             break
         i = slowest
         n = nodes[i]
@@ -470,17 +508,28 @@ def _set_folding(model, target_fps, clock_ns, board, mvau_wwidth_max, resource_f
         est[i] = best[2]
     slowest = max(hw, key=lambda i: est[i]["cycles"], default=None)
     max_cycles = est[slowest]["cycles"] if slowest is not None else 0
+    limiting = nodes[slowest].name if slowest is not None else ""
+    reason = frozen.get(slowest, "")
+    ddr = ddr_cycles()
+    if ddr > 0 and ddr >= max_cycles and (ddr > target_cycles or not reason):
+        ext_bytes = int(ddr * DDR_BYTES_PER_CYCLE)
+        max_cycles, limiting = ddr, "the external weights' DDR traffic"
+        reason = (f"the layers with mem_mode=external read {ext_bytes:,} bytes of weights per frame through the "
+                  f"64-bit HP port ({DDR_BYTES_PER_CYCLE} bytes per cycle for all DMAs)")
     fps = 1e9 / (clock_ns * max_cycles) if max_cycles else float("inf")
+    by_name = {n.name: n for n in nodes}
+    for e in ext_chosen:  # at the final folding
+        e["ddr_bytes"] = ddr_bytes_per_frame(by_name[e["node"]])
     tot = total()
     over_budget = [RES_KEYS[k] for k in RES_KEYS if tot[k] > budget[RES_KEYS[k]]]
     res = FoldingResult(target_fps=target_fps, clock_ns=clock_ns, board=b.name, achieved_fps=fps,
                         met=max_cycles <= target_cycles, max_cycles=int(max_cycles),
-                        limiting_node=nodes[slowest].name if slowest is not None else "",
-                        reason=frozen.get(slowest, ""), resources={RES_KEYS[k]: v for k, v in tot.items()},
+                        limiting_node=limiting,
+                        reason=reason, resources={RES_KEYS[k]: v for k, v in tot.items()},
                         budget=budget, over_budget=over_budget,
                         diagnosis=[_diagnose(raw, nodes, est, k, tot, budget) for k in RES_KEYS
                                    if RES_KEYS[k] in over_budget],
-                        external_weights=ext_chosen, bram18_internal=bram18_internal)
+                        external_weights=ext_chosen, bram18_internal=bram18_internal, ddr_cycles=ddr)
     return m, res
 
 
@@ -731,4 +780,5 @@ class MinimizeAccumulatorWidth(Transformation):
 
 __all__ = ["ApplyConfig", "SetFolding", "MinimizeWeightBitWidth", "MinimizeAccumulatorWidth", "FoldingResult",
            "apply_folding_config", "set_folding", "folding_dict", "legal_values", "fold_dims", "node_estimate",
-           "smallest_int_type", "hw_nodes", "weight_bits", "EXT_WEIGHT_BITS"]
+           "smallest_int_type", "hw_nodes", "weight_bits", "EXT_WEIGHT_BITS", "DDR_BYTES_PER_CYCLE",
+           "ddr_bytes_per_frame"]
