@@ -192,6 +192,22 @@ def test_read_repeat_nowrap():
     check_read(exe, 1, 13, 37, repeat=2, wrap=0, seed=5, **STRESS)
 
 
+def test_interrupt_and_auto_restart():
+    """IER/GIE/ISR drive the interrupt pin (ISR toggles on write); with
+    auto_restart the DMA runs job after job until it is cleared, never cutting
+    one short."""
+    exe = build(24, 5)
+    rng = np.random.default_rng(9)
+    n = 7
+    img = rng.integers(0, 256, 3 * 5 * n, dtype=np.uint8).tobytes()
+    out, st = run(exe, mode="regs", sb=3, fb=5, n=n, mem_base=MEM_BASE, mem_size=2 * PAGE,
+                  rd_base=MEM_BASE + 8, img=img, stall=0.2, **STRESS)
+    # the first job, then auto_restart until 4 jobs' beats were seen: the 5th has
+    # started by the time the clearing write lands, and it is the last
+    assert st["regs_jobs"] == 5, st
+    assert out == img * st["regs_jobs"]
+
+
 def test_batch_zero_finishes():
     """N = 0: ap_done at once, nothing moves."""
     exe = build(24, 5)

@@ -5,8 +5,9 @@
 // ap_done, as FINN's driver does.
 //
 // Usage: sim key=value ...
-//   mode=rd|wr|loop   rd: memory -> stream sink; wr: stream source -> memory;
-//                     loop: rd's stream feeds wr's (random gating between them)
+//   mode=rd|wr|loop|regs  rd: memory -> stream sink; wr: stream source -> memory;
+//                     loop: rd's stream feeds wr's (random gating between them);
+//                     regs: rd with the interrupt registers and auto_restart (see run_regs)
 //   sb=B fb=BEATS     bytes per beat, beats per frame (must match the build)
 //   n=N jobs=J        batch count; the job is run J times back to back
 //   rd_base=A wr_base=A  buffer addresses (AXI); mem_base=A mem_size=S
@@ -140,7 +141,7 @@ void drive_inputs() {
   LITE_IN(rd, lite[0])
   LITE_IN(wr, lite[1])
   // Streams.
-  if (mode == "rd") {
+  if (mode == "rd" || mode == "regs") {
     top->rd_out_TREADY = !(std::uniform_real_distribution<double>(0, 1)(rng) < p_stall);
     top->wr_in_TVALID = 0;
   } else if (mode == "wr") {
@@ -186,7 +187,7 @@ void step() {
   rd_prev_data = d;
   if (rd_fire) {
     rd_times.push_back(cyc);
-    if (mode == "rd") got.insert(got.end(), d.begin(), d.end());
+    if (mode == "rd" || mode == "regs") got.insert(got.end(), d.begin(), d.end());
     last_progress = cyc;
   }
   if (top->wr_in_TVALID && top->wr_in_TREADY) {
@@ -245,6 +246,39 @@ uint32_t lite_read(int k, uint32_t a) {
   }
   L.rready = false;
   return v;
+}
+
+// The interrupt path (IER/GIE/ISR, the interrupt pin) and auto_restart, on
+// the read DMA: one job with interrupts enabled, then auto_restart until at
+// least three more jobs ran, then auto_restart cleared (one more job may
+// start: ap_start stays set while auto_restart is). Returns the jobs run.
+int run_regs(uint64_t base, uint64_t n, uint64_t job_beats) {
+  auto chk = [](bool ok, const std::string& m) { if (!ok) fail(4, "regs: " + m); };
+  lite_write(0, 0x10, (uint32_t)base);
+  lite_write(0, 0x1C, (uint32_t)n);
+  lite_write(0, 0x08, 1);  // IER: done
+  lite_write(0, 0x04, 1);  // GIE
+  chk(!top->rd_irq, "interrupt high before any job");
+  lite_write(0, 0x00, 1);
+  while (!fail_code && !(lite_read(0, 0x0C) & 1)) {}
+  chk(top->rd_irq, "ISR.done set but the interrupt pin is low");
+  lite_write(0, 0x0C, 1);  // toggle-on-write clears it
+  chk(lite_read(0, 0x0C) == 0 && !top->rd_irq, "ISR write of 1 did not clear the done interrupt");
+  chk((lite_read(0, 0x00) & 0x2) != 0, "ap_done not set after the job");
+  lite_write(0, 0x04, 0);
+  lite_write(0, 0x00, 0x81);  // ap_start with auto_restart
+  chk((lite_read(0, 0x00) & 0x80) != 0, "auto_restart does not read back");
+  while (!fail_code && rd_times.size() < 4 * job_beats) step();
+  lite_write(0, 0x00, 0x00);
+  for (;;) {
+    if (fail_code) break;
+    const uint32_t st = lite_read(0, 0x00);
+    if ((st & 0x4) && !(st & 0x1)) break;  // idle, nothing pending
+  }
+  chk(rd_times.size() % job_beats == 0, "a job under auto_restart was cut short");
+  // ISR follows IER whatever GIE is; the pin needs GIE.
+  chk((lite_read(0, 0x0C) & 1) && !top->rd_irq, "after the auto-restarted jobs: ISR.done clear or the pin high");
+  return (int)(rd_times.size() / job_beats);
 }
 
 }  // namespace
@@ -306,7 +340,9 @@ int main(int argc, char** argv) {
   if (mode == "rd" || mode == "loop") ks.push_back(0);
   if (mode == "wr" || mode == "loop") ks.push_back(1);
   std::vector<uint64_t> t_start, t_done;
-  for (uint64_t j = 0; j < jobs && !fail_code; ++j) {
+  int regs_jobs = 0;
+  if (mode == "regs") regs_jobs = run_regs(rd_base, n, n * fb * num("repeat", 1));
+  for (uint64_t j = 0; j < jobs && !fail_code && mode != "regs"; ++j) {
     if (mode == "wr") src_pos = 0;
     // As FINN's driver: the output DMA first, then the input.
     for (int i = (int)ks.size() - 1; i >= 0; --i) {
@@ -351,7 +387,7 @@ int main(int argc, char** argv) {
 
   if (!arg("out").empty()) {
     FILE* f = std::fopen(arg("out").c_str(), "wb");
-    if (mode == "rd") {
+    if (mode == "rd" || mode == "regs") {
       std::fwrite(got.data(), 1, got.size(), f);
     } else {
       const uint64_t db = num("dump_base", wr_base), dl = num("dump_len", 0);
@@ -379,12 +415,12 @@ int main(int argc, char** argv) {
                  "{\"cycles\": %llu, \"start\": %s, \"done\": %s, \"rd_beats\": %zu, \"wr_beats\": %zu, "
                  "\"rd_first_last\": %s, \"wr_first_last\": %s, \"ar\": %llu, \"r_beats\": %llu, "
                  "\"max_reads_in_flight\": %llu, \"aw\": %llu, \"w_beats\": %llu, \"b\": %llu, "
-                 "\"error\": \"%s\", \"code\": %d}\n",
+                 "\"regs_jobs\": %d, \"error\": \"%s\", \"code\": %d}\n",
                  (unsigned long long)cyc, list(t_start).c_str(), list(t_done).c_str(), rd_times.size(),
                  wr_times.size(), first_last(rd_times).c_str(), first_last(wr_times).c_str(),
                  (unsigned long long)rs.ar, (unsigned long long)rs.r_beats,
                  (unsigned long long)rs.max_reads_in_flight, (unsigned long long)ws.aw,
-                 (unsigned long long)ws.w_beats, (unsigned long long)ws.b, esc.c_str(), fail_code);
+                 (unsigned long long)ws.w_beats, (unsigned long long)ws.b, regs_jobs, esc.c_str(), fail_code);
     std::fclose(f);
   }
   if (fail_code) std::fprintf(stderr, "%s\n", fail_msg.c_str());

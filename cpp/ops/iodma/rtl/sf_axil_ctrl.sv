@@ -3,9 +3,9 @@
 // registers, 6-bit byte address; the driver writes 0x10/0x14 and 0x1C, then
 // 1 to 0x00, and polls 0x00 for ap_done):
 //   0x00 control  bit0 ap_start   write 1 to start; reads 1 until the core
-//                                  takes the job (cleared then, unless
-//                                  auto_restart is set: then the core runs
-//                                  again after every job until it is cleared)
+//                                  takes the job; with auto_restart set it
+//                                  is set again when a job finishes, so the
+//                                  core runs job after job until it is cleared)
 //                 bit1 ap_done    set when the job finished; clear on read
 //                 bit2 ap_idle    no job running
 //                 bit3 ap_ready   set when the core took the job; clear on read
@@ -134,9 +134,12 @@ module sf_axil_ctrl (
       start_q <= take;
       if (take) busy <= 1'b1;
       else if (finish) busy <= 1'b0;
-      // ap_start: set by a write of 1, cleared when taken (kept with auto_restart).
+      // ap_start: set by a write of 1, cleared when taken; with auto_restart it
+      // is set again when the job finishes (as HLS does at ap_ready), so
+      // clearing auto_restart lets the running job end and starts no other.
       if (wr_ctrl && wstrb_q[0] && wdata_q[0]) ap_start <= 1'b1;
-      else if (take && !auto_restart) ap_start <= 1'b0;
+      else if (take) ap_start <= 1'b0;
+      else if (finish && auto_restart) ap_start <= 1'b1;
       if (wr_ctrl && wstrb_q[0]) auto_restart <= wdata_q[7];
       // An event in the cycle of a read of 0x00 survives that read.
       if (finish) ap_done <= 1'b1;
