@@ -3,6 +3,12 @@
 // by tensor, with s_axis_<i> / m_axis_<i> ports for the graph inputs and
 // outputs (graph order). StreamingFIFO nodes become sf_fifo instances whose
 // occupancy monitors can be brought out to top-level ports for FIFO sizing.
+// The weight stream of every MVAU/VVAU with mem_mode=external becomes a
+// further input s_axis_<k>, numbered after the graph inputs in layer order;
+// sf_design.json lists it among the inputs with "weights": true, the node,
+// pass_beats, repeat (passes per frame), tensor, dtype and weights_file, the
+// packed pass <node>_wstream.npy (uint8, (pass_beats, tdata bytes)) written
+// beside the design (ops/hw/ext_weights.h).
 #pragma once
 #include <string>
 #include <vector>
