@@ -187,9 +187,11 @@ def test_vvau_weight_stream_layout():
 
 
 def test_external_layers_lint_clean(tmp_path):
-    d = MVAU_DESIGNS["s4s4_dsp_pe2_simd4"]
-    w, thr, _ = M.design_data(d, 0)
-    assert rtlsim.lint_layer(rtlsim.emit_node(M.make_model(d, w, thr), M.NODE, tmp_path / "m")) == []
+    # weight beats wider than (s4s4, xnor) and as wide as (full) the input beats
+    for name in ("s4s4_dsp_pe2_simd4", "xnor_pe4_simd24", "full_s8u8_shared"):
+        d = MVAU_DESIGNS[name]
+        w, thr, _ = M.design_data(d, 0)
+        assert rtlsim.lint_layer(rtlsim.emit_node(M.make_model(d, w, thr), M.NODE, tmp_path / name)) == []
     d = VVAU_DESIGNS["c4_pe4_simd1_u2s8"]
     w, thr, _ = V.design_data(d, 0)
     assert rtlsim.lint_layer(rtlsim.emit_node(vvau_model(d, w, thr), V.NODE, tmp_path / "v")) == []

@@ -55,8 +55,10 @@ module sf_mvau #(
   parameter integer OBIAS = 0,
   parameter         THR_PREFIX = "thr",
   parameter integer THR_BLOCK_MASK = 0,
+  /* verilator lint_off UNUSEDPARAM */  // the ROM's: unused with EXT_W = 1
   parameter         WMEM_FILE = "weights.dat",
   parameter integer W_BLOCK = 0,
+  /* verilator lint_on UNUSEDPARAM */
   parameter integer REG_EVERY = 1,
   parameter integer EXT_W = 0,
   parameter integer ICW = (EXT_W != 0 && PE*SIMD*WBITS > SIMD*IBITS) ? PE*SIMD*WBITS : SIMD*IBITS
