@@ -187,7 +187,7 @@ def test_vvau_weight_stream_layout():
 
 
 def test_external_layers_lint_clean(tmp_path):
-    # weight beats wider than (s4s4, xnor) and as wide as (full) the input beats
+    # (the weight beats are wider than the input beats in all three: the input is zero-padded)
     for name in ("s4s4_dsp_pe2_simd4", "xnor_pe4_simd24", "full_s8u8_shared"):
         d = MVAU_DESIGNS[name]
         w, thr, _ = M.design_data(d, 0)
