@@ -440,8 +440,10 @@ def _set_folding(model, target_fps, clock_ns, board, mvau_wwidth_max, resource_f
                 else:
                     n.set_string("mem_mode", old_mode)
                 continue
+            if base_op(n.op_type) == "MVAU" and _attr(n, "ram_style") in ("block", "distributed"):
+                n.set_string("ram_style", "auto")  # (the weights' memory style; there is none now)
             ext_chosen.append({"node": n.name, "weight_bits": weight_bits(n), "bram18": est[i]["bram18"] - e["bram18"]})
-            est[i] = e
+            est[i] = node_estimate(raw, n.name)
     if stream_weights:  # what still does not fit (e.g. thresholds): LUTRAM where the LUTs allow
         _fit_styles(raw, nodes, hw, est, budget, "bram18")
     target_cycles = 1e9 / (clock_ns * target_fps)
