@@ -11,7 +11,8 @@
 
 namespace sf {
 namespace pool_hw_rtl {
-void emit(rtl::LayerEmitter& e);  // pool_hw_rtl.cpp
+void emit(rtl::LayerEmitter& e);      // pool_hw_rtl.cpp
+void emit_hls(hls::LayerEmitter& e);  // pool_hw_hls.cpp
 }
 namespace {
 
@@ -111,6 +112,7 @@ OpDef make_pool_def() {
     return e;
   };
   d.emit_rtl = pool_hw_rtl::emit;
+  d.emit_hls = pool_hw_rtl::emit_hls;
   return d;
 }
 
