@@ -39,7 +39,8 @@ int pad8(int w) { return (w + 7) / 8 * 8; }
 std::string word_literal(const Bits& b) {
   const std::string h = b.hex();
   if (b.width() <= 64) return "0x" + h + "ULL";
-  return fmt::format("ap_uint<{}>(\"{}\", 16)", b.width(), h);
+  // With the 0x prefix: ap_int's parser reads a leading "0b"/"0d"/"0o" as a radix prefix.
+  return fmt::format("ap_uint<{}>(\"0x{}\", 16)", b.width(), h);
 }
 
 // Nested brace initializer of `dims` over words[lo, ...).

@@ -98,7 +98,8 @@ def harness_source(man):
         "  if (!f) { std::fprintf(stderr, \"SF_ERROR cannot open %s\\n\", path); return false; }",
         "  std::string s;",
         "  size_t i = 0;",
-        "  while (i < n && (f >> s)) dst[i++] = ap_uint<W>(s.c_str(), 16);",
+        "  // The 0x prefix matters: ap_int's parser reads a leading 0b/0d/0o as a radix prefix.",
+        "  while (i < n && (f >> s)) dst[i++] = ap_uint<W>((\"0x\" + s).c_str(), 16);",
         "  if (i != n) { std::fprintf(stderr, \"SF_ERROR %s has %zu words, expected %zu\\n\", path, i, n); return false; }",
         "  return true;",
         "}",
@@ -195,7 +196,7 @@ def _check(cmd, what, cwd=None):
 def build_layer(layer_dir, man):
     """Path of the cached cppsim binary of a layer folder (compiled on first use)."""
     key = layer_hash(layer_dir, man)
-    d = os.path.join(cache_dir(), "cppsim", key)
+    d = os.path.abspath(os.path.join(cache_dir(), "cppsim", key))
     exe = os.path.join(d, "sim")
     if os.path.isfile(exe):
         return exe
@@ -229,7 +230,7 @@ def run_layer(layer_dir, man, beats_in, frames, beats_out=None):
     output) makes a different count an error."""
     exe = build_layer(layer_dir, man)
     what = man["node"]
-    with tempfile.TemporaryDirectory(dir=os.path.join(cache_dir(), "runs")) as tmp:
+    with tempfile.TemporaryDirectory(dir=os.path.abspath(os.path.join(cache_dir(), "runs"))) as tmp:
         args = [exe, f"frames={int(frames)}"]
         for i, (b, s) in enumerate(zip(beats_in, man["inputs"])):
             b = np.ascontiguousarray(b, dtype=np.uint8)
