@@ -44,20 +44,37 @@ void StreamingMaxPool(hls::stream<TI>& in, hls::stream<TO>& out, unsigned reps) 
   // one entry per channel group suffices (as the RTL core).
   constexpr unsigned COLS = KH > 1 ? OW : 1;
   ap_uint<WW> acc[COLS * CF];
+  // The running maximum of an entry is read back CF beats after it was
+  // written (the next pixel of the same window), as early as the next beat
+  // when CF = 1. The last two writes are kept in registers and forwarded, so
+  // the loop needs no memory round trip within two iterations and the
+  // dependence on acc can be declared false for the scheduler (II=1).
+#pragma HLS DEPENDENCE variable=acc inter false
   for (unsigned rep = 0; rep < reps; ++rep) {
     unsigned y = 0, x = 0, c = 0, ky = 0, kx = 0, ox = 0, oy = 0;
+    unsigned fa1 = COLS * CF, fa2 = COLS * CF;  // addresses of the last two writes (none yet)
+    ap_uint<WW> fv1 = 0, fv2 = 0;
   frame:
     for (unsigned i = 0; i < IH * IW * CF; ++i) {
 #pragma HLS PIPELINE II=1
       const ap_uint<WW> v = ap_uint<WW>(in.read());
       const bool used = oy < OH && ox < OW;
-      const unsigned a = (KH > 1 ? ox : 0) * CF + c;
+      // Columns past the last window (floor mode) are dropped; keep their address in range.
+      const unsigned a = used ? (KH > 1 ? ox : 0) * CF + c : 0;
       const bool first = ky == 0 && kx == 0;
       const bool last = (ky + 1 == KH || y + 1 == IH) && (kx + 1 == KW || x + 1 == IW);
-      const ap_uint<WW> m = first ? v : maxpool_detail::lane_max<BITS, PE, SIGNED>(acc[a], v);
+      const ap_uint<WW> old = a == fa1 ? fv1 : a == fa2 ? fv2 : acc[a];
+      const ap_uint<WW> m = first ? v : maxpool_detail::lane_max<BITS, PE, SIGNED>(old, v);
       if (used) {
-        if (last) out.write(TO(m));
-        else acc[a] = m;
+        if (last) {
+          out.write(TO(m));
+        } else {
+          acc[a] = m;
+          fa2 = fa1;
+          fv2 = fv1;
+          fa1 = a;
+          fv1 = m;
+        }
       }
       if (c + 1 < CF) {
         ++c;
