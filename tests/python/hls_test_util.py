@@ -40,3 +40,29 @@ def emit(model, tmp_path, node_name=None):
 
 
 # ---- H2's helpers (data-movement ops) go below this line ------------------
+
+
+def same_beats_as_rtl(model, xs, tmp_path, node_name=None):
+    """The node's HLS layer (cppsim) and its RTL layer (Verilator), fed the
+    same packed input beats, give identical output beats -- not only equal
+    values once each harness has undone its layer's stream order. That is
+    what lets a network mix HLS and RTL layers node by node. The two
+    manifests must also agree on stream names, widths and beat orders."""
+    from streamfold import rtlsim
+    from streamfold.rtlsim import _out_beats, _pack_node_inputs
+
+    node = model.graph.node[0] if node_name is None else model.get_node_from_name(node_name)
+    hd = cppsim.emit_node(model, node.name, tmp_path / f"hls_{node.name}")
+    rd = rtlsim.emit_node(model, node.name, tmp_path / f"rtl_{node.name}")
+    hman, rman = cppsim.load_manifest(hd), rtlsim.load_manifest(rd)
+    keys = ("name", "width", "order_shape", "order_perm")
+    for side in ("inputs", "outputs"):
+        assert [[s[k] for k in keys] for s in hman[side]] == [[s[k] for k in keys] for s in rman[side]], side
+    arrays = [xs[i] for i in node.input if i in xs]
+    beats_in, n, ss = _pack_node_inputs(model, node, hman, arrays)
+    beats_out, frame_beats = _out_beats(hman, ss, n)
+    got_hls = cppsim.simulate_layer(hd, beats_in, n, beats_out)
+    got_rtl, _ = rtlsim.simulate_layer(rd, beats_in, beats_out, frame_beats)
+    assert len(got_hls) == len(got_rtl) == len(node.output)
+    for j, (a, b) in enumerate(zip(got_hls, got_rtl)):
+        np.testing.assert_array_equal(a, b, err_msg=f"{node.name} output {j}: HLS and RTL beats differ")

@@ -7,7 +7,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim, node_model, rand_values
+from hls_test_util import check_cppsim, node_model, rand_values, same_beats_as_rtl
 
 
 def run_add(niv, c, pe, dt0, dt1, n=3, seeds=(0, 1)):
@@ -43,3 +43,13 @@ DTS = ["INT4", "UINT3", "BIPOLAR", "INT8", "UINT1", "INT2", "UINT8", "UINT5", "I
 def test_addstreams_sweep(h, w, c, pe_i, dt0, dt1, seed):
     divs = [v for v in range(1, c + 1) if c % v == 0]
     run_add([1, h, w], c, divs[pe_i % len(divs)], dt0, dt1, seeds=(seed,))
+
+
+@pytest.mark.full
+def test_addstreams_beats_match_rtl(tmp_path):
+    # Inputs of different widths (3- and 5-bit lanes).
+    shape = (3, 3, 3, 6)
+    m = node_model("AddStreams", [("x0", shape, "UINT3"), ("x1", shape, "INT5")], [("y", shape)], NumChannels=6, PE=3,
+                   numInputVectors=[1, 3, 3], inputDataTypes=["UINT3", "INT5"])
+    rng = np.random.default_rng(5)
+    same_beats_as_rtl(m, {"x0": rand_values(rng, "UINT3", shape), "x1": rand_values(rng, "INT5", shape)}, tmp_path)

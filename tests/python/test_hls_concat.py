@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamfold.errors import StreamfoldError
-from hls_test_util import check_cppsim, emit, node_model, rand_values
+from hls_test_util import check_cppsim, emit, node_model, rand_values, same_beats_as_rtl
 
 
 def cat_model(niv, chans, simd, dts, n=3):
@@ -53,3 +53,10 @@ def test_concat_width_mismatch_is_an_error(tmp_path):
 @settings(deadline=None, max_examples=25, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_concat_sweep(h, w, nin, simd, mult, dt, seed):
     run_cat([1, h, w], [simd * k for k in mult[:nin]], simd, dt, seeds=(seed,))
+
+
+@pytest.mark.full
+def test_concat_beats_match_rtl(tmp_path):
+    m, ins = cat_model([1, 3, 3], [6, 3, 9], 3, ["UINT3"] * 3)
+    rng = np.random.default_rng(5)
+    same_beats_as_rtl(m, {name: rand_values(rng, "UINT3", shape) for name, shape, _ in ins}, tmp_path)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim, emit, node_model, rand_values
+from hls_test_util import check_cppsim, emit, node_model, rand_values, same_beats_as_rtl
 
 
 def dup_model(niv, c, pe, dt, nout, n=3):
@@ -49,3 +49,9 @@ def test_dup_ports(tmp_path):
 def test_dup_sweep(h, w, c, pe_i, nout, dt, seed):
     divs = [v for v in range(1, c + 1) if c % v == 0]
     run_dup([1, h, w], c, divs[pe_i % len(divs)], dt, nout, seeds=(seed,))
+
+
+@pytest.mark.full
+def test_dup_beats_match_rtl(tmp_path):
+    m = dup_model([1, 3], 6, 3, "BIPOLAR", 3)
+    same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "BIPOLAR", (3, 3, 6))}, tmp_path)

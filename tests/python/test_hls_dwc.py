@@ -8,7 +8,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim, node_model, rand_values
+from hls_test_util import check_cppsim, node_model, rand_values, same_beats_as_rtl
 
 BITS = {"INT4": 4, "UINT3": 3, "BIPOLAR": 1, "INT8": 8, "UINT2": 2, "UINT1": 1, "INT5": 5, "UINT7": 7}
 
@@ -44,3 +44,10 @@ def test_dwc_designs(shape, ie, oe, dt):
 def test_dwc_sweep(rows, c, i, o, dt, seed):
     divs = [v for v in range(1, c + 1) if c % v == 0]
     run_dwc((rows, c), divs[i % len(divs)], divs[o % len(divs)], dt, seeds=(seed,))
+
+
+@pytest.mark.full
+def test_dwc_beats_match_rtl(tmp_path):
+    m = node_model("StreamingDataWidthConverter", [("x", (3, 7, 12), "BIPOLAR")], [("y", (3, 7, 12))], shape=[1, 7, 12],
+                   inWidth=4, outWidth=6, dataType="BIPOLAR")
+    same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "BIPOLAR", (3, 7, 12))}, tmp_path)

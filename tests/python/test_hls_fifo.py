@@ -10,7 +10,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim, emit, node_model, rand_values
+from hls_test_util import check_cppsim, emit, node_model, rand_values, same_beats_as_rtl
 
 
 def fifo_model(nbeats, simd, dt, depth, ram_style="auto", n=3):
@@ -53,3 +53,9 @@ def test_fifo_pragmas(tmp_path, depth, style, impl):
 @settings(deadline=None, max_examples=20, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_fifo_sweep(nbeats, simd, depth, dt, seed):
     run_fifo(nbeats, simd, dt, depth, seeds=(seed,))
+
+
+@pytest.mark.full
+def test_fifo_beats_match_rtl(tmp_path):
+    m = fifo_model(37, 3, "INT4", 2)
+    same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "INT4", (3, 111))}, tmp_path)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim
+from hls_test_util import check_cppsim, same_beats_as_rtl
 from test_rtl_swg import node_model, rand_values
 
 
@@ -41,3 +41,10 @@ def test_fmpadding_sweep(h, w, pad, c, simd_i, dt, pv_i, seed):
     divs = [v for v in range(1, c + 1) if c % v == 0]
     vals = np.unique(rand_values(np.random.default_rng(pv_i), dt, (64,)))
     run_pad([h, w], pad, c, divs[simd_i % len(divs)], dt, int(vals[pv_i % len(vals)]), seeds=(seed,))
+
+
+@pytest.mark.full
+def test_fmpadding_beats_match_rtl(tmp_path):
+    m = node_model("FMPadding", (3, 7, 5, 13), (3, 8, 10, 13), in_dt="INT4", ImgDim=[7, 5], Padding=[1, 2, 0, 3],
+                   NumChannels=13, SIMD=1, inputDataType="INT4", PadValue=-3)
+    same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "INT4", (3, 7, 5, 13))}, tmp_path)

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim
+from hls_test_util import check_cppsim, same_beats_as_rtl
 from test_rtl_swg import node_model, rand_values
 
 
@@ -41,3 +41,10 @@ def test_maxpool_sweep(h, w, kh, kw, c, pe_i, ceil_mode, dt, seed):
     kh, kw = min(kh, h), min(kw, w)
     divs = [v for v in range(1, c + 1) if c % v == 0]
     run_smp([h, w], [kh, kw], c, divs[pe_i % len(divs)], dt, ceil_mode, seeds=(seed,))
+
+
+@pytest.mark.full
+def test_maxpool_beats_match_rtl(tmp_path):
+    m = node_model("StreamingMaxPool", (3, 7, 5, 6), (3, 3, 3, 6), in_dt="UINT3", ImgDim=[7, 5], PoolDim=[3, 2],
+                   NumChannels=6, PE=3, dataType="UINT3", CeilMode=1)
+    same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "UINT3", (3, 7, 5, 6))}, tmp_path)

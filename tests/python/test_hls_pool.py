@@ -9,7 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamfold.errors import UnsupportedOpError
-from hls_test_util import check_cppsim, emit
+from hls_test_util import check_cppsim, emit, same_beats_as_rtl
 from test_rtl_swg import node_model, rand_values
 
 
@@ -63,3 +63,10 @@ def test_pool_sweep(oh, ow, kh, kw, c, pe_i, func, idt, obits, seed):
             return  # QuantAvgPool2d works on integer codes, not on bipolar values
         odt = ("INT" if idt.startswith("INT") else "UINT") + str(max(obits, 2 if idt.startswith("INT") else 1))
     run_pool([oh, ow], [kh, kw], c, divs[pe_i % len(divs)], func, idt, odt, seeds=(seed,))
+
+
+def test_pool_beats_match_rtl(tmp_path):
+    # The input arrives in the depthwise SWG order; HLS and RTL must read it
+    # alike. (test_rtl_pool builds the same RTL design.)
+    m = pool_model([3, 2], [3, 3], 13, 1, "MaxPool", "INT4", None, 3)
+    same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "INT4", (3, 3, 2, 9 * 13))}, tmp_path)

@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 
 from streamfold import rtlsim
 from streamfold.errors import StreamfoldError
-from hls_test_util import check_cppsim, emit
+from hls_test_util import check_cppsim, emit, same_beats_as_rtl
 from test_rtl_swg import node_model, rand_values, swg_model
 
 
@@ -92,3 +92,17 @@ def test_swg_sweep(h, w, kh, kw, sh, sw, dh, dw_, c, simd_i, depthwise, dt, seed
         return
     divs = [v for v in range(1, c + 1) if c % v == 0]
     run_swg([h, w], [kh, kw], [sh, sw], [dh, dw_], c, divs[simd_i % len(divs)], dt, depthwise, seeds=(seed,))
+
+
+def test_swg_beats_match_rtl(tmp_path):
+    # Depthwise: the beat order a VVAU/Pool consumes; HLS and RTL must agree
+    # beat for beat. (test_rtl_swg builds the same RTL design: one shared
+    # Verilator build.)
+    m = swg_model([7, 5], [3, 2], [2, 1], [1, 2], 4, 2, "INT3", 1, "distributed", 3)
+    same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "INT3", (3, 7, 5, 4))}, tmp_path)
+
+
+@pytest.mark.full
+def test_swg_standard_beats_match_rtl(tmp_path):
+    m = swg_model([7, 5], [3, 3], [1, 1], [1, 1], 13, 1, "UINT4", 0, "auto", 3)
+    same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "UINT4", (3, 7, 5, 13))}, tmp_path)
