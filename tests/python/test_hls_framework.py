@@ -264,3 +264,33 @@ def test_ipgen_runs_vitis_hls_when_on_path(tmp_path, monkeypatch):
 
 def test_single_node_helper():
     check_cppsim(thresholding(3), {"x": rand_values(np.random.default_rng(3), "INT4", (2, 3, 4))})
+
+
+def test_build_verifies_folded_hls_cppsim(tmp_path, monkeypatch):
+    """A build with the specialize config (all HLS) and verify_steps
+    folded_hls_cppsim: the folded network runs in cppsim after
+    step_apply_folding_config and matches the expected output."""
+    from streamfold.builder import build_dataflow_cfg
+
+    from test_builder import HW_STEPS
+    from test_folding import example_input, mvau_chain
+
+    model_file = str(tmp_path / "hw.onnx")
+    sf.ModelWrapper(mvau_chain()).save(model_file)
+    x = example_input()
+    np.save(tmp_path / "in.npy", x)
+    np.save(tmp_path / "exp.npy", sf.execute_onnx(sf.ModelWrapper(model_file), {"x": x})["y"])
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"Defaults": {"preferred_impl_style": ["hls", ["all"]]}}))
+    c = DataflowBuildConfig(output_dir=str(tmp_path / "out"), board="Pynq-Z2", target_fps=1e6, steps=HW_STEPS,
+                            mvau_wwidth_max=1024, specialize_layers_config_file=str(spec),
+                            verify_steps=["folded_hls_cppsim"], verify_input_npy=str(tmp_path / "in.npy"),
+                            verify_expected_output_npy=str(tmp_path / "exp.npy"))
+    runs = []
+    real = cppsim.simulate_emitted
+    monkeypatch.setattr(cppsim, "simulate_emitted", lambda *a: runs.append(a[1].name) or real(*a))
+    s = build_dataflow_cfg(model_file, c, progress=False)
+    assert s["verification"] == [{"step": "step_apply_folding_config", "result": "SUCCESS"}]
+    assert runs == ["MVAU_0", "MVAU_1", "MVAU_2"]
+    m = sf.ModelWrapper(str(tmp_path / "out" / "intermediate_models" / "step_specialize_layers.onnx"))
+    assert {n.get_attr("preferred_impl_style") for n in m.graph.node} == {b"hls"}
