@@ -234,6 +234,9 @@ def test_codegen_ipgen_and_mixed_execution(tmp_path, monkeypatch):
     if not __import__("shutil").which("vitis_hls"):
         m = hw_steps.step_hw_ipgen(m, cfg)
         assert "vitis_hls is not on PATH" in m._step_note and "hls_syn_<node>.tcl" in m._step_note
+        script = tmp_path / "out" / "hw" / "run_vitis_hls.sh"
+        assert f"bash {script}" in m._step_note
+        assert f"(cd '{dirs['Thresholding_0']}' && vitis_hls -f hls_syn_Thresholding_0.tcl)" in script.read_text()
     x = rand_values(np.random.default_rng(1), "INT4", (3, 3, 4))
     want = sf.execute_onnx(m, {"x": x})["y"]
     np.testing.assert_array_equal(sf.execute_onnx(m, {"x": x}, backend="cppsim")["y"], want)
