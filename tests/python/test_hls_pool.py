@@ -35,6 +35,7 @@ DESIGNS = [
     ([3, 1], [5, 1], 4, 2, "AccPool", "INT3", None),
     ([2, 2], [2, 2], 4, 4, "QuantAvgPool", "INT4", "INT4"),
     ([2, 3], [3, 1], 5, 5, "MaxPool", "BIPOLAR", None),
+    ([2, 1], [2, 2], 4, 2, "AccPool", "BIPOLAR", None),  # the sum is an INT, not a BIPOLAR
 ]
 
 
@@ -70,3 +71,11 @@ def test_pool_beats_match_rtl(tmp_path):
     # alike. (test_rtl_pool builds the same RTL design.)
     m = pool_model([3, 2], [3, 3], 13, 1, "MaxPool", "INT4", None, 3)
     same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "INT4", (3, 3, 2, 9 * 13))}, tmp_path)
+
+
+@pytest.mark.full
+def test_pool_bipolar_accpool_beats_match_rtl(tmp_path):
+    # Both emitters take the output encoding from the op's inferred type
+    # (an AccPool of BIPOLAR inputs sums to an INT; it used to go out as {0,1}).
+    m = pool_model([2, 1], [2, 2], 4, 2, "AccPool", "BIPOLAR", None, 3)
+    same_beats_as_rtl(m, {"x": rand_values(np.random.default_rng(5), "BIPOLAR", (3, 2, 1, 16))}, tmp_path)

@@ -11,6 +11,8 @@
 
 namespace sf::pool_hw_rtl {
 
+DataType out_datatype(const Node& n);  // pool_hw.cpp
+
 void emit_hls(hls::LayerEmitter& e) {
   const Node& n = e.node();
   const int64_t c = hw::pos_int(n, "Channels"), pe = hw::pos_int(n, "PE", 1);
@@ -18,7 +20,7 @@ void emit_hls(hls::LayerEmitter& e) {
   const int64_t kk = k[0] * k[1];
   const std::string func = n.get_string("Function", "MaxPool");
   const DataType idt = hw::dtype_attr(n, "InputDataType");
-  const DataType odt = hw::dtype_attr(n, "OutputDataType", idt);
+  const DataType odt = out_datatype(n);
   const hw::StreamShapes s = hw::stream_shapes(n);
   const int obits = (int)(s.out_width / pe);
   int f = 0, shift = 0;
