@@ -49,7 +49,6 @@ void StreamingMaxPool(hls::stream<TI>& in, hls::stream<TO>& out, unsigned reps) 
   // when CF = 1. The last two writes are kept in registers and forwarded, so
   // the loop needs no memory round trip within two iterations and the
   // dependence on acc can be declared false for the scheduler (II=1).
-#pragma HLS DEPENDENCE variable=acc inter false
   for (unsigned rep = 0; rep < reps; ++rep) {
     unsigned y = 0, x = 0, c = 0, ky = 0, kx = 0, ox = 0, oy = 0;
     unsigned fa1 = COLS * CF, fa2 = COLS * CF;  // addresses of the last two writes (none yet)
@@ -57,6 +56,7 @@ void StreamingMaxPool(hls::stream<TI>& in, hls::stream<TO>& out, unsigned reps) 
   frame:
     for (unsigned i = 0; i < IH * IW * CF; ++i) {
 #pragma HLS PIPELINE II=1
+#pragma HLS DEPENDENCE variable=acc inter false
       const ap_uint<WW> v = ap_uint<WW>(in.read());
       const bool used = oy < OH && ox < OW;
       // Columns past the last window (floor mode) are dropped; keep their address in range.

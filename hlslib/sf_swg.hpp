@@ -20,7 +20,12 @@
 // complete; the writer may fill row wy once wy < oy*SH + RB, i.e. the slot it
 // overwrites (row wy - RB) lies above the current window. The two never touch
 // the same word in one iteration, hence the DEPENDENCE pragma, and the loop
-// reaches II=1 with one write and one read port on the buffer.
+// reaches II=1 with one write and one read port on the buffer. Each side sees
+// the other's progress two iterations late (wy, lim and rdone pass through
+// two registers), so a word is read no sooner than three iterations after it
+// was written and overwritten no sooner than three after its last read:
+// declaring the dependence false is then safe for any pipeline depth up to
+// that distance, whatever stages the scheduler gives the read and the write.
 //
 // The caller (the layer top) owns the buffer `buf`, RB * IFW * CF words, so
 // that its storage pragma (BIND_STORAGE impl=bram|lutram, from the node's
@@ -48,8 +53,6 @@ void ConvolutionInputGenerator(hls::stream<TI>& in, hls::stream<TO>& out, ap_uin
   constexpr unsigned ROW = IFW * CF;  // words per buffered row
 
 #pragma HLS INLINE
-#pragma HLS DEPENDENCE variable=buf inter false
-#pragma HLS DEPENDENCE variable=buf intra false
 
   for (unsigned rep = 0; rep < reps; ++rep) {
     // Writer: input row wy, pixel wx, channel group wc; wslot = wy % RB.
@@ -60,11 +63,22 @@ void ConvolutionInputGenerator(hls::stream<TI>& in, hls::stream<TO>& out, ap_uin
     // t0 is the outermost: (ky, kx, cf) or, depthwise, (cf, ky, kx).
     unsigned oy = 0, ox = 0, t0 = 0, t1 = 0, t2 = 0, base = 0, need = SPAN, lim = RB;
     bool rdone = false;
+    // The other side's progress as seen two iterations late (see above).
+    unsigned wy_1 = 0, wy_2 = 0, lim_1 = RB, lim_2 = RB;
+    bool rdone_1 = false, rdone_2 = false;
   frame:
     while (wy < IFH || !rdone) {
 #pragma HLS PIPELINE II=1
-      const bool can_r = !rdone && wy >= need;
-      const bool can_w = wy < IFH && (rdone || wy < lim);
+#pragma HLS DEPENDENCE variable=buf inter false
+#pragma HLS DEPENDENCE variable=buf intra false
+      const bool can_r = !rdone && wy_2 >= need;
+      const bool can_w = wy < IFH && (rdone_2 || wy < lim_2);
+      wy_2 = wy_1;
+      wy_1 = wy;
+      lim_2 = lim_1;
+      lim_1 = lim;
+      rdone_2 = rdone_1;
+      rdone_1 = rdone;
       if (can_r) {
         const unsigned ky = DEPTHWISE ? t1 : t0, kx = DEPTHWISE ? t2 : t1, cf = DEPTHWISE ? t0 : t2;
         unsigned slot = base + ky * DH;  // < 2 RB: base < RB, ky*DH < SPAN <= RB
