@@ -7,24 +7,33 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim, node_model, rand_values
+from hls_test_util import check_cppsim, node_model, rand_values, same_beats_as_rtl
 from test_rtl_channelwise import DESIGNS, DTS, out_type
 
 
-def run_cw(niv, c, pe, func, idt, pdt, broadcast=False, ram_style="auto", n=3, seed=0):
+def run_cw(niv, c, pe, func, idt, pdt, broadcast=False, ram_style="auto", n=3, seed=0, beats_dir=None):
     shape = tuple(niv[1:]) + (c,)
     rng = np.random.default_rng(seed)
     p = rand_values(rng, pdt, (1,) if broadcast else (c,))
     m = node_model("ChannelwiseOp", [("x", (n,) + shape, idt)], [("y", (n,) + shape)], inits={"P": p},
                    NumChannels=c, PE=pe, Func=func, numInputVectors=list(niv), inputDataType=idt, paramDataType=pdt,
                    outputDataType=out_type(func, idt, pdt), ram_style=ram_style)
-    return check_cppsim(m, {"x": rand_values(rng, idt, (n,) + shape)})
+    xs = {"x": rand_values(rng, idt, (n,) + shape)}
+    if beats_dir is not None:
+        return same_beats_as_rtl(m, xs, beats_dir)
+    return check_cppsim(m, xs)
 
 
 @pytest.mark.parametrize("niv,c,pe,func,idt,pdt,bc,style", DESIGNS)
 def test_channelwise_hls_designs(niv, c, pe, func, idt, pdt, bc, style):
     for seed in (0, 1):
         run_cw(niv, c, pe, func, idt, pdt, bc, style, seed=seed)
+
+
+@pytest.mark.parametrize("niv,c,pe,func,idt,pdt,bc,style", DESIGNS)
+def test_channelwise_hls_beats_equal_rtl(niv, c, pe, func, idt, pdt, bc, style, tmp_path):
+    """Same input beats into the HLS and the RTL layer: identical output beats."""
+    run_cw(niv, c, pe, func, idt, pdt, bc, style, seed=5, beats_dir=tmp_path)
 
 
 @pytest.mark.full

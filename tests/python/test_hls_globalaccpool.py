@@ -6,20 +6,29 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim, node_model, rand_values
+from hls_test_util import check_cppsim, node_model, rand_values, same_beats_as_rtl
 from test_rtl_globalaccpool import DESIGNS
 
 
-def run_gap(h, w, c, pe, dt, n=3, seed=0):
+def run_gap(h, w, c, pe, dt, n=3, seed=0, beats_dir=None):
     m = node_model("GlobalAccPool", [("x", (n, h, w, c), dt)], [("y", (n, 1, 1, c))], NumChannels=c, PE=pe,
                    numInputVectors=[1, h, w], inputDataType=dt)
-    return check_cppsim(m, {"x": rand_values(np.random.default_rng(seed), dt, (n, h, w, c))})
+    xs = {"x": rand_values(np.random.default_rng(seed), dt, (n, h, w, c))}
+    if beats_dir is not None:
+        return same_beats_as_rtl(m, xs, beats_dir)
+    return check_cppsim(m, xs)
 
 
 @pytest.mark.parametrize("h,w,c,pe,dt", DESIGNS)
 def test_gap_hls_designs(h, w, c, pe, dt):
     for seed in (0, 1):
         run_gap(h, w, c, pe, dt, seed=seed)
+
+
+@pytest.mark.parametrize("h,w,c,pe,dt", DESIGNS)
+def test_gap_hls_beats_equal_rtl(h, w, c, pe, dt, tmp_path):
+    """Same input beats into the HLS and the RTL layer: identical output beats."""
+    run_gap(h, w, c, pe, dt, seed=5, beats_dir=tmp_path)
 
 
 @pytest.mark.full

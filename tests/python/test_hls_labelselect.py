@@ -7,21 +7,30 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim, node_model, rand_values
+from hls_test_util import check_cppsim, node_model, rand_values, same_beats_as_rtl
 from test_rtl_labelselect import DESIGNS
 
 
-def run_ls(labels, pe, k, dt, rows=1, n=4, seed=0):
+def run_ls(labels, pe, k, dt, rows=1, n=4, seed=0, beats_dir=None):
     lead = (rows,) if rows > 1 else ()
     m = node_model("LabelSelect", [("x", (n,) + lead + (labels,), dt)], [("y", (n,) + lead + (k,))], Labels=labels,
                    PE=pe, K=k, inputDataType=dt, numInputVectors=[1, rows] if rows > 1 else [1])
-    return check_cppsim(m, {"x": rand_values(np.random.default_rng(seed), dt, (n,) + lead + (labels,))})
+    xs = {"x": rand_values(np.random.default_rng(seed), dt, (n,) + lead + (labels,))}
+    if beats_dir is not None:
+        return same_beats_as_rtl(m, xs, beats_dir)
+    return check_cppsim(m, xs)
 
 
 @pytest.mark.parametrize("labels,pe,k,dt,rows", DESIGNS)
 def test_labelselect_hls_designs(labels, pe, k, dt, rows):
     for seed in (0, 1, 2):
         run_ls(labels, pe, k, dt, rows, seed=seed)
+
+
+@pytest.mark.parametrize("labels,pe,k,dt,rows", DESIGNS)
+def test_labelselect_hls_beats_equal_rtl(labels, pe, k, dt, rows, tmp_path):
+    """Same input beats into the HLS and the RTL layer: identical output beats."""
+    run_ls(labels, pe, k, dt, rows, seed=5, beats_dir=tmp_path)
 
 
 @pytest.mark.full

@@ -15,6 +15,7 @@ from hypothesis import strategies as st
 
 import streamfold as sf
 from streamfold import cppsim
+from hls_test_util import same_beats_as_rtl
 from test_rtl_mvau import DESIGNS, NODE, design_data, designs, divisors, make_model
 
 
@@ -71,6 +72,13 @@ def test_mvau_hls_weight_array_layout(tmp_path):
         nf, sf_ = divmod(addr, 2)
         for s in range(2):
             assert (word >> s) & 1 == (w[sf_ * 2 + s, nf * 2 + p] + 1) / 2
+
+
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+def test_mvau_hls_beats_equal_rtl(name, tmp_path):
+    """Same input beats into the HLS and the RTL layer: identical output beats."""
+    w, thr, x = design_data(DESIGNS[name], 7)
+    same_beats_as_rtl(sf.ModelWrapper(make_model(DESIGNS[name], w, thr)), {"x": x}, tmp_path)
 
 
 @pytest.mark.full

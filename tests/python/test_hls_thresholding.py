@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 import streamfold as sf
 from streamfold import cppsim
+from hls_test_util import same_beats_as_rtl
 from test_rtl_thresholding import DESIGNS, NODE, design_data, designs, make_model
 
 
@@ -42,6 +43,12 @@ def test_thresholding_hls_array_is_clamped_and_sorted(tmp_path):
     layer = cppsim.emit_node(make_model(d, thr), NODE, tmp_path / "l")
     words = [int(s, 16) for s in open(f"{layer}/{NODE}_thresholds.dat").read().split()]
     assert words == [0, 6, 8, 1, 2, 3]
+
+
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+def test_thresholding_hls_beats_equal_rtl(name, tmp_path):
+    thr, x = design_data(DESIGNS[name], 7)
+    same_beats_as_rtl(sf.ModelWrapper(make_model(DESIGNS[name], thr)), {"x": x}, tmp_path)
 
 
 @pytest.mark.full

@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 
 import streamfold as sf
 from streamfold import cppsim, rtlsim
+from hls_test_util import same_beats_as_rtl
 from test_rtl_vvau import DESIGNS, NODE, design_data, designs, divisors, make_model
 
 
@@ -47,6 +48,13 @@ def test_vvau_hls_stream_order_is_the_rtl_layers(tmp_path):
     hls = cppsim.load_manifest(cppsim.emit_node(m, NODE, tmp_path / "h"))
     rtl = rtlsim.load_manifest(rtlsim.emit_node(m, NODE, tmp_path / "r"))
     assert hls["inputs"] == rtl["inputs"] and hls["outputs"] == rtl["outputs"]
+
+
+@pytest.mark.parametrize("name", sorted(DESIGNS))
+def test_vvau_hls_beats_equal_rtl(name, tmp_path):
+    """Same input beats (the depthwise order) into the HLS and the RTL layer: identical output beats."""
+    w, thr, x = design_data(DESIGNS[name], 7)
+    same_beats_as_rtl(sf.ModelWrapper(model_of(DESIGNS[name], w, thr)), {"x": x}, tmp_path)
 
 
 @pytest.mark.full
