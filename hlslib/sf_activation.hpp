@@ -1,45 +1,35 @@
 // streamfold HLS library: the output stage the MVAU, VVAU and Thresholding
-// share. An activation maps one accumulator (or input value) of output lane
-// `pe` in channel row `row` to the OBITS-bit output field.
+// share: one accumulator (or input value) of output lane `pe` in channel row
+// `row` to its OBITS-bit output field.
+//
+// NOACT: the accumulator itself, truncated to the output type's bits (two's
+// complement), as the RTL's NOACT path; the thresholds are not read (layers
+// without activation pass sf::no_thresholds).
+// Otherwise multi-threshold: OBIAS + #{t <= acc} over the STEPS thresholds of
+// row `row` (TROWS = 1: one row shared by all channels) of lane `pe`. The
+// thresholds are integers of TW bits (two's complement; the emitter clamps
+// them to the compared type's range plus one, which keeps every count exact).
+// A BIPOLAR output has one step and OBIAS = 0: count 0/1 is its {0,1} code.
+// The thresholds are a plain array parameter (partitioned by the layer top on
+// the lane and step dimensions), so every lane compares all steps at once.
 #pragma once
 #include "sf_common.hpp"
 
 namespace sf {
 
-// noActivation: the accumulator itself, truncated to the output type's bits
-// (two's complement), as the RTL's NOACT path.
-template <int OBITS>
-struct PassThrough {
-  template <typename A>
-  ap_uint<OBITS> activate(int row, int pe, const A& acc) const {
-#pragma HLS INLINE
-    (void)row;
-    (void)pe;
-    return ap_uint<OBITS>(acc);
-  }
-};
+static const ap_uint<1> no_thresholds[1][1][1] = {{{0}}};
 
-// Multi-threshold: OBIAS + #{t <= acc} over the STEPS thresholds of row `row`
-// (TROWS = 1: one row shared by all channels) of lane `pe`. The thresholds are
-// integers of TW bits (two's complement; the emitter clamps them to the
-// compared type's range plus one, which keeps every count exact). A BIPOLAR
-// output has one step and OBIAS = 0: count 0/1 is its {0,1} encoding.
-template <int PE, int TROWS, int STEPS, int TW, int OBITS, int OBIAS>
-struct ThresholdActivation {
-  const ap_uint<TW> (&thr)[PE][TROWS][STEPS];
-  explicit ThresholdActivation(const ap_uint<TW> (&t)[PE][TROWS][STEPS]) : thr(t) {}
-
-  template <typename A>
-  ap_uint<OBITS> activate(int row, int pe, const A& acc) const {
+template <bool NOACT, int OBITS, int OBIAS, int TPE, int TROWS, int STEPS, int TW, typename A>
+inline ap_uint<OBITS> activate(const ap_uint<TW> (&thr)[TPE][TROWS][STEPS], int row, int pe, const A& acc) {
 #pragma HLS INLINE
-    ap_uint<16> count = 0;
-    for (int s = 0; s < STEPS; ++s) {
+  if (NOACT) return ap_uint<OBITS>(acc);
+  ap_uint<16> count = 0;
+  for (int s = 0; s < STEPS; ++s) {
 #pragma HLS UNROLL
-      if (ap_int<TW>(thr[pe][TROWS == 1 ? 0 : row][s]) <= acc) ++count;
-    }
-    const ap_int<24> v = ap_int<24>(OBIAS) + ap_int<24>(count);
-    return ap_uint<OBITS>(v);
+    if (ap_int<TW>(thr[TPE == 1 ? 0 : pe][TROWS == 1 ? 0 : row][s]) <= acc) ++count;
   }
-};
+  const ap_int<24> v = ap_int<24>(OBIAS) + ap_int<24>(count);
+  return ap_uint<OBITS>(v);
+}
 
 }  // namespace sf

@@ -31,9 +31,10 @@ inline ap_int<AW> dot(const ap_uint<IW>& x, const ap_uint<SIMD * WBITS>& w) {
 }
 
 template <int MW, int MH, int SIMD, int PE, int IBITS, int IKIND, int WBITS, int WKIND, bool XNOR, int AW, int OBITS,
-          long VECS, int IW, int OW, typename Act>
+          long VECS, bool NOACT, int OBIAS, int IW, int OW, int TPE, int TROWS, int STEPS, int TW>
 void mvau(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out,
-          const ap_uint<SIMD * WBITS> (&weights)[PE][(MW / SIMD) * (MH / PE)], const Act& act) {
+          const ap_uint<SIMD * WBITS> (&weights)[PE][(MW / SIMD) * (MH / PE)],
+          const ap_uint<TW> (&thr)[TPE][TROWS][STEPS]) {
   const int SF = MW / SIMD, NF = MH / PE;
   ap_uint<IW> buf[SF];
   ap_int<AW> acc[PE];
@@ -58,7 +59,7 @@ void mvau(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out,
         ap_uint<OW> y = 0;
         for (int p = 0; p < PE; ++p) {
 #pragma HLS UNROLL
-          set_field<OBITS>(y, p, act.activate(nf, p, acc[p]));
+          set_field<OBITS>(y, p, activate<NOACT, OBITS, OBIAS>(thr, nf, p, acc[p]));
         }
         out.write(y);
         sf = 0;

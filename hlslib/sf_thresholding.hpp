@@ -6,8 +6,10 @@
 
 namespace sf {
 
-template <int PE, int NF, int IBITS, int IKIND, int OBITS, long BEATS, int IW, int OW, typename Act>
-void thresholding(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out, const Act& act) {
+template <int PE, int NF, int IBITS, int IKIND, int OBITS, int OBIAS, long BEATS, int IW, int OW, int TROWS,
+          int STEPS, int TW>
+void thresholding(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out,
+                  const ap_uint<TW> (&thr)[PE][TROWS][STEPS]) {
   int nf = 0;
   for (long i = 0; i < BEATS; ++i) {
 #pragma HLS PIPELINE II = 1
@@ -16,7 +18,7 @@ void thresholding(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out, c
     for (int p = 0; p < PE; ++p) {
 #pragma HLS UNROLL
       const ap_int<IBITS + 1> v = value<IBITS, IKIND>(field<IBITS>(x, p));
-      set_field<OBITS>(y, p, act.activate(nf, p, v));
+      set_field<OBITS>(y, p, activate<false, OBITS, OBIAS>(thr, nf, p, v));
     }
     out.write(y);
     if (++nf == NF) nf = 0;

@@ -13,9 +13,10 @@
 namespace sf {
 
 template <int C, int K, int SIMD, int PE, int IBITS, int IKIND, int WBITS, int WKIND, int AW, int OBITS, long PIX,
-          int IW, int OW, typename Act>
+          bool NOACT, int OBIAS, int IW, int OW, int TPE, int TROWS, int STEPS, int TW>
 void vvau(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out,
-          const ap_uint<SIMD * WBITS> (&weights)[PE][(C / PE) * (K / SIMD)], const Act& act) {
+          const ap_uint<SIMD * WBITS> (&weights)[PE][(C / PE) * (K / SIMD)],
+          const ap_uint<TW> (&thr)[TPE][TROWS][STEPS]) {
   const int SF = K / SIMD, NF = C / PE;
   ap_int<AW> acc[PE];
 #pragma HLS ARRAY_PARTITION variable = acc complete
@@ -38,7 +39,7 @@ void vvau(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out,
         ap_uint<OW> y = 0;
         for (int p = 0; p < PE; ++p) {
 #pragma HLS UNROLL
-          set_field<OBITS>(y, p, act.activate(nf, p, acc[p]));
+          set_field<OBITS>(y, p, activate<NOACT, OBITS, OBIAS>(thr, nf, p, acc[p]));
         }
         out.write(y);
         sf = 0;

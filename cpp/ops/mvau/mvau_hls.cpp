@@ -52,17 +52,14 @@ void mvau_emit_hls(LayerEmitter& e) {
       }
   const std::string w = e.array("weights", {pe, nf * sf}, words);
   std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w);
-  std::string act;
-  if (no_act) {
-    act = fmt::format("sf::PassThrough<{}>()", ob);
-  } else {
+  std::string thr = "sf::no_thresholds";
+  if (!no_act) {
     if (n.inputs.size() < 3 || n.inputs[2].empty())
       op_fail(n, "noActivation=0 but no thresholds (input 2) are connected",
               "connect the thresholds or set noActivation=1");
     if (!odt.is_integer())
       op_fail(n, fmt::format("outputDataType {} is not an integer type", odt.name()), "use e.g. UINT4 or BIPOLAR");
-    act = threshold_activation(e, e.initializer(2), mh, pe, acc.bitwidth(), acc.is_signed(), odt,
-                               n.get_int("ActVal", 0), pragmas);
+    thr = threshold_array(e, e.initializer(2), mh, pe, acc.bitwidth(), acc.is_signed(), pragmas);
   }
   const hw::StreamShapes ss = hw::stream_shapes(n);
   if (ss.in_width != simd * ib || ss.out_width != pe * ob)
@@ -72,9 +69,9 @@ void mvau_emit_hls(LayerEmitter& e) {
   const int64_t vecs = hw::prod(ss.normal_in) / mw;
   e.use({"sf_mvau.hpp"});
   e.need_width(aw);
-  e.top(pragmas + fmt::format("  sf::mvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L>(in0_V, out_V, {}, {});\n",
+  e.top(pragmas + fmt::format("  sf::mvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L, {}, {}>(in0_V, out_V, {}, {});\n",
                               mw, mh, simd, pe, ib, kind_of(idt), wb, kind_of(wdt), xnor ? "true" : "false", aw, ob,
-                              vecs, w, act),
+                              vecs, no_act ? "true" : "false", threshold_bias(odt, n.get_int("ActVal", 0)), w, thr),
         {{"in0_V", (int)(simd * ib)}}, {{"out_V", (int)(pe * ob)}});
 }
 

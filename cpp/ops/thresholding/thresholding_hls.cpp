@@ -15,8 +15,8 @@ int kind_of(const DataType& t) {
   return t.is_signed() ? 1 : 0;
 }
 
-std::string threshold_activation(LayerEmitter& e, const Tensor& thr, int64_t channels, int64_t pe, int in_bits,
-                                 bool in_signed, const DataType& odt, int64_t act_val, std::string& pragmas) {
+std::string threshold_array(LayerEmitter& e, const Tensor& thr, int64_t channels, int64_t pe, int in_bits,
+                            bool in_signed, std::string& pragmas) {
   const rtl::ThresholdRows tr = rtl::threshold_rows(e.node(), thr, channels, in_bits, in_signed);
   const int64_t trows = tr.rows == 1 ? 1 : channels / pe;
   // At least one step (a threshold above every input never counts), so the
@@ -36,10 +36,12 @@ std::string threshold_activation(LayerEmitter& e, const Tensor& thr, int64_t cha
   // Every lane compares all its steps in the same cycle.
   pragmas += fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", name);
   pragmas += fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=3\n", name);
-  const bool bipolar = odt.kind() == DataType::Kind::BIPOLAR;
   e.use({"sf_activation.hpp"});
-  return fmt::format("sf::ThresholdActivation<{}, {}, {}, {}, {}, {}>({})", pe, trows, steps, tr.tw, odt.bitwidth(),
-                     bipolar ? 0 : act_val, name);
+  return name;
+}
+
+int64_t threshold_bias(const DataType& odt, int64_t act_val) {
+  return odt.kind() == DataType::Kind::BIPOLAR ? 0 : act_val;
 }
 
 void thresholding_emit_hls(LayerEmitter& e) {
@@ -60,11 +62,10 @@ void thresholding_emit_hls(LayerEmitter& e) {
   int64_t beats = 1;
   for (size_t i = 1; i + 1 < ss.folded_in.size(); ++i) beats *= ss.folded_in[i];
   std::string pragmas;
-  const std::string act =
-      threshold_activation(e, e.initializer(1), c, pe, ib, idt.is_signed(), odt, n.get_int("ActVal", 0), pragmas);
+  const std::string thr = threshold_array(e, e.initializer(1), c, pe, ib, idt.is_signed(), pragmas);
   e.use({"sf_thresholding.hpp"});
-  e.top(pragmas + fmt::format("  sf::thresholding<{}, {}, {}, {}, {}, {}L>(in0_V, out_V, {});\n", pe, c / pe, ib,
-                              kind_of(idt), ob, beats, act),
+  e.top(pragmas + fmt::format("  sf::thresholding<{}, {}, {}, {}, {}, {}, {}L>(in0_V, out_V, {});\n", pe, c / pe, ib,
+                              kind_of(idt), ob, threshold_bias(odt, n.get_int("ActVal", 0)), beats, thr),
         {{"in0_V", (int)(pe * ib)}}, {{"out_V", (int)(pe * ob)}});
 }
 

@@ -47,18 +47,15 @@ void vvau_emit_hls(LayerEmitter& e) {
       }
   const std::string w = e.array("weights", {pe, nf * sf}, words);
   std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w);
-  std::string act;
-  if (no_act) {
-    act = fmt::format("sf::PassThrough<{}>()", ob);
-  } else {
+  std::string thr = "sf::no_thresholds";
+  if (!no_act) {
     if (!odt.is_integer())
       op_fail(n, fmt::format("outputDataType {} is not an integer type", odt.name()),
               "a thresholded VVAU outputs integers; use e.g. UINT4 or BIPOLAR");
     if (n.inputs.size() < 3 || n.inputs[2].empty())
       op_fail(n, "noActivation=0 but no thresholds input is connected",
               "connect the thresholds initializer as input 2, or set noActivation=1");
-    act = threshold_activation(e, e.initializer(2), c, pe, acc.bitwidth(), acc.is_signed(), odt,
-                               n.get_int("ActVal", 0), pragmas);
+    thr = threshold_array(e, e.initializer(2), c, pe, acc.bitwidth(), acc.is_signed(), pragmas);
   }
   const hw::StreamShapes ss = hw::stream_shapes(n);
   const int in_w = (int)(pe * simd * ib), out_w = (int)(pe * ob);
@@ -71,8 +68,9 @@ void vvau_emit_hls(LayerEmitter& e) {
   in.order_perm = {2, 0, 1, 3};
   e.use({"sf_vvau.hpp"});
   e.need_width(aw);
-  e.top(pragmas + fmt::format("  sf::vvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L>(in0_V, out_V, {}, {});\n", c,
-                              kk, simd, pe, ib, kind_of(idt), wb, kind_of(wdt), aw, ob, pix, w, act),
+  e.top(pragmas + fmt::format("  sf::vvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L, {}, {}>(in0_V, out_V, {}, {});\n",
+                              c, kk, simd, pe, ib, kind_of(idt), wb, kind_of(wdt), aw, ob, pix,
+                              no_act ? "true" : "false", threshold_bias(odt, n.get_int("ActVal", 0)), w, thr),
         {in}, {{"out_V", out_w}});
 }
 
