@@ -15,11 +15,12 @@ namespace sf {
 // Element kinds (the RTL's IKIND/WKIND): 0 unsigned, 1 signed, 2 bipolar.
 enum { KIND_UNSIGNED = 0, KIND_SIGNED = 1, KIND_BIPOLAR = 2 };
 
-// Bits [i*W +: W] of a word.
+// Bits [i*W +: W] of a word. A shift, not a range: the same wires after
+// unrolling, and 1.5-3x faster in cppsim (ap_int's range objects are costly).
 template <int W, int N>
 inline ap_uint<W> field(const ap_uint<N>& word, int i) {
 #pragma HLS INLINE
-  return word(i * W + W - 1, i * W);
+  return ap_uint<W>(word >> (i * W));
 }
 
 // Writes v's low W bits at [i*W +: W].
