@@ -100,7 +100,10 @@ def harness_source(man):
         "  size_t i = 0;",
         "  // The 0x prefix matters: ap_int's parser reads a leading 0b/0d/0o as a radix prefix.",
         "  while (i < n && (f >> s)) dst[i++] = ap_uint<W>((\"0x\" + s).c_str(), 16);",
-        "  if (i != n) { std::fprintf(stderr, \"SF_ERROR %s has %zu words, expected %zu\\n\", path, i, n); return false; }",
+        "  if (i != n) {",
+        "    std::fprintf(stderr, \"SF_ERROR %s has %zu words, expected %zu\\n\", path, i, n);",
+        "    return false;",
+        "  }",
         "  return true;",
         "}",
         "template <int W> static bool read_beats(const char* path, size_t beats, hls::stream<ap_uint<W>>& s) {",
@@ -108,7 +111,10 @@ def harness_source(man):
         "  if (!f) { std::fprintf(stderr, \"SF_ERROR cannot open %s\\n\", path); return false; }",
         "  std::vector<unsigned char> b(W / 8);",
         "  for (size_t k = 0; k < beats; ++k) {",
-        "    if (!f.read((char*)b.data(), W / 8)) { std::fprintf(stderr, \"SF_ERROR %s is short\\n\", path); return false; }",
+        "    if (!f.read((char*)b.data(), W / 8)) {",
+        "      std::fprintf(stderr, \"SF_ERROR %s is short\\n\", path);",
+        "      return false;",
+        "    }",
         "    ap_uint<W> v = 0;",
         "    for (int j = 0; j < W / 8; ++j) v(8 * j + 7, 8 * j) = b[j];",
         "    s.write(v);",
@@ -138,12 +144,13 @@ def harness_source(man):
     ]
     for a in man["arrays"]:
         n = int(np.prod(a["dims"]))
-        lines.append(f"  if (!load<{a['width']}>(\"{a['file']}\", &{a['name']}{'[0]' * len(a['dims'])}, {n})) return 2;")
+        first = a["name"] + "[0]" * len(a["dims"])
+        lines.append(f"  if (!load<{a['width']}>(\"{a['file']}\", &{first}, {n})) return 2;")
     for s in man["inputs"] + man["outputs"]:
         lines.append(f"  hls::stream<ap_uint<{s['tdata_width']}>> {s['name']}(\"{s['name']}\");")
     for i, s in enumerate(man["inputs"]):
-        lines.append(f"  if (!read_beats<{s['tdata_width']}>(a[\"in{i}\"].c_str(), std::atol(a[\"in_beats{i}\"].c_str()), "
-                     f"{s['name']})) return 2;")
+        lines.append(f"  if (!read_beats<{s['tdata_width']}>(a[\"in{i}\"].c_str(), "
+                     f"std::atol(a[\"in_beats{i}\"].c_str()), {s['name']})) return 2;")
     args = ", ".join(s["name"] for s in man["inputs"] + man["outputs"])
     lines += [f"  for (long f = 0; f < frames; ++f) {t}({args});", "  int rc = 0;"]
     for s in man["inputs"]:
