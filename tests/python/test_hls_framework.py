@@ -297,3 +297,27 @@ def test_build_verifies_folded_hls_cppsim(tmp_path, monkeypatch):
     assert runs == ["MVAU_0", "MVAU_1", "MVAU_2"]
     m = sf.ModelWrapper(str(tmp_path / "out" / "intermediate_models" / "step_specialize_layers.onnx"))
     assert {n.get_attr("preferred_impl_style") for n in m.graph.node} == {b"hls"}
+
+
+def test_specialize_config_across_partitions(tmp_path):
+    """Two dataflow partitions (a host Relu between them): the config may name
+    layers of either; each partition takes its own, and the built parent runs
+    mixed through backend='cppsim' with the source's numbers."""
+    from streamfold.builder import build_dataflow_cfg
+
+    from test_folding import example_input, mvau_chain
+    from test_partitions import DIMS, PART_STEPS, run, split_chain
+
+    src = tmp_path / "split.onnx"
+    split_chain().save(src)
+    spec = tmp_path / "spec.json"
+    spec.write_text(json.dumps({"MVAU_0": {"preferred_impl_style": "hls"}, "MVAU_2": {"preferred_impl_style": "hls"}}))
+    c = DataflowBuildConfig(output_dir=str(tmp_path / "out"), board="Pynq-Z2", target_fps=1e6, steps=PART_STEPS,
+                            mvau_wwidth_max=1024, specialize_layers_config_file=str(spec))
+    s = build_dataflow_cfg(str(src), c, progress=False)
+    styles = {n.name: n.get_attr("preferred_impl_style").decode() for p in s["partitions"] for n in p.graph.node}
+    assert styles == {"MVAU_0": "hls", "MVAU_1": "rtl", "MVAU_2": "hls"}
+    x = example_input(DIMS)
+    p = s["parent"]
+    got = sf.execute_onnx(p, {p.graph.input[0].name: x}, backend="cppsim")[p.graph.output[0].name]
+    np.testing.assert_array_equal(got, run(sf.ModelWrapper(mvau_chain(DIMS)), x))

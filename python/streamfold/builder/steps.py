@@ -121,6 +121,13 @@ def step_create_dataflow_partition(model, cfg=None, verify_inputs=None):
         where = "; ".join(r for _, r in cpu[:3])
         raise StreamfoldError("the model has no HW layers: there is nothing to build into a dataflow partition",
                               hint="run step_convert_to_hw first; nodes left on the host: " + (where or "none"))
+    # Every HW layer name of the network: a specialize config may name layers
+    # of any partition, and each partition is specialized on its own.
+    from .folding import hw_nodes
+
+    all_hw = {n.name for c in children for _, n in hw_nodes(c)}
+    for c in children:
+        c._all_hw_names = all_hw
     if len(children) == 1:
         child = children[0]
         child._dataflow_parent = parent
@@ -223,7 +230,8 @@ def step_specialize_layers(model, cfg=None, verify_inputs=None):
     nodes = hw_nodes(model)
     defaults, per_node = [], {}
     if cfg is not None and cfg.specialize_layers_config_file:
-        defaults, per_node = load_specialize_config(cfg.specialize_layers_config_file, {n.name for _, n in nodes})
+        known = (getattr(model, "_all_hw_names", None) or set()) | {n.name for _, n in nodes}
+        defaults, per_node = load_specialize_config(cfg.specialize_layers_config_file, known)
     fallbacks = []
     for _, n in nodes:
         op = base_op(n.op_type)
