@@ -51,6 +51,16 @@ def test_mvau_hls_mem_modes_are_one_build(tmp_path):
     assert tops[0] == tops[1]
 
 
+@pytest.mark.parametrize("ram,impl", [("block", "bram"), ("distributed", "lutram"), ("ultra", "uram")])
+def test_mvau_hls_weight_storage(tmp_path, ram, impl):
+    """ram_style binds the per-lane weight ROMs as the RTL places them."""
+    d = dict(DESIGNS["s4s4_dsp_mw16_mh8_pe2_simd4"], ram=ram)
+    w, thr, _ = design_data(d, 0)
+    layer = cppsim.emit_node(make_model(d, w, thr), NODE, tmp_path / "l")
+    assert f"#pragma HLS BIND_STORAGE variable={NODE}_weights type=rom_2p impl={impl}" in \
+        open(f"{layer}/top_{NODE}.cpp").read()
+
+
 def test_mvau_hls_external_weights_is_a_clear_error(tmp_path):
     d = dict(DESIGNS["noact_pe1_simd1_u3t"], mem="external")
     w, thr, _ = design_data(d, 0)

@@ -8,6 +8,7 @@
 
 #include "ops/hw/common.h"
 #include "ops/thresholding/thresholding_hls.h"
+#include "ops/thresholding/thresholding_rtl.h"
 
 namespace sf::hls {
 
@@ -51,7 +52,12 @@ void mvau_emit_hls(LayerEmitter& e) {
         words.push_back(b);
       }
   const std::string w = e.array("weights", {pe, nf * sf}, words);
-  std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w);
+  // One ROM per PE lane, in block RAM or LUTs by the RTL layer's rule
+  // (rtl::mvau_weights_in_bram), so the estimate describes both styles.
+  const std::string rs = n.get_string("ram_style", "auto");
+  std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w) +
+                        fmt::format("#pragma HLS BIND_STORAGE variable={} type=rom_2p impl={}\n", w,
+                                    rs == "ultra" ? "uram" : rtl::mvau_weights_in_bram(n) ? "bram" : "lutram");
   std::string thr = "sf::no_thresholds";
   if (!no_act) {
     if (n.inputs.size() < 3 || n.inputs[2].empty())

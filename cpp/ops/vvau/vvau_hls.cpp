@@ -8,6 +8,10 @@
 #include "ops/hw/common.h"
 #include "ops/thresholding/thresholding_hls.h"
 
+namespace sf {
+bool vvau_rtl_weights_in_bram(const Node& n);  // vvau_rtl.cpp
+}
+
 namespace sf::hls {
 
 void vvau_emit_hls(LayerEmitter& e) {
@@ -46,7 +50,12 @@ void vvau_emit_hls(LayerEmitter& e) {
         words.push_back(b);
       }
   const std::string w = e.array("weights", {pe, nf * sf}, words);
-  std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w);
+  // One ROM per PE lane, in block RAM or LUTs by the RTL layer's rule.
+  std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w) +
+                        fmt::format("#pragma HLS BIND_STORAGE variable={} type=rom_2p impl={}\n", w,
+                                    n.get_string("ram_style", "auto") == "ultra" ? "uram"
+                                    : vvau_rtl_weights_in_bram(n)               ? "bram"
+                                                                                : "lutram");
   std::string thr = "sf::no_thresholds";
   if (!no_act) {
     if (!odt.is_integer())
