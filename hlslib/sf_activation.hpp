@@ -1,5 +1,5 @@
-// streamfold HLS library: the output stage the MVAU, VVAU and Thresholding
-// share: one accumulator (or input value) of output lane `pe` in channel row
+// streamfold HLS library: what the MVAU, VVAU and Thresholding share: the
+// products (mul) and the output stage: one accumulator (or input value) of output lane `pe` in channel row
 // `row` to its OBITS-bit output field.
 //
 // NOACT: the accumulator itself, truncated to the output type's bits (two's
@@ -18,6 +18,28 @@
 namespace sf {
 
 static const ap_uint<1> no_thresholds[1][1][1] = {{{0}}};
+
+// One product of an IBITS-bit element (kind IKIND) and a WBITS-bit one (WKIND),
+// in a DSP48 or in LUTs as the layer's resType asks (the RTL layers' rule).
+template <int IBITS, int IKIND, int WBITS, int WKIND>
+inline ap_int<IBITS + WBITS + 2> mul_dsp(const ap_uint<IBITS>& x, const ap_uint<WBITS>& w) {
+#pragma HLS INLINE
+  const ap_int<IBITS + WBITS + 2> p = value<IBITS, IKIND>(x) * value<WBITS, WKIND>(w);
+#pragma HLS BIND_OP variable = p op = mul impl = dsp
+  return p;
+}
+template <int IBITS, int IKIND, int WBITS, int WKIND>
+inline ap_int<IBITS + WBITS + 2> mul_lut(const ap_uint<IBITS>& x, const ap_uint<WBITS>& w) {
+#pragma HLS INLINE
+  const ap_int<IBITS + WBITS + 2> p = value<IBITS, IKIND>(x) * value<WBITS, WKIND>(w);
+#pragma HLS BIND_OP variable = p op = mul impl = fabric
+  return p;
+}
+template <bool DSP, int IBITS, int IKIND, int WBITS, int WKIND>
+inline ap_int<IBITS + WBITS + 2> mul(const ap_uint<IBITS>& x, const ap_uint<WBITS>& w) {
+#pragma HLS INLINE
+  return DSP ? mul_dsp<IBITS, IKIND, WBITS, WKIND>(x, w) : mul_lut<IBITS, IKIND, WBITS, WKIND>(x, w);
+}
 
 template <bool NOACT, int OBITS, int OBIAS, int TPE, int TROWS, int STEPS, int TW, typename A>
 inline ap_uint<OBITS> activate(const ap_uint<TW> (&thr)[TPE][TROWS][STEPS], int row, int pe, const A& acc) {

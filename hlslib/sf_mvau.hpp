@@ -7,14 +7,15 @@
 // SIMD weights W[sf*SIMD + s][nf*PE + p] at bits [s*WBITS +: WBITS] (the RTL
 // layer's memory words cut into lanes). The input vector is read during the
 // first output fold and replayed from a buffer for the others, one
-// (nf, sf) step per cycle. XNOR: 1-bit inputs and weights, the product is
+// (nf, sf) step per cycle. Products in DSP48s or LUTs (DSP, the RTL layer's
+// resType rule). XNOR: 1-bit inputs and weights, the product is
 // the bit equality (popcount of matches).
 #pragma once
 #include "sf_activation.hpp"
 
 namespace sf {
 
-template <int SIMD, int IBITS, int IKIND, int WBITS, int WKIND, bool XNOR, int AW, int IW>
+template <int SIMD, int IBITS, int IKIND, int WBITS, int WKIND, bool XNOR, bool DSP, int AW, int IW>
 inline ap_int<AW> dot(const ap_uint<IW>& x, const ap_uint<SIMD * WBITS>& w) {
 #pragma HLS INLINE
   ap_int<AW> s = 0;
@@ -25,13 +26,13 @@ inline ap_int<AW> dot(const ap_uint<IW>& x, const ap_uint<SIMD * WBITS>& w) {
     if (XNOR)
       s += (xb == wb) ? 1 : 0;
     else
-      s += value<IBITS, IKIND>(xb) * value<WBITS, WKIND>(wb);
+      s += mul<DSP, IBITS, IKIND, WBITS, WKIND>(xb, wb);
   }
   return s;
 }
 
-template <int MW, int MH, int SIMD, int PE, int IBITS, int IKIND, int WBITS, int WKIND, bool XNOR, int AW, int OBITS,
-          long VECS, bool NOACT, int OBIAS, int IW, int OW, int TPE, int TROWS, int STEPS, int TW>
+template <int MW, int MH, int SIMD, int PE, int IBITS, int IKIND, int WBITS, int WKIND, bool XNOR, bool DSP, int AW,
+          int OBITS, long VECS, bool NOACT, int OBIAS, int IW, int OW, int TPE, int TROWS, int STEPS, int TW>
 void mvau(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out,
           const ap_uint<SIMD * WBITS> (&weights)[PE][(MW / SIMD) * (MH / PE)],
           const ap_uint<TW> (&thr)[TPE][TROWS][STEPS]) {
@@ -52,7 +53,7 @@ void mvau(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out,
       }
       for (int p = 0; p < PE; ++p) {
 #pragma HLS UNROLL
-        const ap_int<AW> d = dot<SIMD, IBITS, IKIND, WBITS, WKIND, XNOR, AW>(x, weights[p][nf * SF + sf]);
+        const ap_int<AW> d = dot<SIMD, IBITS, IKIND, WBITS, WKIND, XNOR, DSP, AW>(x, weights[p][nf * SF + sf]);
         acc[p] = (sf == 0 ? ap_int<AW>(0) : acc[p]) + d;
       }
       if (sf == SF - 1) {

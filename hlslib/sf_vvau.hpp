@@ -12,8 +12,8 @@
 
 namespace sf {
 
-template <int C, int K, int SIMD, int PE, int IBITS, int IKIND, int WBITS, int WKIND, int AW, int OBITS, long PIX,
-          bool NOACT, int OBIAS, int IW, int OW, int TPE, int TROWS, int STEPS, int TW>
+template <int C, int K, int SIMD, int PE, int IBITS, int IKIND, int WBITS, int WKIND, bool DSP, int AW, int OBITS,
+          long PIX, bool NOACT, int OBIAS, int IW, int OW, int TPE, int TROWS, int STEPS, int TW>
 void vvau(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out,
           const ap_uint<SIMD * WBITS> (&weights)[PE][(C / PE) * (K / SIMD)],
           const ap_uint<TW> (&thr)[TPE][TROWS][STEPS]) {
@@ -31,7 +31,7 @@ void vvau(hls::stream<ap_uint<IW>>& in, hls::stream<ap_uint<OW>>& out,
         ap_int<AW> d = 0;
         for (int s = 0; s < SIMD; ++s) {
 #pragma HLS UNROLL
-          d += value<IBITS, IKIND>(field<IBITS>(x, s * PE + p)) * value<WBITS, WKIND>(field<WBITS>(w, s));
+          d += mul<DSP, IBITS, IKIND, WBITS, WKIND>(field<IBITS>(x, s * PE + p), field<WBITS>(w, s));
         }
         acc[p] = (sf == 0 ? ap_int<AW>(0) : acc[p]) + d;
       }

@@ -61,6 +61,16 @@ def test_mvau_hls_weight_storage(tmp_path, ram, impl):
         open(f"{layer}/top_{NODE}.cpp").read()
 
 
+@pytest.mark.parametrize("res,dsp", [("dsp", "true"), ("lut", "false"), ("auto", "true")])
+def test_mvau_hls_multipliers(tmp_path, res, dsp):
+    """resType picks DSP48 or LUT products (sf::mul's BIND_OP) by the RTL rule:
+    auto gives DSPs to products of two 4-bit-or-wider operands."""
+    d = dict(DESIGNS["s4s4_dsp_mw16_mh8_pe2_simd4"], res=res)
+    w, thr, _ = design_data(d, 0)
+    layer = cppsim.emit_node(make_model(d, w, thr), NODE, tmp_path / "l")
+    assert f"sf::mvau<16, 8, 4, 2, 4, 1, 4, 1, false, {dsp}," in open(f"{layer}/top_{NODE}.cpp").read()
+
+
 def test_mvau_hls_external_weights_is_a_clear_error(tmp_path):
     d = dict(DESIGNS["noact_pe1_simd1_u3t"], mem="external")
     w, thr, _ = design_data(d, 0)

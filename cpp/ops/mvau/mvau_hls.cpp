@@ -75,9 +75,10 @@ void mvau_emit_hls(LayerEmitter& e) {
   const int64_t vecs = hw::prod(ss.normal_in) / mw;
   e.use({"sf_mvau.hpp"});
   e.need_width(aw);
-  e.top(pragmas + fmt::format("  sf::mvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L, {}, {}>"
+  e.top(pragmas + fmt::format("  sf::mvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L, {}, {}>"
                               "(in0_V, out_V, {}, {});\n",
-                              mw, mh, simd, pe, ib, kind_of(idt), wb, kind_of(wdt), xnor ? "true" : "false", aw, ob,
+                              mw, mh, simd, pe, ib, kind_of(idt), wb, kind_of(wdt), xnor ? "true" : "false",
+                              rtl::mvau_uses_dsp(n) ? "true" : "false", aw, ob,
                               vecs, no_act ? "true" : "false", threshold_bias(odt, n.get_int("ActVal", 0)), w, thr),
         {{"in0_V", (int)(simd * ib)}}, {{"out_V", (int)(pe * ob)}});
 }

@@ -10,6 +10,7 @@
 
 namespace sf {
 bool vvau_rtl_weights_in_bram(const Node& n);  // vvau_rtl.cpp
+bool vvau_rtl_uses_dsp(const Node& n);
 }
 
 namespace sf::hls {
@@ -77,9 +78,10 @@ void vvau_emit_hls(LayerEmitter& e) {
   in.order_perm = {2, 0, 1, 3};
   e.use({"sf_vvau.hpp"});
   e.need_width(aw);
-  e.top(pragmas + fmt::format("  sf::vvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L, {}, {}>"
+  e.top(pragmas + fmt::format("  sf::vvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L, {}, {}>"
                               "(in0_V, out_V, {}, {});\n",
-                              c, kk, simd, pe, ib, kind_of(idt), wb, kind_of(wdt), aw, ob, pix,
+                              c, kk, simd, pe, ib, kind_of(idt), wb, kind_of(wdt),
+                              vvau_rtl_uses_dsp(n) ? "true" : "false", aw, ob, pix,
                               no_act ? "true" : "false", threshold_bias(odt, n.get_int("ActVal", 0)), w, thr),
         {in}, {{"out_V", out_w}});
 }
