@@ -40,6 +40,9 @@ if [ "$what" = pip ]; then
   # --no-deps: only its pure-Python transformations are imported, and its
   # pinned dependencies would replace the versions above.
   have finn-plus || pipi --no-deps finn-plus==1.6.1
+  # Xilinx's ap_int.h / hls_stream.h for the HLS cppsim, used in place from
+  # hls4ml's templates (never imported, so none of its dependencies).
+  have hls4ml || pipi --no-deps hls4ml==1.3.0
   exit 0
 fi
 echo "usage: install_deps.sh apt PKG...|pip" >&2; exit 2

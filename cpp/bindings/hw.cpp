@@ -5,6 +5,7 @@
 #include "bindings/common.h"
 #include "codegen/stitch.h"
 #include "ops/hw/ext_weights.h"
+#include "ops/hw/hls_emit.h"
 #include "ops/hw/rtl_emit.h"
 #include "passes/folding/hw_cost.h"
 
@@ -68,6 +69,25 @@ void bind_hw(py::module_& m) {
       },
       py::arg("module"));
   m.def("rtl_library_modules", &rtl::library_modules);
+  m.def(
+      "hls_emit_layer",
+      [](const Model& model, const std::string& node, const std::string& dir, const std::string& part,
+         double clk_ns) { hls::emit_layer(model, node, dir, part, clk_ns); },
+      py::arg("model"), py::arg("node_name"), py::arg("dir"), py::arg("fpga_part") = "", py::arg("clk_ns") = 10.0);
+  m.def("hls_ops", []() {
+    std::vector<std::string> ops;
+    for (const OpDef* d : OpRegistry::instance().all())
+      if (d->emit_hls) ops.push_back(d->op_type);
+    return ops;
+  });
+  m.def(
+      "hls_library_source",
+      [](const std::string& header) -> py::object {
+        const std::string* s = hls::library_source(header);
+        return s ? py::object(py::str(*s)) : py::object(py::none());
+      },
+      py::arg("header"));
+  m.def("hls_library_headers", &hls::library_headers);
   m.def(
       "rtl_stitch",
       [](const Model& model, const std::string& dir, bool monitors, const std::string& top) {

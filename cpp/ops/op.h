@@ -19,6 +19,9 @@ namespace sf {
 namespace rtl {
 class LayerEmitter;  // ops/hw/rtl_emit.h
 }
+namespace hls {
+class LayerEmitter;  // ops/hw/hls_emit.h
+}
 
 // Domain families: every spelling of a domain maps onto one of these.
 enum class OpDomain { ONNX, QONNX, FPGADATAFLOW, UNKNOWN };
@@ -91,6 +94,9 @@ struct OpDef {
   // HW layers with an RTL implementation: write the layer's Verilog top,
   // library modules and memory files (ops/hw/rtl_emit.h).
   std::function<void(rtl::LayerEmitter&)> emit_rtl;
+  // HW layers with an HLS implementation: write the layer's top function,
+  // parameter arrays and the hlslib headers it uses (ops/hw/hls_emit.h).
+  std::function<void(hls::LayerEmitter&)> emit_hls;
 };
 
 class OpRegistry {

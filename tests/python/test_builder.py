@@ -45,7 +45,7 @@ def cfg(tmp_path, **kw):
     (dict(generate_outputs=["estimate_report"]), "generate_outputs", "did you mean"),
     (dict(shell_flow_type="vitis_alveo"), "shell_flow_type", "vivado_zynq"),
     (dict(synth_clk_period_ns=0), "synth_clk_period_ns", "> 0"),
-    (dict(verify_steps=["folded_hls_cppsim"]), "verify_steps", "not yet available"),
+    (dict(specialize_layers_config_file="/nonexistent.json"), "specialize_layers_config_file", "does not exist"),
     (dict(verify_steps=["initial_python"], verify_input_npy="/nope.npy"), "verify_input_npy", "does not exist"),
 ])
 def test_config_validation_names_key(tmp_path, model_file, kw, key, text):

@@ -8,6 +8,7 @@
 namespace sf {
 
 void addstreams_emit_rtl(rtl::LayerEmitter& e);  // addstreams_rtl.cpp
+void addstreams_emit_hls(hls::LayerEmitter& e);  // addstreams_hls.cpp
 namespace {
 
 struct AddAttrs {
@@ -75,6 +76,7 @@ OpDef make_addstreams_def() {
     return e;
   };
   d.emit_rtl = addstreams_emit_rtl;
+  d.emit_hls = addstreams_emit_hls;
   return d;
 }
 

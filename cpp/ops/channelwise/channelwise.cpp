@@ -7,6 +7,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+namespace hls {
+void cw_emit_hls(LayerEmitter& e);  // channelwise_hls.cpp
+}
 
 void cw_emit_rtl(rtl::LayerEmitter& e);  // channelwise_rtl.cpp
 namespace {
@@ -89,6 +92,7 @@ OpDef make_cw_def() {
     return e;
   };
   d.emit_rtl = cw_emit_rtl;
+  d.emit_hls = hls::cw_emit_hls;
   return d;
 }
 

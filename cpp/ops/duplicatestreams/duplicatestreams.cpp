@@ -7,6 +7,7 @@
 namespace sf {
 
 void dup_emit_rtl(rtl::LayerEmitter& e);  // duplicatestreams_rtl.cpp
+void dup_emit_hls(hls::LayerEmitter& e);  // duplicatestreams_hls.cpp
 namespace {
 
 struct DupAttrs {
@@ -66,6 +67,7 @@ OpDef make_dup_def() {
     return e;
   };
   d.emit_rtl = dup_emit_rtl;
+  d.emit_hls = dup_emit_hls;
   return d;
 }
 

@@ -11,6 +11,7 @@
 namespace sf {
 
 void dwc_emit_rtl(rtl::LayerEmitter& e);  // dwc_rtl.cpp
+void dwc_emit_hls(hls::LayerEmitter& e);  // dwc_hls.cpp
 namespace {
 
 struct DwcAttrs {
@@ -75,6 +76,7 @@ OpDef make_dwc_def() {
     return e;
   };
   d.emit_rtl = dwc_emit_rtl;
+  d.emit_hls = dwc_emit_hls;
   return d;
 }
 

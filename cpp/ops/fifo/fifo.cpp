@@ -8,6 +8,7 @@
 namespace sf {
 
 void fifo_emit_rtl(rtl::LayerEmitter& e);  // fifo_rtl.cpp
+void fifo_emit_hls(hls::LayerEmitter& e);  // fifo_hls.cpp
 namespace {
 
 struct FifoAttrs {
@@ -77,6 +78,7 @@ OpDef make_fifo_def() {
     return e;
   };
   d.emit_rtl = fifo_emit_rtl;
+  d.emit_hls = fifo_emit_hls;
   return d;
 }
 

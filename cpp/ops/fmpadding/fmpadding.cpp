@@ -8,7 +8,8 @@
 
 namespace sf {
 namespace fmpadding_rtl {
-void emit(rtl::LayerEmitter& e);  // fmpadding_rtl.cpp
+void emit(rtl::LayerEmitter& e);      // fmpadding_rtl.cpp
+void emit_hls(hls::LayerEmitter& e);  // fmpadding_hls.cpp
 }
 namespace {
 
@@ -93,6 +94,7 @@ OpDef make_fmpadding_def() {
     return e;
   };
   d.emit_rtl = fmpadding_rtl::emit;
+  d.emit_hls = fmpadding_rtl::emit_hls;
   return d;
 }
 

@@ -6,6 +6,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+namespace hls {
+void gap_emit_hls(LayerEmitter& e);  // globalaccpool_hls.cpp
+}
 
 void gap_emit_rtl(rtl::LayerEmitter& e);  // globalaccpool_rtl.cpp
 namespace {
@@ -83,6 +86,7 @@ OpDef make_gap_def() {
     return e;
   };
   d.emit_rtl = gap_emit_rtl;
+  d.emit_hls = hls::gap_emit_hls;
   return d;
 }
 

@@ -8,6 +8,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+namespace hls {
+void labelselect_emit_hls(LayerEmitter& e);  // labelselect_hls.cpp
+}
 
 void labelselect_emit_rtl(rtl::LayerEmitter& e);  // labelselect_rtl.cpp
 namespace {
@@ -86,6 +89,7 @@ OpDef make_labelselect_def() {
     return e;
   };
   d.emit_rtl = labelselect_emit_rtl;
+  d.emit_hls = hls::labelselect_emit_hls;
   return d;
 }
 

@@ -10,6 +10,10 @@
 #include "ops/hw/common.h"
 #include "ops/thresholding/thresholding_rtl.h"
 
+namespace sf::hls {
+void mvau_emit_hls(LayerEmitter& e);  // mvau_hls.cpp
+}
+
 namespace sf {
 namespace {
 
@@ -178,6 +182,7 @@ OpDef make_mvau_def() {
   d.execute = mvau_execute;
   d.estimate = mvau_estimate;
   d.emit_rtl = rtl::mvau_emit_rtl;
+  d.emit_hls = hls::mvau_emit_hls;
   return d;
 }
 

@@ -11,7 +11,12 @@
 
 namespace sf {
 namespace pool_hw_rtl {
-void emit(rtl::LayerEmitter& e);  // pool_hw_rtl.cpp
+void emit(rtl::LayerEmitter& e);      // pool_hw_rtl.cpp
+void emit_hls(hls::LayerEmitter& e);  // pool_hw_hls.cpp
+// The layer's output datatype (infer_datatype): AccPool without
+// OutputDataType widens to the sum's range, so a BIPOLAR input gives an INT
+// sum, not a BIPOLAR one. Both emitters take the output encoding from here.
+DataType out_datatype(const Node& n);
 }
 namespace {
 
@@ -63,13 +68,7 @@ OpDef make_pool_def() {
     c.set_out(0, ElemType::FLOAT, {c.shape(0)[0], a.odims[0], a.odims[1], a.c});
   };
   d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> {
-    const PoolAttrs a = read(c.node);
-    if (a.func == "AccPool" && !c.node.has_attr("OutputDataType")) {
-      const double kk = (double)(a.k[0] * a.k[1]);
-      return {hw::range_datatype(std::min(0.0, a.idt.min() * kk), a.idt.max() * kk)};
-    }
-    if (a.func == "AvgPool" && !c.node.has_attr("OutputDataType")) return {DataType::float32()};
-    return {a.odt};
+    return {pool_hw_rtl::out_datatype(c.node)};
   };
   d.execute = [](ExecCtx& c) {
     const PoolAttrs a = read(c.node);
@@ -111,10 +110,23 @@ OpDef make_pool_def() {
     return e;
   };
   d.emit_rtl = pool_hw_rtl::emit;
+  d.emit_hls = pool_hw_rtl::emit_hls;
   return d;
 }
 
 }  // namespace
+
+namespace pool_hw_rtl {
+DataType out_datatype(const Node& n) {
+  const PoolAttrs a = read(n);
+  if (a.func == "AccPool" && !n.has_attr("OutputDataType")) {
+    const double kk = (double)(a.k[0] * a.k[1]);
+    return hw::range_datatype(std::min(0.0, a.idt.min() * kk), a.idt.max() * kk);
+  }
+  if (a.func == "AvgPool" && !n.has_attr("OutputDataType")) return DataType::float32();
+  return a.odt;
+}
+}  // namespace pool_hw_rtl
 
 SF_REGISTER_OP(make_pool_def());
 

@@ -10,6 +10,8 @@
 
 namespace sf::pool_hw_rtl {
 
+DataType out_datatype(const Node& n);  // pool_hw.cpp
+
 void emit(rtl::LayerEmitter& e) {
   const Node& n = e.node();
   const int64_t c = hw::pos_int(n, "Channels"), pe = hw::pos_int(n, "PE", 1);
@@ -40,7 +42,7 @@ void emit(rtl::LayerEmitter& e) {
     throw UnsupportedOpError(fmt::format("{}: Pool RTL needs an integer InputDataType, not {}", n.label(), idt.name()),
                              "quantize the pool's input", n.name, n.op_type, n.domain);
   const bool bip = idt.kind() == DataType::Kind::BIPOLAR;
-  const DataType odt = hw::dtype_attr(n, "OutputDataType", idt);
+  const DataType odt = out_datatype(n);  // pool_hw.cpp: an AccPool sum of BIPOLAR inputs is an INT
   const bool obip = odt.kind() == DataType::Kind::BIPOLAR;
   e.use({"sf_skid"});
   rtl::Stream in{"in0_V", (int)s.in_width, {kk, c / pe, pe}, {1, 0, 2}};

@@ -8,6 +8,7 @@
 namespace sf {
 
 void concat_emit_rtl(rtl::LayerEmitter& e);  // streaming_concat_rtl.cpp
+void concat_emit_hls(hls::LayerEmitter& e);  // streaming_concat_hls.cpp
 namespace {
 
 struct CatAttrs {
@@ -99,6 +100,7 @@ OpDef make_concat_def() {
     return e;
   };
   d.emit_rtl = concat_emit_rtl;
+  d.emit_hls = concat_emit_hls;
   return d;
 }
 

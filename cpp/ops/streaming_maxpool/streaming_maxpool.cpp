@@ -10,7 +10,8 @@
 
 namespace sf {
 namespace streaming_maxpool_rtl {
-void emit(rtl::LayerEmitter& e);  // streaming_maxpool_rtl.cpp
+void emit(rtl::LayerEmitter& e);      // streaming_maxpool_rtl.cpp
+void emit_hls(hls::LayerEmitter& e);  // streaming_maxpool_hls.cpp
 }
 namespace {
 
@@ -110,6 +111,7 @@ OpDef make_smp_def() {
     return e;
   };
   d.emit_rtl = streaming_maxpool_rtl::emit;
+  d.emit_hls = streaming_maxpool_rtl::emit_hls;
   return d;
 }
 

@@ -130,6 +130,7 @@ OpDef make_swg_def() {
     return e;
   };
   d.emit_rtl = swg_rtl::emit;
+  d.emit_hls = swg_rtl::emit_hls;
   return d;
 }
 

@@ -10,6 +10,9 @@ namespace sf {
 namespace rtl {
 class LayerEmitter;
 }
+namespace hls {
+class LayerEmitter;
+}
 namespace swg_rtl {
 
 // The window problem as the core runs it: a 1-D window along the width
@@ -27,6 +30,8 @@ Geom geom(const Node& n);
 // the first frame (its last output beat).
 int64_t interval_cycles(const Geom& g, int64_t* first_frame = nullptr);
 void emit(rtl::LayerEmitter& e);
+// The HLS layer (swg_hls.cpp), on the same geometry.
+void emit_hls(hls::LayerEmitter& e);
 
 }  // namespace swg_rtl
 }  // namespace sf

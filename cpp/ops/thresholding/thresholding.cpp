@@ -5,6 +5,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/thresholding/thresholding_hls.h"
 #include "ops/thresholding/thresholding_rtl.h"
 
 namespace sf {
@@ -91,6 +92,7 @@ OpDef make_thresholding_def() {
     return e;
   };
   d.emit_rtl = rtl::thresholding_emit_rtl;
+  d.emit_hls = hls::thresholding_emit_hls;
   return d;
 }
 

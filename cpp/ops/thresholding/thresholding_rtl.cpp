@@ -10,38 +10,48 @@
 
 namespace sf::rtl {
 
-std::vector<Param> threshold_params(LayerEmitter& e, const Tensor& thr, int64_t channels, int64_t pe, int in_bits,
-                                    bool in_signed, const DataType& odt, int64_t act_val, const std::string& ram_style) {
-  const Node& n = e.node();
+ThresholdRows threshold_rows(const Node& n, const Tensor& thr, int64_t channels, int in_bits, bool in_signed) {
   const Shape& ts = thr.shape();
   if (ts.size() != 2 || (ts[0] != 1 && ts[0] != channels))
     op_fail(n, fmt::format("thresholds have shape {}, expected ({}, steps) or (1, steps)", shape_str(ts), channels),
             "give one threshold row per output channel, or one shared row");
-  const int64_t rows = ts[0], steps = ts[1];
+  ThresholdRows r;
+  r.rows = ts[0];
+  r.steps = ts[1];
+  r.lo = in_signed ? -((int64_t)1 << (in_bits - 1)) : 0;
+  r.hi = in_signed ? ((int64_t)1 << (in_bits - 1)) - 1 : ((int64_t)1 << in_bits) - 1;
+  // [lo, hi + 1] as a signed number: hi + 1 = 2^in_bits needs two extra bits when unsigned.
+  r.tw = in_bits + (in_signed ? 1 : 2);
+  const std::vector<double> tv = thr.to_double();
+  r.sorted.resize((size_t)r.rows);
+  for (int64_t i = 0; i < r.rows; ++i) {
+    std::vector<int64_t>& s = r.sorted[(size_t)i];
+    for (int64_t j = 0; j < r.steps; ++j) {
+      const double t = tv[(size_t)(i * r.steps + j)];
+      if (std::isnan(t)) op_fail(n, "a threshold is NaN", "thresholds must be numbers");
+      const double c = std::ceil(t);  // t <= x  <=>  ceil(t) <= x for integer x
+      s.push_back(c <= (double)r.lo ? r.lo : c > (double)r.hi ? r.hi + 1 : (int64_t)c);
+    }
+    std::sort(s.begin(), s.end());
+  }
+  return r;
+}
+
+std::vector<Param> threshold_params(LayerEmitter& e, const Tensor& thr, int64_t channels, int64_t pe, int in_bits,
+                                    bool in_signed, const DataType& odt, int64_t act_val, const std::string& ram_style) {
+  const Node& n = e.node();
+  ThresholdRows tr = threshold_rows(n, thr, channels, in_bits, in_signed);
+  const int64_t rows = tr.rows, steps = tr.steps, hi = tr.hi;
+  const int tw = tr.tw;
   int k = 1;
   while (((int64_t)1 << k) - 1 < steps) ++k;
   if (k > 9)
     op_fail(n, fmt::format("{} threshold steps; the RTL threshold search supports up to 511", steps),
             "use an output type of at most 9 bits");
-  const int64_t lo = in_signed ? -((int64_t)1 << (in_bits - 1)) : 0;
-  const int64_t hi = in_signed ? ((int64_t)1 << (in_bits - 1)) - 1 : ((int64_t)1 << in_bits) - 1;
-  // [lo, hi + 1] as a signed number: hi + 1 = 2^in_bits needs two extra bits when unsigned.
-  const int tw = in_bits + (in_signed ? 1 : 2);
-  const std::vector<double> tv = thr.to_double();
   const int64_t folds = channels / pe, trows = rows == 1 ? 1 : folds, padded = ((int64_t)1 << k) - 1;
-  // Sorted, clamped, padded rows per channel row.
-  std::vector<std::vector<int64_t>> sorted((size_t)rows);
-  for (int64_t r = 0; r < rows; ++r) {
-    std::vector<int64_t>& s = sorted[(size_t)r];
-    for (int64_t j = 0; j < steps; ++j) {
-      const double t = tv[(size_t)(r * steps + j)];
-      if (std::isnan(t)) op_fail(n, "a threshold is NaN", "thresholds must be numbers");
-      const double c = std::ceil(t);  // t <= x  <=>  ceil(t) <= x for integer x
-      s.push_back(c <= (double)lo ? lo : c > (double)hi ? hi + 1 : (int64_t)c);
-    }
-    std::sort(s.begin(), s.end());
-    s.resize((size_t)padded, hi + 1);
-  }
+  // Sorted, clamped rows per channel row, padded to 2^K - 1.
+  std::vector<std::vector<int64_t>>& sorted = tr.sorted;
+  for (auto& s : sorted) s.resize((size_t)padded, hi + 1);
   std::string prefix;  // "<layer>_thr", from the first file's name "<layer>_thr_s0_p000.dat"
   int block_mask = 0;
   for (int st = 0; st < k; ++st) {

@@ -17,6 +17,18 @@ namespace sf::rtl {
 // representable x), rows are sorted and padded to 2^K - 1 with max + 1.
 // Channel c = f*pe + p is lane p, row f. ram_style: "distributed" (all LUTRAM),
 // "block" (stages of 64 words or more in BRAM), "auto" (256 words or more).
+// The thresholds of `thr` (rows x steps, rows = 1 or `channels`) as the
+// compared integers of `in_bits` bits see them: each t becomes ceil(t) clamped
+// to [lo, hi + 1] (exact: #{t <= x} is unchanged for every representable x),
+// each row sorted; tw = bits of a signed number holding [lo, hi + 1]. Shared
+// by the RTL ROMs and the HLS threshold arrays.
+struct ThresholdRows {
+  int64_t rows = 0, steps = 0, lo = 0, hi = 0;
+  int tw = 0;
+  std::vector<std::vector<int64_t>> sorted;
+};
+ThresholdRows threshold_rows(const Node& n, const Tensor& thr, int64_t channels, int in_bits, bool in_signed);
+
 std::vector<Param> threshold_params(LayerEmitter& e, const Tensor& thr, int64_t channels, int64_t pe, int in_bits,
                                     bool in_signed, const DataType& odt, int64_t act_val, const std::string& ram_style);
 

@@ -9,6 +9,9 @@
 #include "ops/hw/common.h"
 
 namespace sf {
+namespace hls {
+void vvau_emit_hls(LayerEmitter& e);  // vvau_hls.cpp
+}
 
 // vvau_rtl.cpp: the emitter and the RTL choices the cost model shares.
 void vvau_emit_rtl(rtl::LayerEmitter& e);
@@ -91,6 +94,7 @@ OpDef make_vvau_def() {
   d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).odt}; };
   d.execute = vvau_execute;
   d.emit_rtl = vvau_emit_rtl;
+  d.emit_hls = hls::vvau_emit_hls;
   d.estimate = [](const Node& n, const Model& m) {
     const VvauAttrs a = read(n);
     HwEstimate e;

@@ -54,7 +54,8 @@ def _verify(model, cfg, step, label, log):
 
     x = np.load(cfg.verify_input_npy)
     want = np.load(cfg.verify_expected_output_npy)
-    backend = "rtlsim" if label in ("node_by_node_rtlsim", "stitched_ip_rtlsim") else "reference"
+    backend = "rtlsim" if label in ("node_by_node_rtlsim", "stitched_ip_rtlsim") else \
+        "cppsim" if label == "folded_hls_cppsim" else "reference"
     parent = getattr(cfg, "_dataflow_parent", None)
     if parent is not None and step not in ("step_qonnx_to_finn", "step_tidy_up", "step_streamline",
                                            "step_convert_to_hw"):

@@ -33,7 +33,7 @@ AVAILABLE_OUTPUTS = list(OUTPUT_TYPES)
 
 # FINN's VerificationStepType values -> the step after which they run.
 VERIFY_STEP_ALIASES = {"finn_onnx_python": "step_qonnx_to_finn", "initial_python": "step_tidy_up",
-                       "streamlined_python": "step_streamline", "folded_hls_cppsim": None,
+                       "streamlined_python": "step_streamline", "folded_hls_cppsim": "step_apply_folding_config",
                        "node_by_node_rtlsim": "step_hw_ipgen", "stitched_ip_rtlsim": "step_create_stitched_ip"}
 SHELL_FLOWS = ["vivado_zynq", "vitis_alveo"]
 FIFO_STRATEGIES = ["largefifo_rtlsim"]
@@ -48,6 +48,9 @@ class DataflowBuildConfig:
     shell_flow_type: Optional[str] = None
     generate_outputs: List[str] = field(default_factory=lambda: ["estimate_reports"])
     folding_config_file: Optional[str] = None
+    # FINN's: JSON {"Defaults": {"preferred_impl_style": [value, ["all"] or [op types], ...]},
+    # "<node>": {"preferred_impl_style": "hls" | "rtl"}}, applied by step_specialize_layers.
+    specialize_layers_config_file: Optional[str] = None
     target_fps: Optional[float] = None
     mvau_wwidth_max: int = 36  # FINN's default
     steps: Optional[List[Any]] = None
@@ -95,7 +98,8 @@ class DataflowBuildConfig:
                               hint="add \"output_dir\": \"build\", or pass --output-dir/-o on the command line",
                               key="output_dir")
         if base_dir:  # relative paths in a config file are relative to the file
-            for k in ("folding_config_file", "verify_input_npy", "verify_expected_output_npy"):
+            for k in ("folding_config_file", "specialize_layers_config_file", "verify_input_npy",
+                      "verify_expected_output_npy"):
                 if isinstance(d.get(k), str) and not os.path.isabs(d[k]):
                     d[k] = os.path.join(base_dir, d[k])
         return cls(**d)
@@ -211,6 +215,10 @@ class DataflowBuildConfig:
             raise ConfigError(f"folding_config_file {self.folding_config_file!r} does not exist",
                               hint="check the path (relative paths are relative to the config file)",
                               key="folding_config_file")
+        if self.specialize_layers_config_file and not os.path.isfile(self.specialize_layers_config_file):
+            raise ConfigError(f"specialize_layers_config_file {self.specialize_layers_config_file!r} does not exist",
+                              hint="check the path (relative paths are relative to the config file)",
+                              key="specialize_layers_config_file")
         if self.target_fps is not None:
             if isinstance(self.target_fps, bool) or not isinstance(self.target_fps, (int, float)) \
                     or self.target_fps <= 0:

@@ -1,6 +1,8 @@
-"""The RTL back end's build steps (DESIGN §7): step_hw_codegen writes every
-HW layer's Verilog, step_hw_ipgen checks it with Verilator and Yosys (and
-packages it as Vivado IP when vivado is on PATH)."""
+"""The back end's build steps (DESIGN §7): step_hw_codegen writes every HW
+layer's Verilog (or, for preferred_impl_style hls, its HLS C++, §7.7),
+step_hw_ipgen checks it with Verilator and Yosys (and packages it as Vivado
+IP when vivado is on PATH; HLS layers: cppsim compile, vitis_hls when on
+PATH)."""
 from __future__ import annotations
 
 import os
@@ -42,39 +44,49 @@ def _impl(n):
 
 
 def step_hw_codegen(model, cfg=None, verify_inputs=None):
-    """Write the RTL of every HW layer into code_gen_ipgen_<node> folders
-    (<output_dir>/hw/), recorded in each node's code_gen_dir_ipgen."""
+    """Write every HW layer into a code_gen_ipgen_<node> folder
+    (<output_dir>/hw/), recorded in the node's code_gen_dir_ipgen: the
+    Verilog for preferred_impl_style rtl, the HLS C++ (top, parameter arrays,
+    hlslib headers, hls_syn_<node>.tcl) for hls. An HLS folder serves cppsim
+    too: code_gen_dir_cppsim names the same folder."""
     if not _wanted(cfg):
         model._step_note = "skipped: generate_outputs asks for estimate reports only"
         return model
-    rtl = set(_core.rtl_ops())
+    have = {"rtl": set(_core.rtl_ops()), "hls": set(_core.hls_ops())}
     nodes = hw_nodes(model)
-    missing = [(n.name, n.op_type) for _, n in nodes if base_op(n.op_type) not in rtl]
+    missing = [(n.name, n.op_type, _impl(n)) for _, n in nodes if base_op(n.op_type) not in have[_impl(n)]]
     if missing:
-        name, op = missing[0]
-        more = f" (and {len(missing) - 1} more: {', '.join(f'{a} ({b})' for a, b in missing[1:4])})" \
+        name, op, style = missing[0]
+        more = f" (and {len(missing) - 1} more: {', '.join(f'{a} ({b})' for a, b, _ in missing[1:4])})" \
             if len(missing) > 1 else ""
         raise UnsupportedOpError(
-            f"{name} ({op}) has no RTL implementation in this version{more}",
-            hint="HLS code generation is not available either; keep such layers on the host, or stop the build "
-                 "at step_generate_estimate_reports")
-    hls = [n.name for _, n in nodes if _impl(n) == "hls"]
+            f"{name} ({op}) has no {style.upper()} implementation in this version{more}",
+            hint="run step_specialize_layers (it picks the style the op has), keep such layers on the host, or "
+                 "stop the build at step_generate_estimate_reports")
+    part = (cfg.resolved_fpga_part() if cfg is not None else None) or ""
+    clk = cfg.synth_clk_period_ns if cfg is not None else 10.0
     root = _root(cfg)
     os.makedirs(root, exist_ok=True)
     raw = model._model
+    n_hls = 0
     for _, n in nodes:
         d = os.path.join(root, f"code_gen_ipgen_{n.name}")
         # Write into a fresh folder and swap it in, so a failure never leaves
         # a half-written layer behind.
         tmp = d + ".tmp"
         shutil.rmtree(tmp, ignore_errors=True)
-        _core.rtl_emit_layer(raw, n.name, tmp)
+        if _impl(n) == "hls":
+            _core.hls_emit_layer(raw, n.name, tmp, part, float(clk))
+            n_hls += 1
+        else:
+            _core.rtl_emit_layer(raw, n.name, tmp)
         shutil.rmtree(d, ignore_errors=True)
         os.replace(tmp, d)
         n.set_string("code_gen_dir_ipgen", d)
-    note = f"RTL for {len(nodes)} layer(s) in {root}"
-    if hls:
-        note += f"; {len(hls)} layer(s) asked for HLS ({', '.join(hls[:3])}...), which is not available: RTL used"
+        if _impl(n) == "hls":
+            n.set_string("code_gen_dir_cppsim", d)
+    note = f"{len(nodes) - n_hls} RTL and {n_hls} HLS layer(s) in {root}" if n_hls else \
+        f"RTL for {len(nodes)} layer(s) in {root}"
     model._step_note = note
     return model
 
@@ -106,9 +118,66 @@ def _yosys_parse(layer_dir, man):
                               hint=f"the layer folder is {layer_dir}")
 
 
+def _hls_ipgen(n, d):
+    """An HLS layer: compile its cppsim (proves that the C++ compiles with the
+    hlslib), then run vitis_hls on hls_syn_<node>.tcl when it is on PATH."""
+    from .. import cppsim
+
+    if not d or not os.path.isfile(os.path.join(d, cppsim.MANIFEST)):
+        raise StreamfoldError(f"{n.name} has no generated HLS (code_gen_dir_ipgen is not set)",
+                              hint="run step_hw_codegen before step_hw_ipgen")
+    man = cppsim.load_manifest(d)
+    cppsim.build_layer(d, man)
+    vitis = shutil.which("vitis_hls")
+    if vitis:
+        r = subprocess.run([vitis, "-f", man["tcl"]], cwd=d, capture_output=True, text=True)
+        with open(os.path.join(d, "vitis_hls_run.log"), "w") as f:
+            f.write(r.stdout + r.stderr)
+        if r.returncode != 0:
+            raise StreamfoldError(f"vitis_hls could not synthesize {n.name}", hint=f"see {d}/vitis_hls_run.log")
+        n.set_string("ip_path", os.path.join(d, f"project_{man['top']}", "sol1", "impl", "ip"))
+
+
+def _vitis_script(model, root):
+    """run_vitis_hls.sh: vitis_hls on every HLS layer folder, for a machine that has it."""
+    os.makedirs(root, exist_ok=True)
+    lines = ["#!/bin/sh", "# Generated by streamfold: synthesize every HLS layer with vitis_hls.", "set -e"]
+    for _, n in hw_nodes(model):
+        if _impl(n) == "hls":
+            d = n.get_attr("code_gen_dir_ipgen")
+            d = d.decode() if isinstance(d, bytes) else d
+            from .. import cppsim
+
+            lines.append(f"(cd '{d}' && vitis_hls -f {cppsim.load_manifest(d)['tcl']})")
+    p = os.path.join(root, "run_vitis_hls.sh")
+    with open(p, "w") as f:
+        f.write("\n".join(lines) + "\n")
+    os.chmod(p, 0o755)
+    return p
+
+
+def hls_layers(model):
+    return [n.name for _, n in hw_nodes(model) if _impl(n) == "hls"]
+
+
+def require_rtl(model, step):
+    """The stitched design is Verilog: HLS layers would need vitis_hls's RTL."""
+    names = hls_layers(model)
+    if names:
+        more = f" (and {len(names) - 3} more)" if len(names) > 3 else ""
+        raise UnsupportedOpError(
+            f"{step}: {', '.join(names[:3])}{more} are HLS layers (preferred_impl_style=hls); the stitched design "
+            "needs their RTL, which only vitis_hls makes, and stitching vitis_hls output is not available in this "
+            "version",
+            hint="set preferred_impl_style=rtl on these layers (specialize_layers_config_file) for a stitched "
+                 "build, or stop at step_hw_ipgen; each HLS folder has hls_syn_<node>.tcl for vitis_hls")
+
+
 def step_hw_ipgen(model, cfg=None, verify_inputs=None):
-    """Lint every layer with Verilator and parse it with Yosys; write a Vivado
-    packaging TCL per layer and run it when vivado is on PATH. With
+    """Lint every RTL layer with Verilator and parse it with Yosys; write a Vivado
+    packaging TCL per layer and run it when vivado is on PATH. HLS layers:
+    compile the cppsim, and run vitis_hls -f hls_syn_<node>.tcl when
+    vitis_hls is on PATH (else the note says they stay at source level). With
     out_of_context_synth requested, also synthesize each layer with Yosys
     (report/rtl_layer_resources.json and report/ooc_synth_and_timing.json)."""
     from ..rtlsim import lint_layer, load_manifest, synth_layer
@@ -119,9 +188,16 @@ def step_hw_ipgen(model, cfg=None, verify_inputs=None):
     part = cfg.resolved_fpga_part() if cfg is not None else "xc7z020clg400-1"
     vivado = shutil.which("vivado")
     warnings, layers = {}, []
+    hls_layers, hls_seconds = [], 0.0
     for _, n in hw_nodes(model):
         d = n.get_attr("code_gen_dir_ipgen") if n.has_attr("code_gen_dir_ipgen") else None
         d = d.decode() if isinstance(d, bytes) else d
+        if _impl(n) == "hls":
+            t0 = time.time()
+            _hls_ipgen(n, d)
+            hls_seconds += time.time() - t0
+            hls_layers.append(n.name)
+            continue
         if not d or not os.path.isfile(os.path.join(d, "sf_layer.json")):
             raise StreamfoldError(f"{n.name} has no generated RTL (code_gen_dir_ipgen is not set)",
                                   hint="run step_hw_codegen before step_hw_ipgen")
@@ -139,9 +215,17 @@ def step_hw_ipgen(model, cfg=None, verify_inputs=None):
                 raise StreamfoldError(f"vivado could not package {n.name}", hint=f"see {d}/vivado.log")
             n.set_string("ip_path", os.path.join(d, "ip"))
         layers.append((n, d))
+    if hls_layers:
+        model._hls_note = f"{len(hls_layers)} HLS layer(s) compiled for cppsim in {hls_seconds:.1f} s"
+        if not shutil.which("vitis_hls"):
+            script = _vitis_script(model, _root(cfg))
+            model._hls_note += (f"; vitis_hls is not on PATH: the HLS layers stay at source level, each folder has "
+                                f"hls_syn_<node>.tcl; run them all later with: bash {script}")
     notes = [f"{len(layers)} layer(s) lint-clean in Verilator and parsed by Yosys"
              if not warnings else f"{len(layers)} layer(s) checked; Verilator warnings in {', '.join(warnings)}"]
-    if not vivado:
+    if hls_layers:
+        notes.append(model._hls_note)
+    if not vivado and layers:
         notes.append("vivado is not on PATH: each layer folder has package_ip.tcl to run later")
     if cfg is not None and "out_of_context_synth" in (cfg.generate_outputs or []):
         report = os.path.join(os.fspath(cfg.output_dir), "report")
@@ -257,6 +341,7 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
     if not _wanted(cfg):
         model._step_note = "skipped: generate_outputs asks for estimate reports only"
         return model
+    require_rtl(model, "step_set_fifo_depths")
     root = _root(cfg)
     model = model.transform("InsertDWC")
     auto = cfg.auto_fifo_depths if cfg is not None else True
@@ -402,6 +487,7 @@ def step_create_stitched_ip(model, cfg=None, verify_inputs=None):
     if not _wanted(cfg):
         model._step_note = "skipped: generate_outputs asks for estimate reports only"
         return model
+    require_rtl(model, "step_create_stitched_ip")
     out = os.path.join(os.path.abspath(os.fspath(cfg.output_dir)), "stitched_ip") if cfg is not None \
         else tempfile.mkdtemp(prefix="streamfold_stitched_")
     tmp = out + ".tmp"

@@ -121,6 +121,13 @@ def step_create_dataflow_partition(model, cfg=None, verify_inputs=None):
         where = "; ".join(r for _, r in cpu[:3])
         raise StreamfoldError("the model has no HW layers: there is nothing to build into a dataflow partition",
                               hint="run step_convert_to_hw first; nodes left on the host: " + (where or "none"))
+    # Every HW layer name of the network: a specialize config may name layers
+    # of any partition, and each partition is specialized on its own.
+    from .folding import hw_nodes
+
+    all_hw = {n.name for c in children for _, n in hw_nodes(c)}
+    for c in children:
+        c._all_hw_names = all_hw
     if len(children) == 1:
         child = children[0]
         child._dataflow_parent = parent
@@ -134,18 +141,121 @@ def step_create_dataflow_partition(model, cfg=None, verify_inputs=None):
     return parent
 
 
+IMPL_STYLES = ("rtl", "hls")
+
+
+def load_specialize_config(path, node_names):
+    """FINN's specialize_layers_config_file, checked: {"Defaults":
+    {"preferred_impl_style": [value, ["all"] | [op types], ...] or value},
+    "<node>": {"preferred_impl_style": value}}. Returns (defaults
+    [(value, ops or None for all)], {node: value}); a bad entry is a
+    ConfigError naming it."""
+    import difflib
+    import json
+
+    from ..errors import ConfigError
+
+    try:
+        with open(path) as f:
+            cfg = json.load(f)
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"specialize_layers_config_file {path!r} cannot be read: {e}",
+                          key="specialize_layers_config_file", hint="it is a JSON object")
+    if not isinstance(cfg, dict):
+        raise ConfigError("specialize_layers_config_file must hold a JSON object", key="specialize_layers_config_file",
+                          hint='{"Defaults": {"preferred_impl_style": ["hls", ["all"]]}}')
+
+    def style(v, where):
+        if v not in IMPL_STYLES and v != "":
+            raise ConfigError(f"{where}: preferred_impl_style {v!r} is not 'rtl' or 'hls'", key=where,
+                              hint="use \"rtl\" or \"hls\"")
+        return v
+
+    def keys(entry, where):
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where} must be an object", key=where, hint='{"preferred_impl_style": "hls"}')
+        for k in entry:
+            if k != "preferred_impl_style":
+                raise ConfigError(f"{where}: unknown key {k!r}", key=f"{where}.{k}",
+                                  hint="step_specialize_layers reads preferred_impl_style only; folding keys go "
+                                       "into folding_config_file")
+
+    defaults = []
+    d = cfg.get("Defaults", {})
+    keys(d, "Defaults")
+    if "preferred_impl_style" in d:
+        v = d["preferred_impl_style"]
+        if isinstance(v, str):
+            defaults.append((style(v, "Defaults"), None))
+        else:
+            if not isinstance(v, list) or len(v) % 2:
+                raise ConfigError("Defaults.preferred_impl_style must be a value or [value, ops, value, ops, ...]",
+                                  key="Defaults.preferred_impl_style", hint='["rtl", ["MVAU", "VVAU"], "hls", ["all"]]')
+            for val, ops in zip(v[::2], v[1::2]):
+                if ops != "all" and ops != ["all"] and not (isinstance(ops, list) and all(isinstance(o, str)
+                                                                                          for o in ops)):
+                    raise ConfigError(f"Defaults.preferred_impl_style: {ops!r} is not 'all' or a list of op types",
+                                      key="Defaults.preferred_impl_style", hint='["hls", ["MVAU", "Thresholding"]]')
+                defaults.append((style(val, "Defaults"), None if ops in ("all", ["all"]) else list(ops)))
+    per_node = {}
+    for name, entry in cfg.items():
+        if name == "Defaults":
+            continue
+        if name not in node_names:
+            close = difflib.get_close_matches(name, sorted(node_names), n=1)
+            raise ConfigError(f"specialize_layers_config_file names node {name!r}, which is not a HW layer of "
+                              "the graph", key=name,
+                              hint=(f"did you mean {close[0]!r}? " if close else "") + "node names as in the HW graph")
+        keys(entry, name)
+        if "preferred_impl_style" in entry:
+            per_node[name] = style(entry["preferred_impl_style"], name)
+    return defaults, per_node
+
+
 def step_specialize_layers(model, cfg=None, verify_inputs=None):
-    """Record preferred_impl_style on every HW layer that has none: rtl where
-    the op has an RTL implementation (streamfold's primary back end), else hls.
-    The op_type keeps its generic name: the C++ ops serve both styles."""
+    """Choose each HW layer's implementation, recorded in preferred_impl_style
+    (the op_type keeps its generic name: the C++ ops serve both styles). The
+    style is, in order: the node's entry in cfg.specialize_layers_config_file,
+    the last matching Defaults entry there, the node's own attribute, else rtl
+    where the op has an RTL implementation (streamfold's primary back end),
+    else hls. A style the op lacks falls back to the other one with a warning
+    naming the node."""
+    import warnings
+
     from .. import _core
     from .folding import base_op, hw_nodes
 
-    rtl = set(_core.rtl_ops())
-    for _, n in hw_nodes(model):
+    rtl, hls = set(_core.rtl_ops()), set(_core.hls_ops())
+    have = {"rtl": rtl, "hls": hls}
+    nodes = hw_nodes(model)
+    defaults, per_node = [], {}
+    if cfg is not None and cfg.specialize_layers_config_file:
+        known = (getattr(model, "_all_hw_names", None) or set()) | {n.name for _, n in nodes}
+        defaults, per_node = load_specialize_config(cfg.specialize_layers_config_file, known)
+    fallbacks = []
+    for _, n in nodes:
+        op = base_op(n.op_type)
         v = n.get_attr("preferred_impl_style") if n.has_attr("preferred_impl_style") else None
-        if v in (None, b"", ""):
-            n.set_string("preferred_impl_style", "rtl" if base_op(n.op_type) in rtl else "hls")
+        v = v.decode() if isinstance(v, bytes) else v
+        for val, ops in defaults:
+            if ops is None or op in ops or n.op_type in ops:
+                v = val
+        v = per_node.get(n.name, v)
+        if v in (None, ""):
+            v = "rtl" if op in rtl else "hls"
+        elif op not in have[v]:
+            other = "hls" if v == "rtl" else "rtl"
+            if op in have[other]:
+                msg = f"{n.name} ({op}): preferred_impl_style {v} is not available for this op; {other} is used"
+                warnings.warn(msg, stacklevel=2)
+                fallbacks.append(msg)
+                v = other
+        n.set_string("preferred_impl_style", v)
+    counts = {s: sum(1 for _, n in nodes if n.get_attr("preferred_impl_style") in (s, s.encode())) for s in IMPL_STYLES}
+    note = ", ".join(f"{c} {s}" for s, c in counts.items() if c)
+    if fallbacks:
+        note += "; " + "; ".join(fallbacks)
+    model._step_note = note
     return model
 
 

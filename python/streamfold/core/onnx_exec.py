@@ -5,7 +5,7 @@ from .. import _core
 from ..errors import InputError
 from .modelwrapper import ModelWrapper
 
-BACKENDS = ("reference", "fast", "rtlsim")
+BACKENDS = ("reference", "fast", "rtlsim", "cppsim")
 
 
 def execute_onnx(model, input_dict, return_full_exec_context=False, backend="reference", **sim_options):
@@ -20,6 +20,12 @@ def execute_onnx(model, input_dict, return_full_exec_context=False, backend="ref
     node_by_node_rtlsim) on a dataflow child or a partitioned parent.
     sim_options (in_gap, out_stall, seed) set random input gaps and output
     stalls for the simulations.
+
+    backend="cppsim" runs node by node too, dispatching each HW node on its
+    preferred_impl_style: "hls" nodes in the C++ simulation of their HLS layer
+    (FINN's cppsim), "rtl" nodes in Verilator, nodes without a style in cppsim
+    where their op has an HLS layer; a network specialized partly to HLS and
+    partly to RTL runs mixed, the two exchanging the same packed beats.
     """
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}", hint=f"use one of {', '.join(BACKENDS)}")
@@ -33,7 +39,7 @@ def execute_onnx(model, input_dict, return_full_exec_context=False, backend="ref
                              hint="use backend='reference' with return_full_exec_context=True")
         from ..engine import Engine
         return Engine(mw, streamline=False)._engine.run(input_dict)
-    if backend == "rtlsim":
+    if backend in ("rtlsim", "cppsim"):
         from ..rtlsim.exec import execute_node_by_node
-        return execute_node_by_node(mw, input_dict, return_full_exec_context, **sim_options)
+        return execute_node_by_node(mw, input_dict, return_full_exec_context, backend=backend, **sim_options)
     return _core.execute(mw._model, input_dict, bool(return_full_exec_context))

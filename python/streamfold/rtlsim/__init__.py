@@ -143,14 +143,17 @@ def _out_dtype(mw, node, j):
     return dt
 
 
-def _simulate_emitted(mw, node, layer_dir, man, inputs, in_gap, out_stall, seed, timeout, rand_reset):
+def _pack_node_inputs(mw, node, man, inputs):
+    """Normal-shaped input arrays -> packed beats per input stream of the
+    manifest `man` (its streams' widths and beat orders). Returns
+    (beats_in, frames, stream shapes). Shared with the HLS cppsim, so both
+    back ends see identical beats."""
     ss = _core.hw_stream_shapes(mw._model, node.name)
-    e_in, e_out = int(ss["folded_in"][-1]), int(ss["folded_out"][-1])
+    e_in = int(ss["folded_in"][-1])
     # Weight streams (mem_mode external) are fed here from the node's own
     # weights, after the data streams (the layer top lists them last).
     ins = [s for s in man["inputs"] if not s.get("weights")]
     w_ins = [s for s in man["inputs"] if s.get("weights")]
-    outs = man["outputs"]
     if len(inputs) != len(ins):
         raise StreamfoldError(f"{node.name} has {len(ins)} input stream(s), got {len(inputs)} array(s)",
                               hint="pass one array per streamed input, in node input order")
@@ -166,20 +169,37 @@ def _simulate_emitted(mw, node, layer_dir, man, inputs, in_gap, out_stall, seed,
     if w_ins:
         from .weights import weight_stream
         beats_in.append(weight_stream(mw, node.name).frames(n))
+    return beats_in, n, ss
+
+
+def _out_beats(man, ss, n):
+    """(beats per output stream for n frames, beats per frame)."""
+    e_out = int(ss["folded_out"][-1])
+    frame_out = int(np.prod(tuple(int(v) for v in ss["normal_out"])[1:]))
+    return [n * frame_out // e_out] * len(man["outputs"]), [frame_out // e_out] * len(man["outputs"])
+
+
+def _unpack_node_outputs(mw, node, man, raw, n, ss):
+    """Output beats (uint8 arrays) -> normal-shaped arrays (batch n)."""
+    e_out = int(ss["folded_out"][-1])
     out_normal = tuple(int(v) for v in ss["normal_out"])
-    frame_out = int(np.prod(out_normal[1:]))
-    beats_out = [n * frame_out // e_out] * len(outs)
-    frame_beats = [frame_out // e_out] * len(outs)
+    results = []
+    for j, (r, s) in enumerate(zip(raw, man["outputs"])):
+        dt = _out_dtype(mw, node, j)
+        y = unpack(r, dt, e_out).reshape((n,) + out_normal[1:])
+        results.append(_order(y, s["order_shape"], s["order_perm"], inverse=True))
+    return results
+
+
+def _simulate_emitted(mw, node, layer_dir, man, inputs, in_gap, out_stall, seed, timeout, rand_reset):
+    beats_in, n, ss = _pack_node_inputs(mw, node, man, inputs)
+    beats_out, frame_beats = _out_beats(man, ss, n)
     if timeout is None:
         est = _core.hw_estimate(mw._model, node.name)["cycles"]
         timeout = max(20000, 4 * int(est))
     raw, stats = simulate_layer(layer_dir, beats_in, beats_out, frame_beats, in_gap, out_stall, seed, timeout,
                                 rand_reset)
-    results = []
-    for j, (r, s) in enumerate(zip(raw, outs)):
-        dt = _out_dtype(mw, node, j)
-        y = unpack(r, dt, e_out).reshape((n,) + out_normal[1:])
-        results.append(_order(y, s["order_shape"], s["order_perm"], inverse=True))
+    results = _unpack_node_outputs(mw, node, man, raw, n, ss)
     fd = stats["frame_done"][0] if stats["frame_done"] else []
     first = stats["first_in"]
     last = max((f[-1] for f in stats["frame_done"] if f), default=stats["sim_cycles"])

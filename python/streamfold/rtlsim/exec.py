@@ -2,7 +2,14 @@
 a dataflow child runs in its own Verilator simulation, every other node on the
 reference executor, each consuming the previous nodes' actual outputs. On a
 partitioned parent, the host nodes run on the reference executor and each
-StreamingDataflowPartition runs its child this way."""
+StreamingDataflowPartition runs its child this way.
+
+With backend="cppsim" (execute_onnx(..., backend="cppsim")) the HW nodes are
+dispatched on their preferred_impl_style: "hls" nodes run in the C++
+simulation of their HLS layer (streamfold.cppsim), "rtl" nodes in Verilator,
+and nodes without a style in cppsim when their op has an HLS layer, else in
+Verilator. Both simulations read and write the same packed beats, so a mixed
+network runs node by node exactly as it would in hardware."""
 from __future__ import annotations
 
 import os
@@ -23,13 +30,15 @@ def _attr_str(node, key):
     return v.decode() if isinstance(v, bytes) else v
 
 
-def layer_dir_of(mw, node, fallback_root=None):
-    """The node's emitted layer folder: code_gen_dir_ipgen (after
-    step_hw_codegen), else emitted now under fallback_root."""
+def layer_dir_of(mw, node, fallback_root=None, hls=False):
+    """The node's emitted layer folder (RTL, or HLS with hls=True):
+    code_gen_dir_ipgen (after step_hw_codegen), else emitted now under
+    fallback_root."""
     from . import emit_node
 
+    manifest = "sf_hls_layer.json" if hls else "sf_layer.json"
     d = _attr_str(node, "code_gen_dir_ipgen")
-    if d and os.path.isfile(os.path.join(d, "sf_layer.json")):
+    if d and os.path.isfile(os.path.join(d, manifest)):
         return d
     if fallback_root is None:
         from .build import cache_dir
@@ -37,20 +46,40 @@ def layer_dir_of(mw, node, fallback_root=None):
 
         fallback_root = tempfile.mkdtemp(prefix="sf_nbn_", dir=os.path.join(cache_dir(), "runs"))
     d = os.path.join(fallback_root, f"code_gen_ipgen_{node.name}")
-    emit_node(mw, node.name, d)
+    if hls:
+        from ..cppsim import emit_node as emit_hls
+
+        emit_hls(mw, node.name, d)
+    else:
+        emit_node(mw, node.name, d)
     return d
 
 
+def impl_style(node):
+    """The node's preferred_impl_style ("rtl", "hls"), or None."""
+    return _attr_str(node, "preferred_impl_style") or None
+
+
+def runs_in_cppsim(node, hls_ops):
+    """Whether backend="cppsim" simulates this HW node in cppsim (else Verilator)."""
+    style = impl_style(node)
+    if style == "hls":
+        return True
+    return style is None and node.op_type in hls_ops
+
+
 def execute_node_by_node(model, input_dict, return_full_exec_context=False, in_gap=0.0, out_stall=0.0, seed=0,
-                         workdir=None, sim_stats=None):
+                         workdir=None, sim_stats=None, backend="rtlsim"):
     """sim_stats: a list that receives the stats dict (cycles, latency,
-    interval, FIFO monitors) of every stitched simulation run."""
+    interval, FIFO monitors) of every stitched simulation run. backend
+    "cppsim": HLS nodes in cppsim, the others in Verilator (module docstring)."""
     mw = model if isinstance(model, ModelWrapper) else ModelWrapper(model)
     from . import _simulate_emitted, load_manifest, rtl_ops
     from .stitched import simulate_design
 
     d = mw.get_metadata_prop("vivado_stitch_proj")
-    if d and os.path.isfile(os.path.join(d, "sf_design.json")) and mw.get_metadata_prop("exec_mode") != "node_by_node":
+    if backend == "rtlsim" and d and os.path.isfile(os.path.join(d, "sf_design.json")) and \
+            mw.get_metadata_prop("exec_mode") != "node_by_node":
         # A stitched child runs as one design (FINN's stitched_ip_rtlsim).
         outs, st = simulate_design(mw, d, {k: np.asarray(v, np.float32) for k, v in input_dict.items()},
                                    in_gap, out_stall, seed)
@@ -61,6 +90,11 @@ def execute_node_by_node(model, input_dict, return_full_exec_context=False, in_g
         return outs
 
     rtl = set(rtl_ops())
+    hls = set()
+    if backend == "cppsim":
+        from .. import cppsim
+
+        hls = set(cppsim.hls_ops())
     ctx = {k: np.asarray(v, dtype=np.float32) for k, v in input_dict.items()}
     order = _core.topological_order(mw._model)
     nodes = mw.graph.node
@@ -70,16 +104,29 @@ def execute_node_by_node(model, input_dict, return_full_exec_context=False, in_g
         if node.op_type == SDP:
             child = ModelWrapper(node.get_attr("model"))
             cin = {ci.name: ins[pi] for ci, pi in zip(child.graph.input, node.input)}
-            cout = execute_node_by_node(child, cin, False, in_gap, out_stall, seed, workdir, sim_stats)
+            cout = execute_node_by_node(child, cin, False, in_gap, out_stall, seed, workdir, sim_stats, backend)
             outs = {po: cout[co.name] for co, po in zip(child.graph.output, node.output)}
         elif _core.is_hw_node(node):
-            if node.op_type not in rtl:
-                raise UnsupportedOpError(f"{node.name} ({node.op_type}): no RTL implementation in this version",
-                                         hint="run this model with backend='reference' or 'fast'")
-            d = layer_dir_of(mw, node, workdir)
             streamed = [t for t in node.input if t and mw.get_initializer(t) is None]
-            res = _simulate_emitted(mw, node, d, load_manifest(d), [ctx[t] for t in streamed], in_gap, out_stall,
-                                    seed, None, False)
+            if backend == "cppsim" and runs_in_cppsim(node, hls):
+                from .. import cppsim
+
+                if node.op_type not in hls:
+                    raise UnsupportedOpError(f"{node.name} ({node.op_type}): preferred_impl_style is hls, but the op "
+                                             "has no HLS implementation in this version",
+                                             hint="set preferred_impl_style=rtl on this node (step_specialize_layers "
+                                                  "does so with a warning)")
+                d = layer_dir_of(mw, node, workdir, hls=True)
+                res = cppsim.simulate_emitted(mw, node, d, cppsim.load_manifest(d), [ctx[t] for t in streamed])
+            else:
+                if node.op_type not in rtl:
+                    raise UnsupportedOpError(f"{node.name} ({node.op_type}): no RTL implementation in this version",
+                                             hint="run this model with backend='reference' or 'fast'" +
+                                                  (", or 'cppsim' with preferred_impl_style=hls"
+                                                   if backend == "rtlsim" else ""))
+                d = layer_dir_of(mw, node, workdir)
+                res = _simulate_emitted(mw, node, d, load_manifest(d), [ctx[t] for t in streamed], in_gap, out_stall,
+                                        seed, None, False)
             outs = {}
             for t, y in zip(node.output, res.outputs):
                 shape = mw.get_tensor_shape(t)

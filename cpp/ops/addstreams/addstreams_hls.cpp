@@ -1,0 +1,27 @@
+// HLS emitter of AddStreams (hlslib/sf_addstreams.hpp): in0_V PE*bits0 and
+// in1_V PE*bits1 wide, as the RTL layer; the sum in the op's output type.
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+#include "ops/hw/hls_emit.h"
+#include "ops/thresholding/thresholding_hls.h"
+
+namespace sf {
+
+void addstreams_emit_hls(hls::LayerEmitter& e) {
+  const Node& n = e.node();
+  const int64_t pe = hw::pos_int(n, "PE", 1);
+  const auto& names = n.attr("inputDataTypes")->strings;  // validated by read()
+  const DataType d0 = DataType::from_name(names[0]), d1 = DataType::from_name(names[1]);
+  const DataType od = hw::range_datatype(d0.min() + d1.min(), d0.max() + d1.max());
+  const int b0 = d0.bitwidth(), b1 = d1.bitwidth(), ob = od.bitwidth();
+  const hw::StreamShapes s = hw::stream_shapes(n);
+  int64_t beats = 1;
+  for (size_t i = 1; i + 1 < s.folded_in.size(); ++i) beats *= s.folded_in[i];
+  e.use({"sf_addstreams.hpp"});
+  e.top(fmt::format("  sf::AddStreams<{}, {}, {}, {}, {}, {}, {}>(in0_V, in1_V, out_V, 1);\n", pe, b0, b1,
+                    hls::kind_of(d0), hls::kind_of(d1), ob, beats),
+        {{"in0_V", (int)pe * b0}, {"in1_V", (int)pe * b1}}, {{"out_V", (int)pe * ob}});
+}
+
+}  // namespace sf

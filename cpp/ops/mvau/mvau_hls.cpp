@@ -1,0 +1,86 @@
+// HLS emitter of the MVAU (hlslib/sf_mvau.hpp): the weights as PE lanes of
+// WMEM words of SIMD weights (the RTL layer's memory words, cut per lane),
+// the threshold activation of thresholding_hls.h or the accumulator itself.
+// mem_mode internal_embedded and internal_decoupled are the same C++ (the
+// weights are a constant array either way); external is refused, as by the RTL.
+#include <algorithm>
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+#include "ops/thresholding/thresholding_hls.h"
+#include "ops/thresholding/thresholding_rtl.h"
+
+namespace sf::hls {
+
+void mvau_emit_hls(LayerEmitter& e) {
+  const Node& n = e.node();
+  const int64_t mw = hw::pos_int(n, "MW"), mh = hw::pos_int(n, "MH");
+  const int64_t simd = hw::pos_int(n, "SIMD"), pe = hw::pos_int(n, "PE");
+  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
+  const bool xnor = n.get_int("binaryXnorMode", 0) != 0;
+  const bool no_act = n.get_int("noActivation", 0) != 0;
+  if (n.get_string("mem_mode", "internal_decoupled") == "external")
+    op_fail(n, "mem_mode=external (weights streamed in) is not implemented by the HLS MVAU",
+            "use mem_mode=internal_embedded or internal_decoupled (weights in a memory inside the layer)");
+  if (!idt.is_integer() || !wdt.is_integer())
+    op_fail(n, fmt::format("the HLS MVAU needs integer input and weight types, got {} and {}", idt.name(), wdt.name()),
+            "quantize inputs and weights to INTn/UINTn/BIPOLAR/TERNARY");
+  // The accumulator holds the exact range of MW products (or matches): a
+  // narrower accDataType would change results, a wider one only costs.
+  const DataType acc = xnor ? hw::range_datatype(0, (double)mw) : hw::acc_datatype(idt, wdt, mw);
+  const DataType odt = no_act && !n.has_attr("outputDataType") ? acc : hw::dtype_attr(n, "outputDataType");
+  const int ib = idt.bitwidth(), wb = wdt.bitwidth(), ob = odt.bitwidth();
+  const int aw = acc.bitwidth() + 1;  // signed container of the signed or unsigned range
+  const int64_t sf = mw / simd, nf = mh / pe;
+
+  const Tensor& wt = e.initializer(1);
+  if (wt.shape() != Shape{mw, mh})
+    op_fail(n, fmt::format("weights have shape {}, expected (MW, MH) = ({}, {})", shape_str(wt.shape()), mw, mh),
+            "the weight initializer is (MW, MH), like a MatMul's second input");
+  const std::vector<double> wv = wt.to_double();
+  const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
+  std::vector<Bits> words;
+  words.reserve((size_t)(pe * nf * sf));
+  for (int64_t p = 0; p < pe; ++p)
+    for (int64_t f = 0; f < nf; ++f)
+      for (int64_t s = 0; s < sf; ++s) {
+        Bits b((int)(simd * wb));
+        for (int64_t q = 0; q < simd; ++q) {
+          const double v = wv[(size_t)((s * simd + q) * mh + f * pe + p)];
+          b.set((int)(q * wb), wb, wbip ? (v > 0 ? 1 : 0) : (int64_t)v);
+        }
+        words.push_back(b);
+      }
+  const std::string w = e.array("weights", {pe, nf * sf}, words);
+  // One ROM per PE lane, in block RAM or LUTs by the RTL layer's rule
+  // (rtl::mvau_weights_in_bram), so the estimate describes both styles.
+  const std::string rs = n.get_string("ram_style", "auto");
+  std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w) +
+                        fmt::format("#pragma HLS BIND_STORAGE variable={} type=rom_2p impl={}\n", w,
+                                    rs == "ultra" ? "uram" : rtl::mvau_weights_in_bram(n) ? "bram" : "lutram");
+  std::string thr = "sf::no_thresholds";
+  if (!no_act) {
+    if (n.inputs.size() < 3 || n.inputs[2].empty())
+      op_fail(n, "noActivation=0 but no thresholds (input 2) are connected",
+              "connect the thresholds or set noActivation=1");
+    if (!odt.is_integer())
+      op_fail(n, fmt::format("outputDataType {} is not an integer type", odt.name()), "use e.g. UINT4 or BIPOLAR");
+    thr = threshold_array(e, e.initializer(2), mh, pe, acc.bitwidth(), acc.is_signed(), pragmas);
+  }
+  const hw::StreamShapes ss = hw::stream_shapes(n);
+  if (ss.in_width != simd * ib || ss.out_width != pe * ob)
+    op_fail(n, fmt::format("stream widths {}/{} differ from the layer's {}/{}", ss.in_width, ss.out_width, simd * ib,
+                           pe * ob),
+            "internal error");
+  const int64_t vecs = hw::prod(ss.normal_in) / mw;
+  e.use({"sf_mvau.hpp"});
+  e.need_width(aw);
+  e.top(pragmas + fmt::format("  sf::mvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L, {}, {}>"
+                              "(in0_V, out_V, {}, {});\n",
+                              mw, mh, simd, pe, ib, kind_of(idt), wb, kind_of(wdt), xnor ? "true" : "false",
+                              rtl::mvau_uses_dsp(n) ? "true" : "false", aw, ob,
+                              vecs, no_act ? "true" : "false", threshold_bias(odt, n.get_int("ActVal", 0)), w, thr),
+        {{"in0_V", (int)(simd * ib)}}, {{"out_V", (int)(pe * ob)}});
+}
+
+}  // namespace sf::hls

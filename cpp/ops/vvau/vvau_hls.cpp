@@ -1,0 +1,89 @@
+// HLS emitter of the VVAU (hlslib/sf_vvau.hpp). The input stream has the RTL
+// VVAU's depthwise beat order (vvau_rtl.cpp: the innermost axis viewed as
+// (SF, SIMD, NF, PE) travels as (NF, SF, SIMD, PE)), so an HLS VVAU reads what
+// an RTL or HLS depthwise SWG writes. Weights (C, 1, Kh, Kw): PE lanes of
+// NF*SF words of SIMD taps.
+#include <fmt/format.h>
+
+#include "ops/hw/common.h"
+#include "ops/thresholding/thresholding_hls.h"
+
+namespace sf {
+bool vvau_rtl_weights_in_bram(const Node& n);  // vvau_rtl.cpp
+bool vvau_rtl_uses_dsp(const Node& n);
+}
+
+namespace sf::hls {
+
+void vvau_emit_hls(LayerEmitter& e) {
+  const Node& n = e.node();
+  const auto k = hw::pos_ints(n, "Kernel", 2);
+  const int64_t c = hw::pos_int(n, "Channels"), pe = hw::pos_int(n, "PE"), simd = hw::pos_int(n, "SIMD", 1);
+  const int64_t kk = k[0] * k[1], nf = c / pe, sf = kk / simd;
+  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
+  const DataType odt = hw::dtype_attr(n, "outputDataType");
+  const bool no_act = n.get_int("noActivation", 0) != 0;
+  if (!idt.is_integer() || !wdt.is_integer())
+    op_fail(n, fmt::format("the HLS VVAU needs integer input and weight types, got {} and {}", idt.name(), wdt.name()),
+            "quantize inputs and weights to INTn/UINTn/BIPOLAR/TERNARY");
+  if (n.get_string("mem_mode", "internal_embedded") == "external")
+    op_fail(n, "mem_mode=external is not supported by the HLS VVAU", "use internal_embedded or internal_decoupled");
+  const DataType acc = hw::acc_datatype(idt, wdt, kk);  // exact range of K products
+  const int ib = idt.bitwidth(), wb = wdt.bitwidth(), ob = odt.bitwidth();
+  const int aw = acc.bitwidth() + 1;
+
+  const Tensor& wt = e.initializer(1);
+  if (wt.numel() != c * kk)
+    op_fail(n, fmt::format("weights have {} elements, expected C*Kh*Kw = {}", wt.numel(), c * kk),
+            "use the depthwise Conv weight layout (C, 1, Kh, Kw)");
+  const std::vector<double> wv = wt.to_double();
+  const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
+  std::vector<Bits> words;
+  words.reserve((size_t)(pe * nf * sf));
+  for (int64_t p = 0; p < pe; ++p)
+    for (int64_t f = 0; f < nf; ++f)
+      for (int64_t t = 0; t < sf; ++t) {
+        Bits b((int)(simd * wb));
+        for (int64_t s = 0; s < simd; ++s) {
+          const double v = wv[(size_t)((f * pe + p) * kk + t * simd + s)];
+          b.set((int)(s * wb), wb, wbip ? (v > 0 ? 1 : 0) : (int64_t)v);
+        }
+        words.push_back(b);
+      }
+  const std::string w = e.array("weights", {pe, nf * sf}, words);
+  // One ROM per PE lane, in block RAM or LUTs by the RTL layer's rule.
+  std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w) +
+                        fmt::format("#pragma HLS BIND_STORAGE variable={} type=rom_2p impl={}\n", w,
+                                    n.get_string("ram_style", "auto") == "ultra" ? "uram"
+                                    : vvau_rtl_weights_in_bram(n)               ? "bram"
+                                                                                : "lutram");
+  std::string thr = "sf::no_thresholds";
+  if (!no_act) {
+    if (!odt.is_integer())
+      op_fail(n, fmt::format("outputDataType {} is not an integer type", odt.name()),
+              "a thresholded VVAU outputs integers; use e.g. UINT4 or BIPOLAR");
+    if (n.inputs.size() < 3 || n.inputs[2].empty())
+      op_fail(n, "noActivation=0 but no thresholds input is connected",
+              "connect the thresholds initializer as input 2, or set noActivation=1");
+    thr = threshold_array(e, e.initializer(2), c, pe, acc.bitwidth(), acc.is_signed(), pragmas);
+  }
+  const hw::StreamShapes ss = hw::stream_shapes(n);
+  const int in_w = (int)(pe * simd * ib), out_w = (int)(pe * ob);
+  if (ss.in_width != in_w || ss.out_width != out_w)
+    op_fail(n, fmt::format("stream widths {}/{} differ from the layer's {}/{}", ss.in_width, ss.out_width, in_w, out_w),
+            "internal error in the VVAU HLS emitter");
+  const int64_t pix = hw::prod(ss.normal_out) / c;
+  Stream in{"in0_V", in_w};
+  in.order_shape = {sf, simd, nf, pe};
+  in.order_perm = {2, 0, 1, 3};
+  e.use({"sf_vvau.hpp"});
+  e.need_width(aw);
+  e.top(pragmas + fmt::format("  sf::vvau<{}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}, {}L, {}, {}>"
+                              "(in0_V, out_V, {}, {});\n",
+                              c, kk, simd, pe, ib, kind_of(idt), wb, kind_of(wdt),
+                              vvau_rtl_uses_dsp(n) ? "true" : "false", aw, ob, pix,
+                              no_act ? "true" : "false", threshold_bias(odt, n.get_int("ActVal", 0)), w, thr),
+        {in}, {{"out_V", out_w}});
+}
+
+}  // namespace sf::hls
