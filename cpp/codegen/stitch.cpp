@@ -9,6 +9,7 @@
 
 #include "exec/executor.h"
 #include "ops/hw/common.h"
+#include "ops/hw/emit_util.h"
 #include "ops/hw/ext_weights.h"
 #include "ops/hw/rtl_emit.h"
 
@@ -16,6 +17,7 @@ namespace sf::rtl {
 namespace {
 
 namespace fs = std::filesystem;
+using emit::json_str;
 
 // One stream of the design: a tensor between two ports.
 struct Wire {
@@ -25,15 +27,6 @@ struct Wire {
   int consumer = -1;       // node index, -1 = graph output
   std::vector<int64_t> order_shape, order_perm;
 };
-
-std::string json_str(const std::string& s) {
-  std::string o = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') o += '\\';
-    o += ch;
-  }
-  return o + "\"";
-}
 
 bool is_fifo(const Node& n) { return n.op_type == "StreamingFIFO"; }
 

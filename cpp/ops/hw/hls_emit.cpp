@@ -1,5 +1,7 @@
 #include "ops/hw/hls_emit.h"
 
+#include "ops/hw/emit_util.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
@@ -14,24 +16,11 @@ const std::map<std::string, std::string>& library_texts();  // hls_library.cpp (
 
 namespace fs = std::filesystem;
 
+using emit::json_str;
+using emit::pad8;
+using emit::write_text;
+
 namespace {
-
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream f(p, std::ios::binary);
-  f << text;
-  if (!f) throw StreamfoldError(fmt::format("cannot write {}", p.string()), "check that the folder is writable");
-}
-
-std::string json_str(const std::string& s) {
-  std::string o = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') o += '\\';
-    o += ch;
-  }
-  return o + "\"";
-}
-
-int pad8(int w) { return (w + 7) / 8 * 8; }
 
 // One word as a C++ expression of type ap_uint<width>: an integer literal up
 // to 64 bits, else the (hex string, radix) constructor, which both g++ and

@@ -1,5 +1,7 @@
 #include "ops/hw/rtl_emit.h"
 
+#include "ops/hw/emit_util.h"
+
 #include <algorithm>
 #include <filesystem>
 #include <fmt/format.h>
@@ -54,26 +56,9 @@ std::string module_name(const std::string& node) {
   return s;
 }
 
-namespace {
-
-void write_text(const fs::path& p, const std::string& text) {
-  std::ofstream f(p, std::ios::binary);
-  f << text;
-  if (!f) throw StreamfoldError(fmt::format("cannot write {}", p.string()), "check that the folder is writable");
-}
-
-std::string json_str(const std::string& s) {
-  std::string o = "\"";
-  for (char ch : s) {
-    if (ch == '"' || ch == '\\') o += '\\';
-    o += ch;
-  }
-  return o + "\"";
-}
-
-int pad8(int w) { return (w + 7) / 8 * 8; }
-
-}  // namespace
+using emit::json_str;
+using emit::pad8;
+using emit::write_text;
 
 LayerEmitter::LayerEmitter(const Node& n, const Model& m, std::string dir) : n_(n), m_(m), dir_(std::move(dir)) {}
 
