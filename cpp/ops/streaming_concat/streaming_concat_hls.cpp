@@ -2,23 +2,16 @@
 // in{N-1}_V of one width (as the RTL layer), the folds as a constant array.
 #include <fmt/format.h>
 
-#include "ops/hw/common.h"
 #include "ops/hw/hls_emit.h"
+#include "ops/streaming_concat/streaming_concat_params.h"
 
 namespace sf {
 
 void concat_emit_hls(hls::LayerEmitter& e) {
-  const Node& n = e.node();
-  const hw::StreamShapes s = hw::stream_shapes(n);
-  const auto ch = hw::pos_ints(n, "ChannelsPerStream", 0);
-  const int64_t simd = hw::pos_int(n, "SIMD", 1);
-  if (const Attribute* t = n.attr("inputDataTypes")) {
-    for (const std::string& name : t->strings)
-      if (!DataType::is_valid_name(name) || DataType::from_name(name).bitwidth() * simd != s.in_width)
-        op_fail(n, fmt::format("inputDataTypes {} differ in bit width; the HLS layer concatenates equal-width streams",
-                               name),
-                "give all inputs the datatype of the widest one");
-  }
+  const ConcatGeom g = concat_geom(e.node(), "the HLS layer");
+  const hw::StreamShapes& s = g.s;
+  const std::vector<int64_t>& ch = g.ch;
+  const int64_t simd = g.simd;
   // Pixels per frame: the frame is the normal input without its leading axis.
   int64_t pixels = 1;
   for (size_t i = 1; i + 1 < s.normal_in.size(); ++i) pixels *= s.normal_in[i];

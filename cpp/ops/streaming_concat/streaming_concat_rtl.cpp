@@ -3,22 +3,16 @@
 #include <algorithm>
 #include <fmt/format.h>
 
-#include "ops/hw/common.h"
 #include "ops/hw/rtl_emit.h"
+#include "ops/streaming_concat/streaming_concat_params.h"
 
 namespace sf {
 
 void concat_emit_rtl(rtl::LayerEmitter& e) {
-  const Node& n = e.node();
-  const hw::StreamShapes s = hw::stream_shapes(n);
-  const auto ch = hw::pos_ints(n, "ChannelsPerStream", 0);
-  const int64_t simd = hw::pos_int(n, "SIMD", 1);
-  if (const Attribute* t = n.attr("inputDataTypes")) {
-    for (const std::string& name : t->strings)
-      if (!DataType::is_valid_name(name) || DataType::from_name(name).bitwidth() * simd != s.in_width)
-        op_fail(n, fmt::format("inputDataTypes {} differ in bit width; the RTL concatenates equal-width streams", name),
-                "give all inputs the datatype of the widest one");
-  }
+  const ConcatGeom g = concat_geom(e.node(), "the RTL");
+  const hw::StreamShapes& s = g.s;
+  const std::vector<int64_t>& ch = g.ch;
+  const int64_t simd = g.simd;
   const int nin = (int)ch.size();
   rtl::Bits folds(32 * nin);
   int64_t fmax = 1;
