@@ -2,7 +2,7 @@
 // in1_V PE*bits1 wide, as the RTL layer; the sum in the op's output type.
 #include <fmt/format.h>
 
-#include "ops/hw/common.h"
+#include "ops/addstreams/addstreams_params.h"
 #include "ops/hw/hls_emit.h"
 #include "ops/thresholding/thresholding_hls.h"
 
@@ -10,11 +10,10 @@ namespace sf {
 
 void addstreams_emit_hls(hls::LayerEmitter& e) {
   const Node& n = e.node();
-  const int64_t pe = hw::pos_int(n, "PE", 1);
-  const auto& names = n.attr("inputDataTypes")->strings;  // validated by read()
-  const DataType d0 = DataType::from_name(names[0]), d1 = DataType::from_name(names[1]);
-  const DataType od = hw::range_datatype(d0.min() + d1.min(), d0.max() + d1.max());
-  const int b0 = d0.bitwidth(), b1 = d1.bitwidth(), ob = od.bitwidth();
+  const AddStreamsTypes t = addstreams_types(n);
+  const int64_t pe = t.pe;
+  const DataType &d0 = t.d0, &d1 = t.d1;
+  const int b0 = t.b0, b1 = t.b1, ob = t.ob;
   const hw::StreamShapes s = hw::stream_shapes(n);
   int64_t beats = 1;
   for (size_t i = 1; i + 1 < s.folded_in.size(); ++i) beats *= s.folded_in[i];

@@ -3,18 +3,17 @@
 // the op's output type (the range of the two input ranges added).
 #include <algorithm>
 
-#include "ops/hw/common.h"
+#include "ops/addstreams/addstreams_params.h"
 #include "ops/hw/rtl_emit.h"
 
 namespace sf {
 
 void addstreams_emit_rtl(rtl::LayerEmitter& e) {
   const Node& n = e.node();
-  const int64_t pe = hw::pos_int(n, "PE", 1);
-  const auto& names = n.attr("inputDataTypes")->strings;  // validated by read()
-  const DataType d0 = DataType::from_name(names[0]), d1 = DataType::from_name(names[1]);
-  const DataType od = hw::range_datatype(d0.min() + d1.min(), d0.max() + d1.max());
-  const int b0 = d0.bitwidth(), b1 = d1.bitwidth(), ob = od.bitwidth();
+  const AddStreamsTypes t = addstreams_types(n);
+  const int64_t pe = t.pe;
+  const DataType &d0 = t.d0, &d1 = t.d1;
+  const int b0 = t.b0, b1 = t.b1, ob = t.ob;
   auto bip = [](const DataType& d) { return d.kind() == DataType::Kind::BIPOLAR ? 1 : 0; };
   const int iw = (int)pe * std::max(b0, b1);
   e.use({"sf_skid"});
