@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <fmt/format.h>
 
-#include "ops/hw/common.h"
+#include "ops/mvau/mvau_params.h"
 #include "ops/thresholding/thresholding_hls.h"
 #include "ops/thresholding/thresholding_rtl.h"
 
@@ -14,31 +14,22 @@ namespace sf::hls {
 
 void mvau_emit_hls(LayerEmitter& e) {
   const Node& n = e.node();
-  const int64_t mw = hw::pos_int(n, "MW"), mh = hw::pos_int(n, "MH");
-  const int64_t simd = hw::pos_int(n, "SIMD"), pe = hw::pos_int(n, "PE");
-  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
-  const bool xnor = n.get_int("binaryXnorMode", 0) != 0;
-  const bool no_act = n.get_int("noActivation", 0) != 0;
+  const MvauAttrs a = mvau_attrs(n, "HLS");
+  const int64_t mw = a.mw, mh = a.mh, simd = a.simd, pe = a.pe;
+  const DataType &idt = a.idt, &wdt = a.wdt;
+  const bool xnor = a.xnor, no_act = a.no_act;
   if (n.get_string("mem_mode", "internal_decoupled") == "external")
     op_fail(n, "mem_mode=external (weights streamed in) is not implemented by the HLS MVAU",
             "use mem_mode=internal_embedded or internal_decoupled (weights in a memory inside the layer)");
-  if (!idt.is_integer() || !wdt.is_integer())
-    op_fail(n, fmt::format("the HLS MVAU needs integer input and weight types, got {} and {}", idt.name(), wdt.name()),
-            "quantize inputs and weights to INTn/UINTn/BIPOLAR/TERNARY");
   // The accumulator holds the exact range of MW products (or matches): a
   // narrower accDataType would change results, a wider one only costs.
   const DataType acc = xnor ? hw::range_datatype(0, (double)mw) : hw::acc_datatype(idt, wdt, mw);
   const DataType odt = no_act && !n.has_attr("outputDataType") ? acc : hw::dtype_attr(n, "outputDataType");
   const int ib = idt.bitwidth(), wb = wdt.bitwidth(), ob = odt.bitwidth();
   const int aw = acc.bitwidth() + 1;  // signed container of the signed or unsigned range
-  const int64_t sf = mw / simd, nf = mh / pe;
+  const int64_t sf = a.sf, nf = a.nf;
 
-  const Tensor& wt = e.initializer(1);
-  if (wt.shape() != Shape{mw, mh})
-    op_fail(n, fmt::format("weights have shape {}, expected (MW, MH) = ({}, {})", shape_str(wt.shape()), mw, mh),
-            "the weight initializer is (MW, MH), like a MatMul's second input");
-  const std::vector<double> wv = wt.to_double();
-  const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
+  const std::vector<int64_t> wc = mvau_weight_codes(n, e.initializer(1), mw, mh, wdt);
   std::vector<Bits> words;
   words.reserve((size_t)(pe * nf * sf));
   for (int64_t p = 0; p < pe; ++p)
@@ -46,8 +37,7 @@ void mvau_emit_hls(LayerEmitter& e) {
       for (int64_t s = 0; s < sf; ++s) {
         Bits b((int)(simd * wb));
         for (int64_t q = 0; q < simd; ++q) {
-          const double v = wv[(size_t)((s * simd + q) * mh + f * pe + p)];
-          b.set((int)(q * wb), wb, wbip ? (v > 0 ? 1 : 0) : (int64_t)v);
+          b.set((int)(q * wb), wb, wc[(size_t)((s * simd + q) * mh + f * pe + p)]);
         }
         words.push_back(b);
       }

@@ -6,6 +6,7 @@
 
 #include "ops/hw/common.h"
 #include "ops/hw/ext_weights.h"
+#include "ops/mvau/mvau_params.h"
 #include "ops/thresholding/thresholding_rtl.h"
 
 namespace sf::rtl {
@@ -49,21 +50,15 @@ std::vector<Bits> mvau_weight_words(const Node& n, const Tensor& wt) {
   const DataType wdt = hw::dtype_attr(n, "weightDataType");
   const int wb = wdt.bitwidth();
   const int64_t sf = mw / simd, nf = mh / pe;
-  if (wt.shape() != Shape{mw, mh})
-    op_fail(n, fmt::format("weights have shape {}, expected (MW, MH) = ({}, {})", shape_str(wt.shape()), mw, mh),
-            "the weight initializer is (MW, MH), like a MatMul's second input");
-  const std::vector<double> wv = wt.to_double();
-  const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
+  const std::vector<int64_t> wc = mvau_weight_codes(n, wt, mw, mh, wdt);
   std::vector<Bits> words;
   words.reserve((size_t)(sf * nf));
   for (int64_t f = 0; f < nf; ++f)
     for (int64_t s = 0; s < sf; ++s) {
       Bits b((int)(pe * simd * wb));
       for (int64_t p = 0; p < pe; ++p)
-        for (int64_t q = 0; q < simd; ++q) {
-          const double v = wv[(size_t)((s * simd + q) * mh + f * pe + p)];
-          b.set((int)((p * simd + q) * wb), wb, wbip ? (v > 0 ? 1 : 0) : (int64_t)v);
-        }
+        for (int64_t q = 0; q < simd; ++q)
+          b.set((int)((p * simd + q) * wb), wb, wc[(size_t)((s * simd + q) * mh + f * pe + p)]);
       words.push_back(b);
     }
   return words;
@@ -71,16 +66,12 @@ std::vector<Bits> mvau_weight_words(const Node& n, const Tensor& wt) {
 
 void mvau_emit_rtl(LayerEmitter& e) {
   const Node& n = e.node();
-  const int64_t mw = hw::pos_int(n, "MW"), mh = hw::pos_int(n, "MH");
-  const int64_t simd = hw::pos_int(n, "SIMD"), pe = hw::pos_int(n, "PE");
-  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
-  const bool xnor = n.get_int("binaryXnorMode", 0) != 0;
-  const bool no_act = n.get_int("noActivation", 0) != 0;
+  const MvauAttrs a = mvau_attrs(n, "RTL");
+  const int64_t mw = a.mw, mh = a.mh, simd = a.simd, pe = a.pe;
+  const DataType &idt = a.idt, &wdt = a.wdt;
+  const bool xnor = a.xnor, no_act = a.no_act;
   // mem_mode external: no ROM, the weights arrive on in1_V (ext_weights.h).
   const bool ext = n.get_string("mem_mode", "internal_decoupled") == "external";
-  if (!idt.is_integer() || !wdt.is_integer())
-    op_fail(n, fmt::format("the RTL MVAU needs integer input and weight types, got {} and {}", idt.name(), wdt.name()),
-            "quantize inputs and weights to INTn/UINTn/BIPOLAR/TERNARY");
   const DataType acc = acc_type(n, idt, wdt, mw, xnor);
   if (!acc.is_integer() || acc.bitwidth() > 48)
     op_fail(n, fmt::format("accumulator type {} is not an integer type of at most 48 bits", acc.name()),
