@@ -5,7 +5,7 @@
 // NF*SF words of SIMD taps.
 #include <fmt/format.h>
 
-#include "ops/hw/common.h"
+#include "ops/vvau/vvau_params.h"
 #include "ops/thresholding/thresholding_hls.h"
 
 namespace sf {
@@ -17,12 +17,10 @@ namespace sf::hls {
 
 void vvau_emit_hls(LayerEmitter& e) {
   const Node& n = e.node();
-  const auto k = hw::pos_ints(n, "Kernel", 2);
-  const int64_t c = hw::pos_int(n, "Channels"), pe = hw::pos_int(n, "PE"), simd = hw::pos_int(n, "SIMD", 1);
-  const int64_t kk = k[0] * k[1], nf = c / pe, sf = kk / simd;
-  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
-  const DataType odt = hw::dtype_attr(n, "outputDataType");
-  const bool no_act = n.get_int("noActivation", 0) != 0;
+  const VvauAttrs a = vvau_attrs(n);
+  const int64_t c = a.c, pe = a.pe, simd = a.simd, kk = a.kk, nf = a.nf, sf = a.sf;
+  const DataType &idt = a.idt, &wdt = a.wdt, &odt = a.odt;
+  const bool no_act = a.no_act;
   if (!idt.is_integer() || !wdt.is_integer())
     op_fail(n, fmt::format("the HLS VVAU needs integer input and weight types, got {} and {}", idt.name(), wdt.name()),
             "quantize inputs and weights to INTn/UINTn/BIPOLAR/TERNARY");
@@ -32,12 +30,7 @@ void vvau_emit_hls(LayerEmitter& e) {
   const int ib = idt.bitwidth(), wb = wdt.bitwidth(), ob = odt.bitwidth();
   const int aw = acc.bitwidth() + 1;
 
-  const Tensor& wt = e.initializer(1);
-  if (wt.numel() != c * kk)
-    op_fail(n, fmt::format("weights have {} elements, expected C*Kh*Kw = {}", wt.numel(), c * kk),
-            "use the depthwise Conv weight layout (C, 1, Kh, Kw)");
-  const std::vector<double> wv = wt.to_double();
-  const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
+  const std::vector<int64_t> wc = vvau_weight_codes(n, e.initializer(1), c, kk, wdt);
   std::vector<Bits> words;
   words.reserve((size_t)(pe * nf * sf));
   for (int64_t p = 0; p < pe; ++p)
@@ -45,8 +38,7 @@ void vvau_emit_hls(LayerEmitter& e) {
       for (int64_t t = 0; t < sf; ++t) {
         Bits b((int)(simd * wb));
         for (int64_t s = 0; s < simd; ++s) {
-          const double v = wv[(size_t)((f * pe + p) * kk + t * simd + s)];
-          b.set((int)(s * wb), wb, wbip ? (v > 0 ? 1 : 0) : (int64_t)v);
+          b.set((int)(s * wb), wb, wc[(size_t)((f * pe + p) * kk + t * simd + s)]);
         }
         words.push_back(b);
       }

@@ -19,6 +19,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/vvau/vvau_params.h"
 #include "ops/hw/ext_weights.h"
 #include "ops/hw/rtl_emit.h"
 #include "ops/thresholding/thresholding_rtl.h"
@@ -82,21 +83,15 @@ std::vector<rtl::Bits> rtl::vvau_weight_words(const Node& n, const Tensor& w) {
   const int64_t kk = k[0] * k[1], nf = c / pe, sf = kk / simd;
   const DataType wdt = hw::dtype_attr(n, "weightDataType");
   const int wb = wdt.bitwidth();
-  if (w.numel() != c * kk)
-    op_fail(n, fmt::format("weights have {} elements, expected C*Kh*Kw = {}", w.numel(), c * kk),
-            "use the depthwise Conv weight layout (C, 1, Kh, Kw)");
-  const std::vector<double> wv = w.to_double();
-  const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
+  const std::vector<int64_t> wc = vvau_weight_codes(n, w, c, kk, wdt);
   std::vector<rtl::Bits> words;
   words.reserve((size_t)(nf * sf));
   for (int64_t f = 0; f < nf; ++f)
     for (int64_t t = 0; t < sf; ++t) {
       rtl::Bits word((int)(pe * simd * wb));
       for (int64_t p = 0; p < pe; ++p)
-        for (int64_t s = 0; s < simd; ++s) {
-          const double v = wv[(size_t)((f * pe + p) * kk + t * simd + s)];
-          word.set((int)((p * simd + s) * wb), wb, wbip ? (v > 0 ? 1 : 0) : (int64_t)v);
-        }
+        for (int64_t s = 0; s < simd; ++s)
+          word.set((int)((p * simd + s) * wb), wb, wc[(size_t)((f * pe + p) * kk + t * simd + s)]);
       words.push_back(word);
     }
   return words;
@@ -104,12 +99,10 @@ std::vector<rtl::Bits> rtl::vvau_weight_words(const Node& n, const Tensor& w) {
 
 void vvau_emit_rtl(rtl::LayerEmitter& e) {
   const Node& n = e.node();
-  const auto k = hw::pos_ints(n, "Kernel", 2);
-  const int64_t c = hw::pos_int(n, "Channels"), pe = hw::pos_int(n, "PE"), simd = hw::pos_int(n, "SIMD", 1);
-  const int64_t kk = k[0] * k[1], nf = c / pe, sf = kk / simd;
-  const DataType idt = hw::dtype_attr(n, "inputDataType"), wdt = hw::dtype_attr(n, "weightDataType");
-  const DataType odt = hw::dtype_attr(n, "outputDataType");
-  const bool no_act = n.get_int("noActivation", 0) != 0;
+  const VvauAttrs a = vvau_attrs(n);
+  const int64_t c = a.c, pe = a.pe, simd = a.simd, nf = a.nf, sf = a.sf;
+  const DataType &idt = a.idt, &wdt = a.wdt, &odt = a.odt;
+  const bool no_act = a.no_act;
   const int ikind = kind_code(n, idt, "inputDataType"), wkind = kind_code(n, wdt, "weightDataType");
   const int ib = idt.bitwidth(), wb = wdt.bitwidth();
   if (ib > 8 || wb > 8)
