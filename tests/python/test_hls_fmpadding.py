@@ -7,23 +7,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hls_test_util import check_cppsim, same_beats_as_rtl
+from test_rtl_fmpadding import DESIGNS, pad_model  # the RTL layer's designs and model
 from test_rtl_swg import node_model, rand_values
 
 
 def run_pad(img, pad, c, simd, dt, pad_value, n=3, seeds=(0, 1)):
-    oh, ow = img[0] + pad[0] + pad[2], img[1] + pad[1] + pad[3]
-    m = node_model("FMPadding", (n, img[0], img[1], c), (n, oh, ow, c), in_dt=dt, ImgDim=list(img),
-                   Padding=list(pad), NumChannels=c, SIMD=simd, inputDataType=dt, PadValue=pad_value)
+    m = pad_model(img, pad, c, simd, dt, pad_value, n)
     for seed in seeds:
         check_cppsim(m, {"x": rand_values(np.random.default_rng(seed), dt, (n, img[0], img[1], c))})
-
-
-DESIGNS = [
-    # img,   pad [t, l, b, r], C, SIMD, dtype, pad value
-    ([7, 5], [1, 2, 0, 3], 13, 1, "INT4", -3),
-    ([5, 7], [0, 0, 2, 1], 6, 3, "BIPOLAR", -1),
-    ([3, 3], [2, 2, 2, 2], 2, 2, "UINT8", 200),
-]
 
 
 @pytest.mark.parametrize("img,pad,c,simd,dt,pv", DESIGNS)

@@ -9,10 +9,15 @@ from hypothesis import strategies as st
 from test_rtl_swg import check, node_model, rand_values
 
 
-def run_pad(img, pad, c, simd, dt, pad_value, n=3, seed=0, runs=None):
+def pad_model(img, pad, c, simd, dt, pad_value, n=3):
+    """The single-node FMPadding model (test_hls_fmpadding.py builds the same)."""
     oh, ow = img[0] + pad[0] + pad[2], img[1] + pad[1] + pad[3]
-    m = node_model("FMPadding", (n, img[0], img[1], c), (n, oh, ow, c), in_dt=dt, ImgDim=list(img),
-                   Padding=list(pad), NumChannels=c, SIMD=simd, inputDataType=dt, PadValue=pad_value)
+    return node_model("FMPadding", (n, img[0], img[1], c), (n, oh, ow, c), in_dt=dt, ImgDim=list(img),
+                      Padding=list(pad), NumChannels=c, SIMD=simd, inputDataType=dt, PadValue=pad_value)
+
+
+def run_pad(img, pad, c, simd, dt, pad_value, n=3, seed=0, runs=None):
+    m = pad_model(img, pad, c, simd, dt, pad_value, n)
     x = rand_values(np.random.default_rng(seed), dt, (n, img[0], img[1], c))
     return check(m, x, **({} if runs is None else {"runs": runs}))
 
