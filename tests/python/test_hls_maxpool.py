@@ -7,24 +7,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hls_test_util import check_cppsim, same_beats_as_rtl
+from test_rtl_maxpool import DESIGNS, smp_model  # the RTL layer's designs and model
 from test_rtl_swg import node_model, rand_values
 
 
 def run_smp(img, k, c, pe, dt, ceil_mode=0, n=3, seeds=(0, 1)):
-    od = [(img[i] + k[i] - 1) // k[i] if ceil_mode else img[i] // k[i] for i in range(2)]
-    m = node_model("StreamingMaxPool", (n, img[0], img[1], c), (n, od[0], od[1], c), in_dt=dt, ImgDim=list(img),
-                   PoolDim=list(k), NumChannels=c, PE=pe, dataType=dt, CeilMode=ceil_mode)
+    m = smp_model(img, k, c, pe, dt, ceil_mode, n)
     for seed in seeds:
         check_cppsim(m, {"x": rand_values(np.random.default_rng(seed), dt, (n, img[0], img[1], c))})
-
-
-DESIGNS = [
-    # img,   pool,   C, PE, dtype, ceil
-    ([7, 5], [2, 2], 13, 1, "INT4", 0),
-    ([7, 5], [3, 2], 6, 3, "UINT3", 1),
-    ([1, 9], [1, 4], 4, 2, "INT8", 1),
-    ([5, 7], [5, 3], 3, 3, "BIPOLAR", 0),
-]
 
 
 @pytest.mark.parametrize("img,k,c,pe,dt,ceil_mode", DESIGNS)

@@ -10,10 +10,15 @@ from hypothesis import strategies as st
 from test_rtl_swg import check, node_model, rand_values
 
 
-def run_smp(img, k, c, pe, dt, ceil_mode=0, n=3, seed=0, runs=None):
+def smp_model(img, k, c, pe, dt, ceil_mode=0, n=3):
+    """The single-node StreamingMaxPool model (test_hls_maxpool.py builds the same)."""
     od = [(img[i] + k[i] - 1) // k[i] if ceil_mode else img[i] // k[i] for i in range(2)]
-    m = node_model("StreamingMaxPool", (n, img[0], img[1], c), (n, od[0], od[1], c), in_dt=dt, ImgDim=list(img),
-                   PoolDim=list(k), NumChannels=c, PE=pe, dataType=dt, CeilMode=ceil_mode)
+    return node_model("StreamingMaxPool", (n, img[0], img[1], c), (n, od[0], od[1], c), in_dt=dt, ImgDim=list(img),
+                      PoolDim=list(k), NumChannels=c, PE=pe, dataType=dt, CeilMode=ceil_mode)
+
+
+def run_smp(img, k, c, pe, dt, ceil_mode=0, n=3, seed=0, runs=None):
+    m = smp_model(img, k, c, pe, dt, ceil_mode, n)
     x = rand_values(np.random.default_rng(seed), dt, (n, img[0], img[1], c))
     return check(m, x, **({} if runs is None else {"runs": runs}))
 
