@@ -8,24 +8,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hls_test_util import check_cppsim, node_model, rand_values, same_beats_as_rtl
+from test_rtl_addstreams import DESIGNS, add_model  # the RTL layer's designs and model
 
 
 def run_add(niv, c, pe, dt0, dt1, n=3, seeds=(0, 1)):
-    shape = tuple(niv[1:]) + (c,)
-    m = node_model("AddStreams", [("x0", (n,) + shape, dt0), ("x1", (n,) + shape, dt1)], [("y", (n,) + shape)],
-                   NumChannels=c, PE=pe, numInputVectors=list(niv), inputDataTypes=[dt0, dt1])
+    m, inputs = add_model(niv, c, pe, dt0, dt1, n)
     for seed in seeds:
-        rng = np.random.default_rng(seed)
-        check_cppsim(m, {"x0": rand_values(rng, dt0, (n,) + shape), "x1": rand_values(rng, dt1, (n,) + shape)})
-
-
-DESIGNS = [
-    # numInputVectors, C, PE, dtype0, dtype1
-    ([1, 7, 5], 13, 1, "INT4", "INT4"),
-    ([1, 3, 3], 6, 3, "UINT3", "INT5"),
-    ([1, 5], 4, 4, "BIPOLAR", "UINT2"),
-    ([1, 2, 3], 9, 9, "INT8", "BINARY"),
-]
+        check_cppsim(m, inputs(seed))
 
 
 @pytest.mark.parametrize("niv,c,pe,dt0,dt1", DESIGNS)

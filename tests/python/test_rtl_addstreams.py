@@ -10,13 +10,22 @@ from hypothesis import strategies as st
 from rtl_stream_util import check, node_model, rand_values
 
 
-def run_add(niv, c, pe, dt0, dt1, n=3, seed=0, runs=None):
-    shape = tuple(niv[1:]) + (c,)
-    m = node_model("AddStreams", [("x0", (n,) + shape, dt0), ("x1", (n,) + shape, dt1)], [("y", (n,) + shape)],
+def add_model(niv, c, pe, dt0, dt1, n=3):
+    """The single-node AddStreams model and a function seed -> its inputs
+    (test_hls_addstreams.py uses the same)."""
+    shape = (n,) + tuple(niv[1:]) + (c,)
+    m = node_model("AddStreams", [("x0", shape, dt0), ("x1", shape, dt1)], [("y", shape)],
                    NumChannels=c, PE=pe, numInputVectors=list(niv), inputDataTypes=[dt0, dt1])
-    rng = np.random.default_rng(seed)
-    xs = {"x0": rand_values(rng, dt0, (n,) + shape), "x1": rand_values(rng, dt1, (n,) + shape)}
-    return check(m, xs, **({} if runs is None else {"runs": runs}))
+
+    def inputs(seed):
+        rng = np.random.default_rng(seed)
+        return {"x0": rand_values(rng, dt0, shape), "x1": rand_values(rng, dt1, shape)}
+    return m, inputs
+
+
+def run_add(niv, c, pe, dt0, dt1, n=3, seed=0, runs=None):
+    m, inputs = add_model(niv, c, pe, dt0, dt1, n)
+    return check(m, inputs(seed), **({} if runs is None else {"runs": runs}))
 
 
 DESIGNS = [
