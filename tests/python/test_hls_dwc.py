@@ -9,15 +9,14 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hls_test_util import check_cppsim, node_model, rand_values, same_beats_as_rtl
+from test_rtl_dwc import dwc_model  # the RTL test's model
 
 BITS = {"INT4": 4, "UINT3": 3, "BIPOLAR": 1, "INT8": 8, "UINT2": 2, "UINT1": 1, "INT5": 5, "UINT7": 7}
 
 
 def run_dwc(shape, ie, oe, dt, n=3, seeds=(0, 1)):
     """shape: normal shape without batch; ie/oe: elements per input/output beat."""
-    b = BITS[dt]
-    m = node_model("StreamingDataWidthConverter", [("x", (n,) + tuple(shape), dt)], [("y", (n,) + tuple(shape))],
-                   shape=[1] + list(shape), inWidth=ie * b, outWidth=oe * b, dataType=dt)
+    m = dwc_model(shape, ie, oe, dt, BITS[dt], n)
     for seed in seeds:
         check_cppsim(m, {"x": rand_values(np.random.default_rng(seed), dt, (n,) + tuple(shape))})
 

@@ -13,11 +13,15 @@ from rtl_stream_util import check, node_model, rand_values
 BITS = {"INT4": 4, "UINT3": 3, "BIPOLAR": 1, "INT8": 8, "UINT2": 2}
 
 
+def dwc_model(shape, ie, oe, dt, b, n=3):
+    """The single-node DWC model (test_hls_dwc.py builds the same). shape: normal
+    shape without batch; ie/oe: elements per input/output beat; b: bits of dt."""
+    return node_model("StreamingDataWidthConverter", [("x", (n,) + tuple(shape), dt)], [("y", (n,) + tuple(shape))],
+                      shape=[1] + list(shape), inWidth=ie * b, outWidth=oe * b, dataType=dt)
+
+
 def run_dwc(shape, ie, oe, dt, n=3, seed=0, runs=None):
-    """shape: normal shape without batch; ie/oe: elements per input/output beat."""
-    b = BITS[dt]
-    m = node_model("StreamingDataWidthConverter", [("x", (n,) + tuple(shape), dt)], [("y", (n,) + tuple(shape))],
-                   shape=[1] + list(shape), inWidth=ie * b, outWidth=oe * b, dataType=dt)
+    m = dwc_model(shape, ie, oe, dt, BITS[dt], n)
     x = rand_values(np.random.default_rng(seed), dt, (n,) + tuple(shape))
     return check(m, {"x": x}, **({} if runs is None else {"runs": runs}))
 
