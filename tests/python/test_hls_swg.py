@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 from streamfold import rtlsim
 from streamfold.errors import StreamfoldError
 from hls_test_util import check_cppsim, emit, same_beats_as_rtl
-from test_rtl_swg import node_model, rand_values, swg_model
+from test_rtl_swg import node_model, rand_values, swg_model, sweep_geometry
 
 
 def run_swg(ifm, k, s, d, c, simd, dt="UINT4", dw=0, ram_style="auto", n=3, seeds=(0, 1)):
@@ -84,14 +84,11 @@ def test_swg_width_change_is_an_error(tmp_path):
        dt=st.sampled_from(["UINT4", "INT2", "BIPOLAR", "INT8", "UINT1", "INT5", "UINT7"]), seed=st.integers(0, 2 ** 16))
 @settings(deadline=None, max_examples=40, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_swg_sweep(h, w, kh, kw, sh, sw, dh, dw_, c, simd_i, depthwise, dt, seed):
-    if h == 1:
-        kh, dh, sh = 1, 1, 1
-    if w == 1:
-        kw, dw_, sw = 1, 1, 1
-    if dh * (kh - 1) + 1 > h or dw_ * (kw - 1) + 1 > w:
+    g = sweep_geometry(h, w, kh, kw, sh, sw, dh, dw_)
+    if g is None:
         return
     divs = [v for v in range(1, c + 1) if c % v == 0]
-    run_swg([h, w], [kh, kw], [sh, sw], [dh, dw_], c, divs[simd_i % len(divs)], dt, depthwise, seeds=(seed,))
+    run_swg(*g, c, divs[simd_i % len(divs)], dt, depthwise, seeds=(seed,))
 
 
 def test_swg_beats_match_rtl(tmp_path):

@@ -99,6 +99,19 @@ def test_swg_designs(ifm, k, s, d, c, simd, dt, dw, rs):
     run_swg(ifm, k, s, d, c, simd, dt, dw, rs)
 
 
+def sweep_geometry(h, w, kh, kw, sh, sw, dh, dw_):
+    """A drawn sweep geometry as ([h, w], k, stride, dilation): a 1-pixel axis
+    gets a 1-wide window; None when the window does not fit (test_hls_swg.py
+    sweeps the same way)."""
+    if h == 1:
+        kh, dh, sh = 1, 1, 1
+    if w == 1:
+        kw, dw_, sw = 1, 1, 1
+    if dh * (kh - 1) + 1 > h or dw_ * (kw - 1) + 1 > w:
+        return None
+    return [h, w], [kh, kw], [sh, sw], [dh, dw_]
+
+
 @pytest.mark.full
 @given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 5), kw=st.integers(1, 5),
        sh=st.integers(1, 3), sw=st.integers(1, 3), dh=st.integers(1, 2), dw_=st.integers(1, 2),
@@ -106,13 +119,10 @@ def test_swg_designs(ifm, k, s, d, c, simd, dt, dw, rs):
        dt=st.sampled_from(["UINT4", "INT2", "BIPOLAR", "INT8"]), seed=st.integers(0, 2 ** 16))
 @settings(deadline=None, max_examples=40, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_swg_sweep(h, w, kh, kw, sh, sw, dh, dw_, c, simd_i, depthwise, dt, seed):
-    if h == 1:
-        kh, dh, sh = 1, 1, 1
-    if w == 1:
-        kw, dw_, sw = 1, 1, 1
-    if dh * (kh - 1) + 1 > h or dw_ * (kw - 1) + 1 > w:
+    g = sweep_geometry(h, w, kh, kw, sh, sw, dh, dw_)
+    if g is None:
         return
     divs = [v for v in range(1, c + 1) if c % v == 0]
     simd = divs[simd_i % len(divs)]
-    run_swg([h, w], [kh, kw], [sh, sw], [dh, dw_], c, simd, dt, depthwise, seed=seed,
+    run_swg(*g, c, simd, dt, depthwise, seed=seed,
             runs=((0.0, 0.0, seed), (0.4, 0.4, seed + 1)))
