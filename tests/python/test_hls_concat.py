@@ -8,15 +8,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streamfold.errors import StreamfoldError
-from hls_test_util import check_cppsim, emit, node_model, rand_values, same_beats_as_rtl
-
-
-def cat_model(niv, chans, simd, dts, n=3):
-    lead = tuple(niv[1:])
-    ins = [(f"x{i}", (n,) + lead + (c,), dts[i]) for i, c in enumerate(chans)]
-    m = node_model("StreamingConcat", ins, [("y", (n,) + lead + (sum(chans),))], ChannelsPerStream=list(chans),
-                   SIMD=simd, numInputVectors=list(niv), inputDataTypes=list(dts))
-    return m, ins
+from hls_test_util import check_cppsim, emit, rand_values, same_beats_as_rtl
+from test_rtl_streaming_concat import DESIGNS, cat_model  # the RTL layer's designs and model
 
 
 def run_cat(niv, chans, simd, dt, n=3, seeds=(0, 1)):
@@ -24,15 +17,6 @@ def run_cat(niv, chans, simd, dt, n=3, seeds=(0, 1)):
     for seed in seeds:
         rng = np.random.default_rng(seed)
         check_cppsim(m, {name: rand_values(rng, dt, shape) for name, shape, _ in ins})
-
-
-DESIGNS = [
-    # numInputVectors, ChannelsPerStream, SIMD, dtype
-    ([1, 7, 5], [13, 5], 1, "INT4"),
-    ([1, 3, 3], [6, 3, 9], 3, "UINT3"),
-    ([1, 4], [2, 2, 2, 4], 2, "BIPOLAR"),
-    ([1, 2], [7], 7, "INT8"),
-]
 
 
 @pytest.mark.parametrize("niv,chans,simd,dt", DESIGNS)

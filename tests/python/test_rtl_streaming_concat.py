@@ -9,11 +9,18 @@ from hypothesis import strategies as st
 from rtl_stream_util import check, node_model, rand_values
 
 
-def run_cat(niv, chans, simd, dt, n=3, seed=0, runs=None):
+def cat_model(niv, chans, simd, dts, n=3):
+    """The single-node StreamingConcat model and its inputs (name, shape, dtype);
+    test_hls_concat.py builds the same."""
     lead = tuple(niv[1:])
-    ins = [(f"x{i}", (n,) + lead + (c,), dt) for i, c in enumerate(chans)]
+    ins = [(f"x{i}", (n,) + lead + (c,), dts[i]) for i, c in enumerate(chans)]
     m = node_model("StreamingConcat", ins, [("y", (n,) + lead + (sum(chans),))], ChannelsPerStream=list(chans),
-                   SIMD=simd, numInputVectors=list(niv), inputDataTypes=[dt] * len(chans))
+                   SIMD=simd, numInputVectors=list(niv), inputDataTypes=list(dts))
+    return m, ins
+
+
+def run_cat(niv, chans, simd, dt, n=3, seed=0, runs=None):
+    m, ins = cat_model(niv, chans, simd, [dt] * len(chans), n)
     rng = np.random.default_rng(seed)
     xs = {name: rand_values(rng, dt, shape) for name, shape, _ in ins}
     return check(m, xs, **({} if runs is None else {"runs": runs}))
