@@ -7,18 +7,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim, node_model, rand_values, same_beats_as_rtl
-from test_rtl_channelwise import DESIGNS, DTS, out_type
+from hls_test_util import check_cppsim, same_beats_as_rtl
+from test_rtl_channelwise import DESIGNS, DTS, cw_model
 
 
 def run_cw(niv, c, pe, func, idt, pdt, broadcast=False, ram_style="auto", n=3, seed=0, beats_dir=None):
-    shape = tuple(niv[1:]) + (c,)
-    rng = np.random.default_rng(seed)
-    p = rand_values(rng, pdt, (1,) if broadcast else (c,))
-    m = node_model("ChannelwiseOp", [("x", (n,) + shape, idt)], [("y", (n,) + shape)], inits={"P": p},
-                   NumChannels=c, PE=pe, Func=func, numInputVectors=list(niv), inputDataType=idt, paramDataType=pdt,
-                   outputDataType=out_type(func, idt, pdt), ram_style=ram_style)
-    xs = {"x": rand_values(rng, idt, (n,) + shape)}
+    m, xs = cw_model(niv, c, pe, func, idt, pdt, broadcast, ram_style, n, seed)
     if beats_dir is not None:
         return same_beats_as_rtl(m, xs, beats_dir)
     return check_cppsim(m, xs)

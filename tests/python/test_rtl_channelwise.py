@@ -30,15 +30,21 @@ def out_type(func, idt, pdt):
     return f"INT{bits}"
 
 
-def run_cw(niv, c, pe, func, idt, pdt, broadcast=False, ram_style="auto", n=3, seed=0, runs=None):
-    shape = tuple(niv[1:]) + (c,)
+def cw_model(niv, c, pe, func, idt, pdt, broadcast=False, ram_style="auto", n=3, seed=0):
+    """The single-node ChannelwiseOp model with random parameters and its input
+    x, both drawn from `seed` (test_hls_channelwise.py uses the same)."""
+    shape = (n,) + tuple(niv[1:]) + (c,)
     rng = np.random.default_rng(seed)
     p = rand_values(rng, pdt, (1,) if broadcast else (c,))
-    m = node_model("ChannelwiseOp", [("x", (n,) + shape, idt)], [("y", (n,) + shape)], inits={"P": p},
+    m = node_model("ChannelwiseOp", [("x", shape, idt)], [("y", shape)], inits={"P": p},
                    NumChannels=c, PE=pe, Func=func, numInputVectors=list(niv), inputDataType=idt, paramDataType=pdt,
                    outputDataType=out_type(func, idt, pdt), ram_style=ram_style)
-    x = rand_values(rng, idt, (n,) + shape)
-    return check(m, {"x": x}, **({} if runs is None else {"runs": runs}))
+    return m, {"x": rand_values(rng, idt, shape)}
+
+
+def run_cw(niv, c, pe, func, idt, pdt, broadcast=False, ram_style="auto", n=3, seed=0, runs=None):
+    m, xs = cw_model(niv, c, pe, func, idt, pdt, broadcast, ram_style, n, seed)
+    return check(m, xs, **({} if runs is None else {"runs": runs}))
 
 
 DESIGNS = [
