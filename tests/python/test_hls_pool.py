@@ -10,15 +10,8 @@ from hypothesis import strategies as st
 
 from streamfold.errors import UnsupportedOpError
 from hls_test_util import check_cppsim, emit, same_beats_as_rtl
-from test_rtl_swg import node_model, rand_values
-
-
-def pool_model(od, k, c, pe, func, idt, odt=None, n=3):
-    kk = k[0] * k[1]
-    attrs = dict(Channels=c, PE=pe, KernelSize=list(k), OutImgDims=list(od), Function=func, InputDataType=idt)
-    if odt:
-        attrs["OutputDataType"] = odt
-    return node_model("Pool", (n, od[0], od[1], kk * c), (n, od[0], od[1], c), in_dt=idt, **attrs)
+from test_rtl_pool import DESIGNS as RTL_DESIGNS, pool_model  # the RTL layer's designs and model
+from test_rtl_swg import rand_values
 
 
 def run_pool(od, k, c, pe, func, idt, odt=None, n=3, seeds=(0, 1)):
@@ -28,13 +21,8 @@ def run_pool(od, k, c, pe, func, idt, odt=None, n=3, seeds=(0, 1)):
         check_cppsim(m, {"x": rand_values(np.random.default_rng(seed), idt, (n, od[0], od[1], kk * c))})
 
 
-DESIGNS = [
+DESIGNS = RTL_DESIGNS + [
     # out dims, kernel, C, PE, function, in type, out type
-    ([3, 2], [3, 3], 13, 1, "MaxPool", "INT4", None),
-    ([2, 3], [2, 3], 6, 3, "QuantAvgPool", "UINT4", "UINT4"),
-    ([3, 1], [5, 1], 4, 2, "AccPool", "INT3", None),
-    ([2, 2], [2, 2], 4, 4, "QuantAvgPool", "INT4", "INT4"),
-    ([2, 3], [3, 1], 5, 5, "MaxPool", "BIPOLAR", None),
     ([2, 1], [2, 2], 4, 2, "AccPool", "BIPOLAR", None),  # the sum is an INT, not a BIPOLAR
 ]
 

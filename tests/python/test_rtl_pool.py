@@ -11,12 +11,18 @@ from hypothesis import strategies as st
 from test_rtl_swg import check, node_model, rand_values
 
 
-def run_pool(od, k, c, pe, func, idt, odt=None, n=3, seed=0, runs=None):
+def pool_model(od, k, c, pe, func, idt, odt=None, n=3):
+    """The single-node Pool model (test_hls_pool.py builds the same)."""
     kk = k[0] * k[1]
     attrs = dict(Channels=c, PE=pe, KernelSize=list(k), OutImgDims=list(od), Function=func, InputDataType=idt)
     if odt:
         attrs["OutputDataType"] = odt
-    m = node_model("Pool", (n, od[0], od[1], kk * c), (n, od[0], od[1], c), in_dt=idt, **attrs)
+    return node_model("Pool", (n, od[0], od[1], kk * c), (n, od[0], od[1], c), in_dt=idt, **attrs)
+
+
+def run_pool(od, k, c, pe, func, idt, odt=None, n=3, seed=0, runs=None):
+    kk = k[0] * k[1]
+    m = pool_model(od, k, c, pe, func, idt, odt, n)
     x = rand_values(np.random.default_rng(seed), idt, (n, od[0], od[1], kk * c))
     return check(m, x, **({} if runs is None else {"runs": runs}))
 
