@@ -6,28 +6,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hls_test_util import check_cppsim, emit, node_model, rand_values, same_beats_as_rtl
-
-
-def dup_model(niv, c, pe, dt, nout, n=3):
-    shape = tuple(niv[1:]) + (c,)
-    outs = [(f"y{j}", (n,) + shape) for j in range(nout)]
-    return node_model("DuplicateStreams", [("x", (n,) + shape, dt)], outs, NumChannels=c, PE=pe,
-                      NumOutputStreams=nout, numInputVectors=list(niv), inputDataType=dt)
+from hls_test_util import check_cppsim, emit, rand_values, same_beats_as_rtl
+from test_rtl_duplicatestreams import DESIGNS, dup_model  # the RTL layer's designs and model
 
 
 def run_dup(niv, c, pe, dt, nout, n=3, seeds=(0, 1)):
     m = dup_model(niv, c, pe, dt, nout, n)
     for seed in seeds:
         check_cppsim(m, {"x": rand_values(np.random.default_rng(seed), dt, (n,) + tuple(niv[1:]) + (c,))})
-
-
-DESIGNS = [
-    # numInputVectors, C, PE, dtype, outputs
-    ([1, 7, 5], 13, 1, "INT4", 2),
-    ([1, 3], 6, 3, "BIPOLAR", 3),
-    ([1, 4, 3], 10, 10, "UINT8", 4),
-]
 
 
 @pytest.mark.parametrize("niv,c,pe,dt,nout", DESIGNS)

@@ -10,12 +10,17 @@ from hypothesis import strategies as st
 from rtl_stream_util import check, node_model, rand_values
 
 
-def run_dup(niv, c, pe, dt, nout, n=3, seed=0, runs=None):
+def dup_model(niv, c, pe, dt, nout, n=3):
+    """The single-node DuplicateStreams model (test_hls_duplicatestreams.py builds the same)."""
     shape = tuple(niv[1:]) + (c,)
     outs = [(f"y{j}", (n,) + shape) for j in range(nout)]
-    m = node_model("DuplicateStreams", [("x", (n,) + shape, dt)], outs, NumChannels=c, PE=pe,
-                   NumOutputStreams=nout, numInputVectors=list(niv), inputDataType=dt)
-    x = rand_values(np.random.default_rng(seed), dt, (n,) + shape)
+    return node_model("DuplicateStreams", [("x", (n,) + shape, dt)], outs, NumChannels=c, PE=pe,
+                      NumOutputStreams=nout, numInputVectors=list(niv), inputDataType=dt)
+
+
+def run_dup(niv, c, pe, dt, nout, n=3, seed=0, runs=None):
+    m = dup_model(niv, c, pe, dt, nout, n)
+    x = rand_values(np.random.default_rng(seed), dt, (n,) + tuple(niv[1:]) + (c,))
     return check(m, {"x": x}, **({} if runs is None else {"runs": runs}))
 
 
