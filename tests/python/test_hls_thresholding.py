@@ -10,17 +10,13 @@ from hypothesis import strategies as st
 
 import streamfold as sf
 from streamfold import cppsim
-from hls_test_util import same_beats_as_rtl
+from hls_test_util import check_cppsim, same_beats_as_rtl
 from test_rtl_thresholding import DESIGNS, NODE, design_data, designs, make_model
 
 
 def check(d, seed, frames=2):
     thr, x = design_data(d, seed, frames)
-    m = make_model(d, thr)
-    want = sf.execute_onnx(m, {"x": x})["y"]
-    r = cppsim.simulate_node(m, NODE, [x])
-    np.testing.assert_array_equal(r.outputs[0], want)
-    return r
+    return check_cppsim(sf.ModelWrapper(make_model(d, thr)), {"x": x}, NODE)
 
 
 @pytest.mark.parametrize("name", sorted(DESIGNS))
