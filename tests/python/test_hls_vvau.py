@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import streamfold as sf
 from streamfold import cppsim, rtlsim
-from hls_test_util import same_beats_as_rtl
+from hls_test_util import check_cppsim, same_beats_as_rtl
 from test_rtl_vvau import DESIGNS, NODE, design_data, designs, divisors, make_model
 
 
@@ -22,11 +22,7 @@ def model_of(d, w, thr):
 
 def check(d, seed):
     w, thr, x = design_data(d, seed)
-    m = model_of(d, w, thr)
-    want = sf.execute_onnx(m, {"x": x})["y"]
-    r = cppsim.simulate_node(m, NODE, [x])
-    np.testing.assert_array_equal(r.outputs[0], want)
-    return r
+    return check_cppsim(sf.ModelWrapper(model_of(d, w, thr)), {"x": x}, NODE)
 
 
 @pytest.mark.parametrize("name", sorted(DESIGNS))
