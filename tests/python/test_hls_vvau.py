@@ -4,7 +4,6 @@ of the same single-node graph, bit-exactly, on the RTL test's designs
 ternary weights, bipolar x bipolar with a BIPOLAR output). The input stream
 has the RTL VVAU's depthwise beat order (order_shape/order_perm in the
 manifest), checked here too. The wide sweep is @pytest.mark.full."""
-import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
