@@ -11,16 +11,13 @@ namespace sf {
 void addstreams_emit_hls(hls::LayerEmitter& e) {
   const Node& n = e.node();
   const AddStreamsTypes t = addstreams_types(n);
-  const int64_t pe = t.pe;
-  const DataType &d0 = t.d0, &d1 = t.d1;
-  const int b0 = t.b0, b1 = t.b1, ob = t.ob;
   const hw::StreamShapes s = hw::stream_shapes(n);
   int64_t beats = 1;
   for (size_t i = 1; i + 1 < s.folded_in.size(); ++i) beats *= s.folded_in[i];
   e.use({"sf_addstreams.hpp"});
-  e.top(fmt::format("  sf::AddStreams<{}, {}, {}, {}, {}, {}, {}>(in0_V, in1_V, out_V, 1);\n", pe, b0, b1,
-                    hls::kind_of(d0), hls::kind_of(d1), ob, beats),
-        {{"in0_V", (int)pe * b0}, {"in1_V", (int)pe * b1}}, {{"out_V", (int)pe * ob}});
+  e.top(fmt::format("  sf::AddStreams<{}, {}, {}, {}, {}, {}, {}>(in0_V, in1_V, out_V, 1);\n", t.pe, t.b0, t.b1,
+                    hls::kind_of(t.d0), hls::kind_of(t.d1), t.ob, beats),
+        {{"in0_V", (int)t.pe * t.b0}, {"in1_V", (int)t.pe * t.b1}}, {{"out_V", (int)t.pe * t.ob}});
 }
 
 }  // namespace sf

@@ -11,17 +11,14 @@ namespace sf {
 void addstreams_emit_rtl(rtl::LayerEmitter& e) {
   const Node& n = e.node();
   const AddStreamsTypes t = addstreams_types(n);
-  const int64_t pe = t.pe;
-  const DataType &d0 = t.d0, &d1 = t.d1;
-  const int b0 = t.b0, b1 = t.b1, ob = t.ob;
   auto bip = [](const DataType& d) { return d.kind() == DataType::Kind::BIPOLAR ? 1 : 0; };
-  const int iw = (int)pe * std::max(b0, b1);
+  const int iw = (int)t.pe * std::max(t.b0, t.b1);
   e.use({"sf_skid"});
   e.top("sf_addstreams",
-        {rtl::param("PE", pe), rtl::param("B0", b0), rtl::param("B1", b1), rtl::param("S0", d0.is_signed()),
-         rtl::param("S1", d1.is_signed()), rtl::param("BP0", bip(d0)), rtl::param("BP1", bip(d1)),
-         rtl::param("OB", ob), rtl::param("IW", iw)},
-        {{"in0_V", (int)pe * b0}, {"in1_V", (int)pe * b1}}, {{"out_V", (int)pe * ob}}, iw);
+        {rtl::param("PE", t.pe), rtl::param("B0", t.b0), rtl::param("B1", t.b1), rtl::param("S0", t.d0.is_signed()),
+         rtl::param("S1", t.d1.is_signed()), rtl::param("BP0", bip(t.d0)), rtl::param("BP1", bip(t.d1)),
+         rtl::param("OB", t.ob), rtl::param("IW", iw)},
+        {{"in0_V", (int)t.pe * t.b0}, {"in1_V", (int)t.pe * t.b1}}, {{"out_V", (int)t.pe * t.ob}}, iw);
 }
 
 }  // namespace sf
