@@ -10,23 +10,20 @@ namespace sf {
 
 void concat_emit_rtl(rtl::LayerEmitter& e) {
   const ConcatGeom g = concat_geom(e.node(), "the RTL");
-  const hw::StreamShapes& s = g.s;
-  const std::vector<int64_t>& ch = g.ch;
-  const int64_t simd = g.simd;
-  const int nin = (int)ch.size();
+  const int nin = (int)g.ch.size();
   rtl::Bits folds(32 * nin);
   int64_t fmax = 1;
   for (int i = 0; i < nin; ++i) {
-    folds.set(32 * i, 32, ch[(size_t)i] / simd);
-    fmax = std::max(fmax, ch[(size_t)i] / simd);
+    folds.set(32 * i, 32, g.ch[(size_t)i] / g.simd);
+    fmax = std::max(fmax, g.ch[(size_t)i] / g.simd);
   }
   std::vector<rtl::Stream> ins;
-  for (int i = 0; i < nin; ++i) ins.push_back({fmt::format("in{}_V", i), (int)s.in_width});
+  for (int i = 0; i < nin; ++i) ins.push_back({fmt::format("in{}_V", i), (int)g.s.in_width});
   e.use({"sf_skid"});
   e.top("sf_concat",
-        {rtl::param("N", nin), rtl::param("W", s.in_width), {"FOLDS", fmt::format("{}'h{}", 32 * nin, folds.hex())},
+        {rtl::param("N", nin), rtl::param("W", g.s.in_width), {"FOLDS", fmt::format("{}'h{}", 32 * nin, folds.hex())},
          rtl::param("FMAX", fmax)},
-        ins, {{"out_V", (int)s.out_width}});
+        ins, {{"out_V", (int)g.s.out_width}});
 }
 
 }  // namespace sf
