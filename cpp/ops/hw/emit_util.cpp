@@ -22,4 +22,12 @@ std::string json_str(const std::string& s) {
   return o + "\"";
 }
 
+std::vector<int64_t> weight_codes(const Tensor& w, const DataType& wdt) {
+  const bool bipolar = wdt.kind() == DataType::Kind::BIPOLAR;
+  std::vector<int64_t> codes;
+  codes.reserve((size_t)w.numel());
+  for (double v : w.to_double()) codes.push_back(bipolar ? (v > 0 ? 1 : 0) : (int64_t)v);
+  return codes;
+}
+
 }  // namespace sf::emit

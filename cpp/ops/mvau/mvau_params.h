@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "ops/hw/common.h"
+#include "ops/hw/emit_util.h"
 
 namespace sf {
 
@@ -46,11 +47,7 @@ inline std::vector<int64_t> mvau_weight_codes(const Node& n, const Tensor& wt, i
   if (wt.shape() != Shape{mw, mh})
     op_fail(n, fmt::format("weights have shape {}, expected (MW, MH) = ({}, {})", shape_str(wt.shape()), mw, mh),
             "the weight initializer is (MW, MH), like a MatMul's second input");
-  const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
-  std::vector<int64_t> codes;
-  codes.reserve((size_t)(mw * mh));
-  for (double v : wt.to_double()) codes.push_back(wbip ? (v > 0 ? 1 : 0) : (int64_t)v);
-  return codes;
+  return emit::weight_codes(wt, wdt);
 }
 
 }  // namespace sf

@@ -51,12 +51,7 @@ void vvau_emit_hls(LayerEmitter& e) {
                                                                                 : "lutram");
   std::string thr = "sf::no_thresholds";
   if (!no_act) {
-    if (!odt.is_integer())
-      op_fail(n, fmt::format("outputDataType {} is not an integer type", odt.name()),
-              "a thresholded VVAU outputs integers; use e.g. UINT4 or BIPOLAR");
-    if (n.inputs.size() < 3 || n.inputs[2].empty())
-      op_fail(n, "noActivation=0 but no thresholds input is connected",
-              "connect the thresholds initializer as input 2, or set noActivation=1");
+    vvau_check_thresholded(n, odt);
     thr = threshold_array(e, e.initializer(2), c, pe, acc.bitwidth(), acc.is_signed(), pragmas);
   }
   const hw::StreamShapes ss = hw::stream_shapes(n);

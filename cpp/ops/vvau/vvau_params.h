@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "ops/hw/common.h"
+#include "ops/hw/emit_util.h"
 
 namespace sf {
 
@@ -33,6 +34,17 @@ inline VvauAttrs vvau_attrs(const Node& n) {
   return a;
 }
 
+// noActivation=0: the output type must be an integer type and the thresholds
+// (input 2) connected.
+inline void vvau_check_thresholded(const Node& n, const DataType& odt) {
+  if (!odt.is_integer())
+    op_fail(n, fmt::format("outputDataType {} is not an integer type", odt.name()),
+            "a thresholded VVAU outputs integers; use e.g. UINT4 or BIPOLAR");
+  if (n.inputs.size() < 3 || n.inputs[2].empty())
+    op_fail(n, "noActivation=0 but no thresholds input is connected",
+            "connect the thresholds initializer as input 2, or set noActivation=1");
+}
+
 // The depthwise weights (C, 1, Kh, Kw) as weightDataType codes in their own
 // order (channel * Kh*Kw + tap; BIPOLAR -1 as 0): the layers only cut them differently.
 inline std::vector<int64_t> vvau_weight_codes(const Node& n, const Tensor& w, int64_t c, int64_t kk,
@@ -40,11 +52,7 @@ inline std::vector<int64_t> vvau_weight_codes(const Node& n, const Tensor& w, in
   if (w.numel() != c * kk)
     op_fail(n, fmt::format("weights have {} elements, expected C*Kh*Kw = {}", w.numel(), c * kk),
             "use the depthwise Conv weight layout (C, 1, Kh, Kw)");
-  const bool wbip = wdt.kind() == DataType::Kind::BIPOLAR;
-  std::vector<int64_t> codes;
-  codes.reserve((size_t)(c * kk));
-  for (double v : w.to_double()) codes.push_back(wbip ? (v > 0 ? 1 : 0) : (int64_t)v);
-  return codes;
+  return emit::weight_codes(w, wdt);
 }
 
 }  // namespace sf

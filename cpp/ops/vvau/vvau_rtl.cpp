@@ -139,12 +139,7 @@ void vvau_emit_rtl(rtl::LayerEmitter& e) {
   if (no_act) {
     ps.push_back(rtl::param("OBITS", odt.bitwidth()));
   } else {
-    if (!odt.is_integer())
-      op_fail(n, fmt::format("outputDataType {} is not an integer type", odt.name()),
-              "a thresholded VVAU outputs integers; use e.g. UINT4 or BIPOLAR");
-    if (n.inputs.size() < 3 || n.inputs[2].empty())
-      op_fail(n, "noActivation=0 but no thresholds input is connected",
-              "connect the thresholds initializer as input 2, or set noActivation=1");
+    vvau_check_thresholded(n, odt);
     const std::vector<rtl::Param> tp =
         rtl::threshold_params(e, e.initializer(2), c, pe, aw, asigned, odt, n.get_int("ActVal", 0),
                               ram_style == "ultra" ? "block" : ram_style);
