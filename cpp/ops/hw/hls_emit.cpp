@@ -54,6 +54,23 @@ std::string dims_text(const std::vector<int64_t>& dims) {
 
 }  // namespace
 
+LaneRom lane_rom(LayerEmitter& e, const std::string& stem, int64_t pe, int64_t words, int64_t simd, int wb,
+                 const std::function<int64_t(int64_t, int64_t, int64_t)>& code, const std::string& impl) {
+  std::vector<Bits> bits;
+  bits.reserve((size_t)(pe * words));
+  for (int64_t p = 0; p < pe; ++p)
+    for (int64_t w = 0; w < words; ++w) {
+      Bits b((int)(simd * wb));
+      for (int64_t q = 0; q < simd; ++q) b.set((int)(q * wb), wb, code(p, w, q));
+      bits.push_back(b);
+    }
+  LaneRom r;
+  r.name = e.array(stem, {pe, words}, bits);
+  r.pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", r.name) +
+              fmt::format("#pragma HLS BIND_STORAGE variable={} type=rom_2p impl={}\n", r.name, impl);
+  return r;
+}
+
 LayerEmitter::LayerEmitter(const Node& n, const Model& m, std::string dir, std::string fpga_part, double clk_ns)
     : n_(n), m_(m), dir_(std::move(dir)), part_(fpga_part.empty() ? "xc7z020clg400-1" : std::move(fpga_part)),
       clk_ns_(clk_ns) {}

@@ -27,6 +27,7 @@
 // ignored on input), and the same order_shape/order_perm as the RTL emitter.
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -93,6 +94,16 @@ class LayerEmitter {
   int max_width_ = 0;
   bool has_top_ = false;
 };
+
+// A weight memory as PE lane ROMs (the MVAU's and VVAU's layout): lane p holds
+// `words` words of `simd` codes of `wb` bits, code(p, word, q) being code q of
+// word `word`. The array is partitioned by lane and bound to `impl` ("bram",
+// "lutram", "uram"); `pragmas` are those two lines for the top function.
+struct LaneRom {
+  std::string name, pragmas;
+};
+LaneRom lane_rom(LayerEmitter& e, const std::string& stem, int64_t pe, int64_t words, int64_t simd, int wb,
+                 const std::function<int64_t(int64_t p, int64_t word, int64_t q)>& code, const std::string& impl);
 
 // Text of an hlslib header by file name ("sf_mvau.hpp"); nullptr if unknown.
 const std::string* library_source(const std::string& header);

@@ -30,24 +30,18 @@ void mvau_emit_hls(LayerEmitter& e) {
   const int64_t sf = a.sf, nf = a.nf;
 
   const std::vector<int64_t> wc = mvau_weight_codes(n, e.initializer(1), mw, mh, wdt);
-  std::vector<Bits> words;
-  words.reserve((size_t)(pe * nf * sf));
-  for (int64_t p = 0; p < pe; ++p)
-    for (int64_t f = 0; f < nf; ++f)
-      for (int64_t s = 0; s < sf; ++s) {
-        Bits b((int)(simd * wb));
-        for (int64_t q = 0; q < simd; ++q) {
-          b.set((int)(q * wb), wb, wc[(size_t)((s * simd + q) * mh + f * pe + p)]);
-        }
-        words.push_back(b);
-      }
-  const std::string w = e.array("weights", {pe, nf * sf}, words);
-  // One ROM per PE lane, in block RAM or LUTs by the RTL layer's rule
-  // (rtl::mvau_weights_in_bram), so the estimate describes both styles.
+  // One ROM per PE lane (word f*SF + s), in block RAM or LUTs by the RTL
+  // layer's rule (rtl::mvau_weights_in_bram), so the estimate describes both styles.
   const std::string rs = n.get_string("ram_style", "auto");
-  std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w) +
-                        fmt::format("#pragma HLS BIND_STORAGE variable={} type=rom_2p impl={}\n", w,
-                                    rs == "ultra" ? "uram" : rtl::mvau_weights_in_bram(n) ? "bram" : "lutram");
+  const LaneRom rom = lane_rom(
+      e, "weights", pe, nf * sf, simd, wb,
+      [&](int64_t p, int64_t word, int64_t q) {
+        const int64_t f = word / sf, s = word % sf;
+        return wc[(size_t)((s * simd + q) * mh + f * pe + p)];
+      },
+      rs == "ultra" ? "uram" : rtl::mvau_weights_in_bram(n) ? "bram" : "lutram");
+  const std::string& w = rom.name;
+  std::string pragmas = rom.pragmas;
   std::string thr = "sf::no_thresholds";
   if (!no_act) {
     if (n.inputs.size() < 3 || n.inputs[2].empty())

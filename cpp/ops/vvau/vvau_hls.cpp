@@ -31,24 +31,16 @@ void vvau_emit_hls(LayerEmitter& e) {
   const int aw = acc.bitwidth() + 1;
 
   const std::vector<int64_t> wc = vvau_weight_codes(n, e.initializer(1), c, kk, wdt);
-  std::vector<Bits> words;
-  words.reserve((size_t)(pe * nf * sf));
-  for (int64_t p = 0; p < pe; ++p)
-    for (int64_t f = 0; f < nf; ++f)
-      for (int64_t t = 0; t < sf; ++t) {
-        Bits b((int)(simd * wb));
-        for (int64_t s = 0; s < simd; ++s) {
-          b.set((int)(s * wb), wb, wc[(size_t)((f * pe + p) * kk + t * simd + s)]);
-        }
-        words.push_back(b);
-      }
-  const std::string w = e.array("weights", {pe, nf * sf}, words);
-  // One ROM per PE lane, in block RAM or LUTs by the RTL layer's rule.
-  std::string pragmas = fmt::format("#pragma HLS ARRAY_PARTITION variable={} complete dim=1\n", w) +
-                        fmt::format("#pragma HLS BIND_STORAGE variable={} type=rom_2p impl={}\n", w,
-                                    n.get_string("ram_style", "auto") == "ultra" ? "uram"
-                                    : vvau_rtl_weights_in_bram(n)               ? "bram"
-                                                                                : "lutram");
+  // One ROM per PE lane (word f*SF + t), in block RAM or LUTs by the RTL layer's rule.
+  const LaneRom rom = lane_rom(
+      e, "weights", pe, nf * sf, simd, wb,
+      [&](int64_t p, int64_t word, int64_t s) {
+        const int64_t f = word / sf, t = word % sf;
+        return wc[(size_t)((f * pe + p) * kk + t * simd + s)];
+      },
+      n.get_string("ram_style", "auto") == "ultra" ? "uram" : vvau_rtl_weights_in_bram(n) ? "bram" : "lutram");
+  const std::string& w = rom.name;
+  std::string pragmas = rom.pragmas;
   std::string thr = "sf::no_thresholds";
   if (!no_act) {
     vvau_check_thresholded(n, odt);
