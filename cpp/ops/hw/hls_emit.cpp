@@ -223,17 +223,9 @@ void LayerEmitter::finish() {
   write_text(fs::path(dir_) / "sf_hls_layer.json", j);
 }
 
-const std::string* library_source(const std::string& header) {
-  const auto& m = library_texts();
-  auto it = m.find(header);
-  return it == m.end() ? nullptr : &it->second;
-}
+const std::string* library_source(const std::string& header) { return emit::library_text(library_texts(), header); }
 
-std::vector<std::string> library_headers() {
-  std::vector<std::string> v;
-  for (const auto& kv : library_texts()) v.push_back(kv.first);
-  return v;
-}
+std::vector<std::string> library_headers() { return emit::library_names(library_texts()); }
 
 bool has_hls(const Node& n) {
   const OpDef* d = OpRegistry::instance().find(n.op_type, n.domain);
@@ -242,9 +234,7 @@ bool has_hls(const Node& n) {
 
 void emit_layer(const Model& m, const std::string& node_name, const std::string& dir, const std::string& fpga_part,
                 double clk_ns) {
-  const int idx = m.graph.find_node(node_name);
-  if (idx < 0) throw ModelError(fmt::format("no node named '{}'", node_name), "check the node name", node_name);
-  const Node& n = m.graph.nodes[(size_t)idx];
+  const Node& n = emit::node_named(m, node_name);
   const OpDef* d = OpRegistry::instance().find(n.op_type, n.domain);
   if (!d || !d->emit_hls)
     throw UnsupportedOpError(fmt::format("{}: op_type {} has no HLS implementation in this version", n.label(),
@@ -253,9 +243,7 @@ void emit_layer(const Model& m, const std::string& node_name, const std::string&
                              "streamfold.cppsim.hls_ops() lists the ops with HLS",
                              n.name, n.op_type, n.domain);
   if (d->validate) d->validate(n);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw StreamfoldError(fmt::format("cannot create {}: {}", dir, ec.message()), "check the output folder");
+  emit::make_dir(dir);
   LayerEmitter e(n, m, dir, fpga_part, clk_ns);
   d->emit_hls(e);
   e.finish();

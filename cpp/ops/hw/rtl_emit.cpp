@@ -179,17 +179,9 @@ void LayerEmitter::finish() {
   write_text(fs::path(dir_) / "sf_layer.json", j);
 }
 
-const std::string* library_source(const std::string& module) {
-  const auto& m = library_texts();
-  auto it = m.find(module);
-  return it == m.end() ? nullptr : &it->second;
-}
+const std::string* library_source(const std::string& module) { return emit::library_text(library_texts(), module); }
 
-std::vector<std::string> library_modules() {
-  std::vector<std::string> v;
-  for (const auto& kv : library_texts()) v.push_back(kv.first);
-  return v;
-}
+std::vector<std::string> library_modules() { return emit::library_names(library_texts()); }
 
 bool has_rtl(const Node& n) {
   const OpDef* d = OpRegistry::instance().find(n.op_type, n.domain);
@@ -197,9 +189,7 @@ bool has_rtl(const Node& n) {
 }
 
 void emit_layer(const Model& m, const std::string& node_name, const std::string& dir) {
-  const int idx = m.graph.find_node(node_name);
-  if (idx < 0) throw ModelError(fmt::format("no node named '{}'", node_name), "check the node name", node_name);
-  emit_layer_info(m, m.graph.nodes[(size_t)idx], dir);
+  emit_layer_info(m, emit::node_named(m, node_name), dir);
 }
 
 std::string LayerEmitter::top_name() const { return module_name(n_.name); }
@@ -213,9 +203,7 @@ LayerInfo emit_layer_info(const Model& m, const Node& n, const std::string& dir)
                              "all have RTL; streamfold.rtlsim.rtl_ops() lists them",
                              n.name, n.op_type, n.domain);
   if (d->validate) d->validate(n);
-  std::error_code ec;
-  fs::create_directories(dir, ec);
-  if (ec) throw StreamfoldError(fmt::format("cannot create {}: {}", dir, ec.message()), "check the output folder");
+  emit::make_dir(dir);
   LayerEmitter e(n, m, dir);
   d->emit_rtl(e);
   e.finish();
