@@ -14,16 +14,11 @@ namespace sf::swg_rtl {
 void emit_hls(hls::LayerEmitter& e) {
   const Node& n = e.node();
   const Geom g = geom(n);
-  const hw::StreamShapes s = hw::stream_shapes(n);
-  if (s.in_width != s.out_width)
-    op_fail(n, "inputDataType and outputDataType differ in width; the HLS sliding window copies elements unchanged",
-            "give outputDataType the input's width");
-  const int64_t words = g.rb * g.ifw * g.cf, width = s.in_width;
-  const std::string rs = n.get_string("ram_style", "auto");
-  // auto: LUTRAM up to 4 kbit (the estimate's and the RTL emitter's rule).
-  const char* impl = rs == "ultra" ? "uram"
-                     : (rs == "block" || (rs == "auto" && words * width > 4096)) ? "bram"
-                                                                                  : "lutram";
+  const LineBuffer lb = line_buffer(n, g, "the HLS");
+  const hw::StreamShapes& s = lb.s;
+  const int64_t words = lb.words, width = lb.width;
+  // The RTL layer's memory rule (line_buffer), with ultra as URAM.
+  const char* impl = lb.ram_style == "ultra" ? "uram" : lb.in_bram ? "bram" : "lutram";
   e.use({"sf_swg.hpp"});
   // static: the line buffer can be large, and cppsim must not put it on the stack.
   const std::string body = fmt::format(

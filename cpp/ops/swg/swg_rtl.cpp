@@ -3,6 +3,7 @@
 #include "ops/swg/swg_rtl.h"
 
 #include <algorithm>
+#include <fmt/format.h>
 #include <vector>
 
 #include "ops/hw/common.h"
@@ -66,18 +67,28 @@ int64_t interval_cycles(const Geom& g, int64_t* first_frame) {
   return frame_end[frames - 1] - frame_end[frames - 2];
 }
 
+LineBuffer line_buffer(const Node& n, const Geom& g, const char* layer) {
+  LineBuffer b;
+  b.s = hw::stream_shapes(n);
+  if (b.s.in_width != b.s.out_width)
+    op_fail(n,
+            fmt::format("inputDataType and outputDataType differ in width; {} sliding window copies elements unchanged",
+                        layer),
+            "give outputDataType the input's width");
+  b.words = g.rb * g.ifw * g.cf;
+  b.width = b.s.in_width;
+  b.ram_style = n.get_string("ram_style", "auto");
+  b.in_bram = b.ram_style == "block" || b.ram_style == "ultra" || (b.ram_style == "auto" && b.words * b.width > 4096);
+  return b;
+}
+
 void emit(rtl::LayerEmitter& e) {
   const Node& n = e.node();
   const Geom g = geom(n);
-  const hw::StreamShapes s = hw::stream_shapes(n);
-  if (s.in_width != s.out_width)
-    op_fail(n, "inputDataType and outputDataType differ in width; the RTL sliding window copies elements unchanged",
-            "give outputDataType the input's width");
+  const LineBuffer lb = line_buffer(n, g, "the RTL");
+  const hw::StreamShapes& s = lb.s;
   const int bits = (int)(s.in_width / g.simd);
-  const int64_t words = g.rb * g.ifw * g.cf, width = s.in_width;
-  const std::string rs = n.get_string("ram_style", "auto");
-  // auto: LUTRAM up to 4 kbit (the estimate's rule), block RAM above.
-  const bool block = rs == "block" || rs == "ultra" || (rs == "auto" && words * width > 4096);
+  const bool block = lb.in_bram;
   e.use({"sf_skid", "sf_ram_sdp"});
   std::vector<rtl::Param> p = {
       rtl::param("BITS", bits),       rtl::param("SIMD", g.simd),     rtl::param("CF", g.cf),

@@ -4,6 +4,7 @@
 #include <cstdint>
 #include <string>
 
+#include "ops/hw/common.h"
 #include "ops/op.h"
 
 namespace sf {
@@ -29,6 +30,17 @@ Geom geom(const Node& n);
 // row-level replay of the core's writer/reader handshake; and the latency of
 // the first frame (its last output beat).
 int64_t interval_cycles(const Geom& g, int64_t* first_frame = nullptr);
+// The line buffer as both layers size it: RB rows x IFW x CF words of the
+// stream width (in = out: the window copies elements unchanged, which this
+// checks, `layer` ("the RTL", "the HLS") naming the back end in the error);
+// in block RAM for ram_style block/ultra, or auto above 4 kbit (the estimate's rule).
+struct LineBuffer {
+  hw::StreamShapes s;
+  int64_t words, width;
+  std::string ram_style;
+  bool in_bram;
+};
+LineBuffer line_buffer(const Node& n, const Geom& g, const char* layer);
 void emit(rtl::LayerEmitter& e);
 // The HLS layer (swg_hls.cpp), on the same geometry.
 void emit_hls(hls::LayerEmitter& e);
