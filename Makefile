@@ -60,7 +60,7 @@ test-cpp:
 	cd $(BUILD_DIR) && ctest --output-on-failure -j $(JOBS)
 
 test-python:
-	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider
+	$(PYTHON) -m pytest tests/python -q -p no:cacheprovider --durations=30
 
 # Kernel microbenchmarks (Google Benchmark) in their own Release build dir;
 # libbenchmark-dev is installed here only, so `make test` does not need it.
