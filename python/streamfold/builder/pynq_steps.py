@@ -166,10 +166,10 @@ def step_deployment_package(model, cfg=None, verify_inputs=None):
         write_system(model, sd, os.path.join(deploy, "sim"), clk_ns=clk)
     model.set_metadata_prop("deployment_dir", deploy)
     if len(have) == 2:
-        note = f"{deploy}: bitfile/finn-accel.bit + .hwh, driver/"
+        note = f"{deploy}: bitfile/finn-accel.bit + .hwh, driver/, sim/"
     else:
         script = os.path.join(src_bit, "make_bitfile.sh")
-        note = (f"{deploy}: driver/ only, no bitfile (Vivado did not run"
+        note = (f"{deploy}: driver/ and sim/, no bitfile (Vivado did not run"
                 + (f"; {script} makes it, then run this step again)" if os.path.isfile(script) else ")")
                 + "; the driver runs without a board: python driver.py --platform sim")
     model._step_note = note
