@@ -48,6 +48,7 @@ def build(sw, fb, repeat=1, wrap=None, max_burst=16, rd_depth=128, wr_depth=64):
             files[name] = f.read()
     with open(os.path.join(REPO, "python", "streamfold", "rtlsim", "axi_mem.h")) as f:
         files["axi_mem.h"] = f.read()
+    files["vl_bits.h"] = B.testbench_header()
     h = hashlib.sha256()
     for part in (B.verilator_version(), " ".join(B.VFLAGS), B.CXXFLAGS, top, *files.values()):
         h.update(part.encode() + b"\0")

@@ -131,6 +131,12 @@ def _harness_source():
         return f.read()
 
 
+def testbench_header():
+    """vl_bits.h: byte buffers <-> Verilated signals, for every C++ testbench."""
+    with open(os.path.join(HERE, "vl_bits.h")) as f:
+        return f.read()
+
+
 def _runtime_lib():
     """The Verilator runtime objects, compiled once per Verilator version."""
     key = hashlib.sha256((verilator_version() + CXXFLAGS).encode()).hexdigest()[:16]
@@ -176,6 +182,7 @@ def design_hash(sources, top, inputs, outputs, mem_files, monitors=()):
     h.update(verilator_version().encode())
     h.update(" ".join(VFLAGS).encode() + CXXFLAGS.encode())
     h.update(_harness_source().encode())
+    h.update(testbench_header().encode())
     h.update("".join(_ports_header(inputs, outputs, mem_files, monitors)).encode())
     h.update(top.encode())
     for s in sorted(sources, key=os.path.basename):
@@ -208,7 +215,8 @@ def build_sim(sources, top, inputs, outputs, mem_files, monitors=()):
 def _build_sim(sources, top, inputs, outputs, mem_files, monitors, key, d, exe):
     ports, impl = _ports_header(inputs, outputs, mem_files, monitors)
     return compile_verilated(key, sources, top, "Vtop",
-                             {"sf_ports.h": ports, "sf_ports_impl.h": impl, "harness.cpp": _harness_source()},
+                             {"sf_ports.h": ports, "sf_ports_impl.h": impl, "harness.cpp": _harness_source(),
+                              "vl_bits.h": testbench_header()},
                              ["harness.cpp"], f"the simulation of {top}")
 
 

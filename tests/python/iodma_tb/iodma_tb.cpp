@@ -34,37 +34,12 @@
 #include "Vtop.h"
 #include "axi_mem.h"
 #include "verilated.h"
+#include "vl_bits.h"
 
 namespace {
 
-template <class T>
-void put_bits(T& sig, const uint8_t* d, int nbytes) {
-  uint64_t v = 0;
-  std::memcpy(&v, d, (size_t)std::min(nbytes, 8));
-  sig = (T)v;
-}
-template <std::size_t N>
-void put_bits(VlWide<N>& sig, const uint8_t* d, int nbytes) {
-  for (std::size_t w = 0; w < N; ++w) {
-    uint32_t v = 0;
-    const int off = (int)w * 4;
-    if (off < nbytes) std::memcpy(&v, d + off, (size_t)std::min(4, nbytes - off));
-    sig[w] = v;
-  }
-}
-template <class T>
-void get_bits(const T& sig, uint8_t* d, int nbytes) {
-  const uint64_t v = (uint64_t)sig;
-  std::memcpy(d, &v, (size_t)std::min(nbytes, 8));
-}
-template <std::size_t N>
-void get_bits(const VlWide<N>& sig, uint8_t* d, int nbytes) {
-  for (std::size_t w = 0; w < N; ++w) {
-    const uint32_t v = sig[w];
-    const int off = (int)w * 4;
-    if (off < nbytes) std::memcpy(d + off, &v, (size_t)std::min(4, nbytes - off));
-  }
-}
+using sf_vl::get_bits;
+using sf_vl::put_bits;
 
 std::map<std::string, std::string> args;
 std::string arg(const std::string& k, const std::string& dflt = "") {
