@@ -25,7 +25,7 @@ from .. import _core
 from ..core.modelwrapper import ModelWrapper
 from ..driver.packing import pack, unpack
 from ..errors import StreamfoldError
-from .build import DeadlockError, SimulationError, build_sim, cache_dir, lint_sources, run_sim
+from .build import DeadlockError, SimulationError, build_sim, cache_dir, lint_sources, read_manifest, run_sim
 from .synth import synth_layer
 from .weights import weight_stream
 
@@ -50,11 +50,8 @@ def emit_node(model, node_name, out_dir):
 
 
 def load_manifest(layer_dir):
-    p = os.path.join(layer_dir, "sf_layer.json")
-    if not os.path.isfile(p):
-        raise SimulationError(f"{layer_dir} has no sf_layer.json", hint="emit the layer first (step_hw_codegen)")
-    with open(p) as f:
-        return json.load(f)
+    return read_manifest(layer_dir, "sf_layer.json", "RTL layer", "emit the layer first (step_hw_codegen)",
+                         SimulationError)
 
 
 def _sources(layer_dir, man):

@@ -15,7 +15,6 @@ import os
 import shutil
 import subprocess
 import tempfile
-from importlib import resources
 
 import numpy as np
 
@@ -38,6 +37,16 @@ CXXFLAGS = os.environ.get("STREAMFOLD_SIM_OPT", "-O2") + \
     " -fno-stack-protector -Wno-unused-variable -Wno-unused-but-set-variable"
 VFLAGS = ["-O3", "--x-assign", "fast", "--x-initial", "unique", "--noassert", "-Wno-fatal", "-Wno-lint",
           "-Wno-style", "-Wno-MULTIDRIVEN"]
+
+
+def read_manifest(folder, name, what, hint, error=None):
+    """The JSON manifest `name` in `folder`; a typed error saying what the
+    folder should hold and how to make it when the file is missing."""
+    p = os.path.join(folder, name)
+    if not os.path.isfile(p):
+        raise (error or StreamfoldError)(f"{folder} holds no {what} ({name} is missing)", hint=hint)
+    with open(p) as f:
+        return json.load(f)
 
 
 def cache_dir():

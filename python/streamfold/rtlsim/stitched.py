@@ -2,7 +2,6 @@
 whole dataflow child as one Verilator model, fed frames back to back."""
 from __future__ import annotations
 
-import json
 import os
 
 import numpy as np
@@ -11,7 +10,7 @@ from .. import _core
 from ..core.modelwrapper import ModelWrapper
 from ..driver.packing import pack, unpack
 from ..errors import StreamfoldError
-from .build import DeadlockError, build_sim, run_sim
+from .build import DeadlockError, build_sim, read_manifest, run_sim
 
 MANIFEST = "sf_design.json"
 META_DIR = "vivado_stitch_proj"   # FINN's metadata key for the stitched design's folder
@@ -25,12 +24,7 @@ def stitch(model, out_dir, monitors=False):
 
 
 def load_design(d):
-    p = os.path.join(d, MANIFEST)
-    if not os.path.isfile(p):
-        raise StreamfoldError(f"{d} holds no stitched design ({MANIFEST} is missing)",
-                              hint="run step_create_stitched_ip first")
-    with open(p) as f:
-        return json.load(f)
+    return read_manifest(d, MANIFEST, "stitched design", "run step_create_stitched_ip first")
 
 
 def weight_streams(man):

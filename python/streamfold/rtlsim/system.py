@@ -26,7 +26,8 @@ import tempfile
 
 from .. import _core
 from ..errors import StreamfoldError
-from .build import CXXFLAGS, VFLAGS, BUILD_LOG, SimulationError, cache_dir, compile_verilated, verilator_version
+from .build import (CXXFLAGS, VFLAGS, BUILD_LOG, SimulationError, cache_dir, compile_verilated, read_manifest,
+                    verilator_version)
 from .stitched import load_design
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -151,12 +152,8 @@ def write_system(model, stitched_dir, out_dir, clk_ns=10.0, idle_timeout=None):
 
 
 def load_system(d):
-    p = os.path.join(d, MANIFEST)
-    if not os.path.isfile(p):
-        raise StreamfoldError(f"{d} holds no system simulation ({MANIFEST} is missing)",
-                              hint="point sim_dir (or STREAMFOLD_SIM_DIR) at the deployment package's sim/ folder")
-    with open(p) as f:
-        return json.load(f)
+    return read_manifest(d, MANIFEST, "system simulation",
+                         "point sim_dir (or STREAMFOLD_SIM_DIR) at the deployment package's sim/ folder")
 
 
 def _ports_header(plan):
