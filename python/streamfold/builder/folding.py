@@ -352,9 +352,11 @@ def _is_external(node):
 
 
 def _streamable(raw, node):
-    """An MVAU/VVAU with its weights in an on-chip memory that could stream them instead."""
+    """An MVAU/VVAU with its weights in an on-chip memory that could stream
+    them instead. Only the RTL layers take a weight stream, so a layer
+    specialized to HLS keeps its weights on chip."""
     return (base_op(node.op_type) in ("MVAU", "VVAU") and not _is_external(node) and len(node.input) > 1
-            and raw.get_initializer(node.input[1]) is not None)
+            and raw.get_initializer(node.input[1]) is not None and _attr(node, "preferred_impl_style") != "hls")
 
 
 def _ext_width(node, changes=None):
