@@ -3,6 +3,7 @@
 #include <pybind11/stl.h>
 
 #include "bindings/common.h"
+#include "codegen/fifo_sizing.h"
 #include "codegen/stitch.h"
 #include "ops/hw/ext_weights.h"
 #include "ops/hw/hls_emit.h"
@@ -34,6 +35,49 @@ void bind_hw(py::module_& m) {
         return d;
       },
       py::arg("model"), py::arg("node_name"));
+  m.def(
+      "hw_schedule",
+      [](const Model& model, const std::string& node) {
+        const hw::Schedule s = rtl::node_schedule(model, node);
+        py::dict d;
+        d["in_beats"] = s.in_beats;
+        d["out_beats"] = s.out_beats;
+        d["need"] = s.need;
+        d["gap"] = s.gap;
+        d["latency"] = s.latency;
+        d["hold"] = s.hold;
+        d["hold_offset"] = s.hold_offset;
+        d["in_gap"] = s.in_gap;
+        d["joint_inputs"] = s.joint_inputs;
+        return d;
+      },
+      py::arg("model"), py::arg("node_name"));
+  m.def(
+      "hw_schedule_times",
+      [](const Model& model, const std::string& node, int64_t frames,
+         const std::vector<std::vector<int64_t>>& arrivals) {
+        const hw::ScheduleTimes t = hw::run_schedule(rtl::node_schedule(model, node), frames, arrivals, node);
+        py::dict d;
+        d["in_take"] = t.in_take;
+        d["out_take"] = t.out_take;
+        return d;
+      },
+      py::arg("model"), py::arg("node_name"), py::arg("frames"), py::arg("arrivals"));
+  m.def(
+      "fifo_characterize",
+      [](const Model& model, int64_t frames, double in_rate) {
+        rtl::FifoCharacterization r;
+        {
+          py::gil_scoped_release nogil;
+          r = rtl::characterize_fifos(model, frames, in_rate);
+        }
+        py::dict d;
+        d["max_occupancy"] = r.max_occupancy;
+        d["cycles"] = r.cycles;
+        d["first_out"] = r.first_out;
+        return d;
+      },
+      py::arg("model"), py::arg("frames"), py::arg("in_rate"));
   m.def(
       "hw_stream_shapes",
       [](const Model& model, const std::string& node) {

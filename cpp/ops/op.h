@@ -13,6 +13,7 @@
 #include "ir/errors.h"
 #include "ir/graph.h"
 #include "ir/tensor.h"
+#include "ops/hw/schedule.h"
 
 namespace sf {
 
@@ -97,6 +98,9 @@ struct OpDef {
   // HW layers with an HLS implementation: write the layer's top function,
   // parameter arrays and the hlslib headers it uses (ops/hw/hls_emit.h).
   std::function<void(hls::LayerEmitter&)> emit_hls;
+  // HW layers: when the RTL takes and offers stream beats (ops/hw/schedule.h),
+  // for FIFO sizing without simulation. Checked against the RTL's trace.
+  std::function<hw::Schedule(const Node&, const Model&)> schedule;
 };
 
 class OpRegistry {

@@ -77,6 +77,17 @@ OpDef make_fifo_def() {
     }
     return e;
   };
+  d.schedule = [](const Node& n, const Model&) {
+    const FifoAttrs a = read(n);
+    const int64_t beats = hw::prod(a.folded) / a.folded.back();
+    // sf_fifo: one cycle through the shift-register form, three through the
+    // block RAM; full at `depth` beats, and in_tready (registered) rises the
+    // cycle after a beat leaves.
+    const bool bram = a.ram_style == "block" || (a.ram_style == "auto" && a.depth > 256);
+    hw::Schedule s = hw::one_to_one(beats, bram ? 3 : 1, a.depth);
+    s.hold_offset = 1;
+    return s;
+  };
   d.emit_rtl = fifo_emit_rtl;
   d.emit_hls = fifo_emit_hls;
   return d;

@@ -98,7 +98,7 @@ def _order(x, shape, perm, inverse=False):
 
 
 def simulate_layer(layer_dir, beats_in, beats_out, frame_beats, in_gap=0.0, out_stall=0.0, seed=0, timeout=None,
-                   rand_reset=False):
+                   rand_reset=False, in_rate=1.0, trace=False):
     """Run a layer folder on packed input beats. beats_in: list of uint8
     arrays (beats, tdata bytes), one per input stream; beats_out: expected
     beats per output stream; frame_beats: beats per frame per output stream.
@@ -106,7 +106,7 @@ def simulate_layer(layer_dir, beats_in, beats_out, frame_beats, in_gap=0.0, out_
     man = load_manifest(layer_dir)
     exe = build_layer(layer_dir)
     return run_sim(exe, layer_dir, man["inputs"], man["outputs"], beats_in, beats_out, frame_beats,
-                   in_gap, out_stall, seed, timeout, rand_reset, what=man["node"])
+                   in_gap, out_stall, seed, timeout, rand_reset, what=man["node"], in_rate=in_rate, trace=trace)
 
 
 def _stream_inputs(mw, node):
@@ -115,10 +115,11 @@ def _stream_inputs(mw, node):
 
 
 def simulate_node(model, node_name, inputs, in_gap=0.0, out_stall=0.0, seed=0, workdir=None, timeout=None,
-                  rand_reset=False):
+                  rand_reset=False, in_rate=1.0, trace=False):
     """Simulate one HW node of `model` in Verilator on normal-shaped inputs
     (leading batch axis N, the frames going back to back). Returns SimResult
-    with the outputs in the node's normal output shapes (batch N)."""
+    with the outputs in the node's normal output shapes (batch N). trace:
+    stats["trace"] holds every beat's handshake cycles (run_sim)."""
     mw = _mw(model)
     node = mw.get_node_from_name(node_name)
     if node is None:
@@ -129,7 +130,8 @@ def simulate_node(model, node_name, inputs, in_gap=0.0, out_stall=0.0, seed=0, w
     if not os.path.isfile(os.path.join(layer_dir, "sf_layer.json")):
         emit_node(mw, node_name, layer_dir)
     man = load_manifest(layer_dir)
-    return _simulate_emitted(mw, node, layer_dir, man, inputs, in_gap, out_stall, seed, timeout, rand_reset)
+    return _simulate_emitted(mw, node, layer_dir, man, inputs, in_gap, out_stall, seed, timeout, rand_reset,
+                             in_rate, trace)
 
 
 def _out_dtype(mw, node, j):
@@ -188,14 +190,15 @@ def _unpack_node_outputs(mw, node, man, raw, n, ss):
     return results
 
 
-def _simulate_emitted(mw, node, layer_dir, man, inputs, in_gap, out_stall, seed, timeout, rand_reset):
+def _simulate_emitted(mw, node, layer_dir, man, inputs, in_gap, out_stall, seed, timeout, rand_reset, in_rate=1.0,
+                      trace=False):
     beats_in, n, ss = _pack_node_inputs(mw, node, man, inputs)
     beats_out, frame_beats = _out_beats(man, ss, n)
     if timeout is None:
         est = _core.hw_estimate(mw._model, node.name)["cycles"]
         timeout = max(20000, 4 * int(est))
     raw, stats = simulate_layer(layer_dir, beats_in, beats_out, frame_beats, in_gap, out_stall, seed, timeout,
-                                rand_reset)
+                                rand_reset, in_rate, trace)
     results = _unpack_node_outputs(mw, node, man, raw, n, ss)
     fd = stats["frame_done"][0] if stats["frame_done"] else []
     first = stats["first_in"]

@@ -289,7 +289,9 @@ def lint_sources(sources, top):
 
 
 def run_sim(exe, cwd, inputs, outputs, beats_in, beats_out, frame_beats, in_gap, out_stall, seed, timeout,
-            rand_reset, what, in_rate=1.0):
+            rand_reset, what, in_rate=1.0, trace=False):
+    """trace: also return every beat's handshake cycles in stats["trace"]
+    (in_offer, in_take per input stream, out_take per output stream)."""
     with tempfile.TemporaryDirectory(dir=os.path.join(cache_dir(), "runs")) as tmp:
         args = [exe]
         for i, (b, s) in enumerate(zip(beats_in, inputs)):
@@ -308,6 +310,9 @@ def run_sim(exe, cwd, inputs, outputs, beats_in, beats_out, frame_beats, in_gap,
         args += [f"gap={in_gap}", f"stall={out_stall}", f"rate={in_rate}", f"seed={seed}",
                  f"timeout={timeout or 100000}",
                  f"stats={stats_p}"]
+        trace_p = os.path.join(tmp, "trace.json")
+        if trace:
+            args += [f"trace={trace_p}", "start=4"]
         if rand_reset:
             args += ["+verilator+rand+reset+2", f"+verilator+seed+{int(seed) % 1000000 + 1}"]
         r = subprocess.run(args, cwd=cwd, capture_output=True, text=True)
@@ -316,6 +321,9 @@ def run_sim(exe, cwd, inputs, outputs, beats_in, beats_out, frame_beats, in_gap,
                                   hint="see the message; a missing memory file means the layer folder is incomplete")
         with open(stats_p) as f:
             stats = json.load(f)
+        if trace and os.path.isfile(trace_p):
+            with open(trace_p) as f:
+                stats["trace"] = json.load(f)
         if r.returncode == 4:
             raise SimulationError(f"{what}: {stats['protocol_error']}", hint="the RTL breaks the stream protocol")
         if r.returncode == 3:

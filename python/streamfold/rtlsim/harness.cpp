@@ -14,6 +14,11 @@
 //   seed=S            seed of the gap and stall draws
 //   timeout=C         cycles without any handshake that count as a deadlock
 //   stats=FILE        JSON with cycles, frame completion cycles, deadlock diagnosis
+//   start=C           offer no input beat before cycle C (trace runs use a few
+//                     cycles, so registered readies have left reset)
+//   trace=FILE        JSON with every beat's cycles: when each input beat was offered
+//                     and taken, when each output beat was taken (the FIFO-sizing
+//                     schedule models are checked against these)
 // Exit status: 0 ok, 2 usage or file error, 3 deadlock, 4 protocol error.
 #include <cstdint>
 #include <cstdio>
@@ -67,6 +72,7 @@ int main(int argc, char** argv) {
   // the design at its bottleneck rate, as the real system settles to.
   const double rate = num("rate", 1.0);
   const uint64_t timeout = (uint64_t)num("timeout", 100000);
+  const uint64_t start = (uint64_t)num("start", 0);
   std::mt19937_64 rng((uint64_t)num("seed", 1));
   std::uniform_real_distribution<double> u(0.0, 1.0);
 
@@ -75,11 +81,12 @@ int main(int argc, char** argv) {
     uint64_t beats = 0, next = 0;
     bool offered = false;
     double credit = 1.0, rate = 1.0;
+    std::vector<uint64_t> offer_at, take_at;
   };
   struct Out {
     std::vector<uint8_t> data;
     uint64_t beats = 0, got = 0, frame = 0;
-    std::vector<uint64_t> frame_done;
+    std::vector<uint64_t> frame_done, take_at;
   };
   std::vector<In> ins(SF_NI);
   std::vector<Out> outs(SF_NO);
@@ -121,6 +128,7 @@ int main(int argc, char** argv) {
   top->eval();
 
   uint64_t cycle = 0, idle = 0, first_in = UINT64_MAX;
+  const bool tracing = kv.count("trace") > 0;
   std::string protocol_error;
   auto all_out = [&]() {
     for (auto& o : outs)
@@ -136,10 +144,11 @@ int main(int argc, char** argv) {
     for (int i = 0; i < SF_NI; ++i) {
       In& in = ins[i];
       if (in.rate < 1.0 && in.credit < 1.0) in.credit += in.rate;
-      if (!in.offered && in.next < in.beats && (in.rate >= 1.0 || in.credit >= 1.0) && (gap <= 0 || u(rng) >= gap)) {
+      if (!in.offered && in.next < in.beats && cycle >= start && (in.rate >= 1.0 || in.credit >= 1.0) && (gap <= 0 || u(rng) >= gap)) {
         if (in.rate < 1.0) in.credit -= 1.0;
         sf_in_data(top.get(), i, in.data.data() + in.next * SF_IN_BYTES[i]);
         in.offered = true;
+        if (tracing) in.offer_at.push_back(cycle);
         if (first_in == UINT64_MAX) first_in = cycle;
       }
       sf_in_valid(top.get(), i, in.offered);
@@ -151,6 +160,7 @@ int main(int argc, char** argv) {
       if (ins[i].offered && sf_in_ready(top.get(), i)) {
         ins[i].offered = false;
         ++ins[i].next;
+        if (tracing) ins[i].take_at.push_back(cycle);
         moved = true;
       }
     for (int j = 0; j < SF_NO; ++j)
@@ -161,6 +171,7 @@ int main(int argc, char** argv) {
         } else {
           sf_out_data(top.get(), j, o.data.data() + o.got * SF_OUT_BYTES[j]);
           ++o.got;
+          if (tracing) o.take_at.push_back(cycle);
           if (o.frame && o.got % o.frame == 0) o.frame_done.push_back(cycle + 1);
         }
         moved = true;
@@ -214,6 +225,23 @@ int main(int argc, char** argv) {
     for (int k = 0; k < SF_NMON; ++k)
       std::fprintf(f, "%s\"%s\": %llu", k ? ", " : "", SF_MON_NAMES[k], (unsigned long long)sf_mon(top.get(), k));
     std::fprintf(f, "}}\n");
+    std::fclose(f);
+  }
+  if (tracing) {
+    FILE* f = std::fopen(kv["trace"].c_str(), "w");
+    if (!f) fail(2, "cannot write " + kv["trace"]);
+    auto list = [f](const std::vector<uint64_t>& v) {
+      std::fprintf(f, "[");
+      for (size_t k = 0; k < v.size(); ++k) std::fprintf(f, "%s%llu", k ? "," : "", (unsigned long long)v[k]);
+      std::fprintf(f, "]");
+    };
+    std::fprintf(f, "{\"in_offer\": [");
+    for (int i = 0; i < SF_NI; ++i) std::fprintf(f, "%s", i ? ", " : ""), list(ins[i].offer_at);
+    std::fprintf(f, "], \"in_take\": [");
+    for (int i = 0; i < SF_NI; ++i) std::fprintf(f, "%s", i ? ", " : ""), list(ins[i].take_at);
+    std::fprintf(f, "], \"out_take\": [");
+    for (int j = 0; j < SF_NO; ++j) std::fprintf(f, "%s", j ? ", " : ""), list(outs[j].take_at);
+    std::fprintf(f, "]}\n");
     std::fclose(f);
   }
   top->final();
