@@ -36,7 +36,7 @@ VERIFY_STEP_ALIASES = {"finn_onnx_python": "step_qonnx_to_finn", "initial_python
                        "streamlined_python": "step_streamline", "folded_hls_cppsim": "step_apply_folding_config",
                        "node_by_node_rtlsim": "step_hw_ipgen", "stitched_ip_rtlsim": "step_create_stitched_ip"}
 SHELL_FLOWS = ["vivado_zynq", "vitis_alveo"]
-FIFO_STRATEGIES = ["largefifo_rtlsim"]
+FIFO_STRATEGIES = ["largefifo_rtlsim", "characterize"]
 
 
 @dataclass
@@ -238,7 +238,9 @@ class DataflowBuildConfig:
                               key="folding_resource_fraction")
         if self.auto_fifo_strategy not in FIFO_STRATEGIES:
             raise ConfigError(f"auto_fifo_strategy {self.auto_fifo_strategy!r} is not one of {FIFO_STRATEGIES}",
-                              hint="largefifo_rtlsim sizes FIFOs in a stitched simulation", key="auto_fifo_strategy")
+                              hint="largefifo_rtlsim sizes FIFOs in a stitched simulation; characterize "
+                                   "composes the layers' schedule models in well under a second",
+                              key="auto_fifo_strategy")
         if self.large_fifo_mem_style not in ("auto", "block", "distributed", "ultra"):
             raise ConfigError(f"large_fifo_mem_style {self.large_fifo_mem_style!r} is not auto, block, distributed "
                               "or ultra", hint="auto puts FIFOs deeper than 256 into block RAM",

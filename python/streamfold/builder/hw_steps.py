@@ -331,11 +331,15 @@ def _emit_missing(model, root):
 
 
 def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
-    """InsertDWC, then FIFOs: with auto_fifo_depths, FINN's largefifo_rtlsim
-    (every stream gets a FIFO as deep as one folded frame; the stitched design
-    runs with occupancy monitors; each FIFO is cut to its measured maximum,
-    rounded; FIFOs that need <= 2 beats are removed); else InsertFIFO from the
-    nodes' inFIFODepths/outFIFODepths. Writes report/fifo_depths.json."""
+    """InsertDWC, then FIFOs. With auto_fifo_depths every stream first gets a
+    FIFO as deep as one folded frame, the design runs at its bottleneck rate,
+    and each FIFO is cut to the most beats it held, rounded; FIFOs that need
+    <= 2 beats are removed. auto_fifo_strategy says how it runs:
+    largefifo_rtlsim (FINN's) simulates the stitched RTL with occupancy
+    monitors; characterize composes every layer's schedule model
+    (codegen/fifo_sizing.h), checked beat by beat against the RTL, with no
+    Verilator build. Without auto_fifo_depths: InsertFIFO from the nodes'
+    inFIFODepths/outFIFODepths. Writes report/fifo_depths.json."""
     from ..rtlsim.stitched import simulate_design, stitch
 
     if not _wanted(cfg):
@@ -358,6 +362,7 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
                                   "why": "from the layers' inFIFODepths/outFIFODepths (auto_fifo_depths=False)"}
         note = f"{len(report)} FIFO(s) from the layers' FIFO depth attributes"
     else:
+        strategy = cfg.auto_fifo_strategy if cfg is not None else "largefifo_rtlsim"
         raw = model._model
         # One frame of beats on every stream: a FIFO that deep never limits the flow.
         for _, n in hw_nodes(model):
@@ -365,26 +370,41 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
             n.set_ints("inFIFODepths", [max(3, _folded_beats(raw, n.name, False))] *
                        len([t for t in n.input if t and model.get_initializer(t) is None]))
         model = model.transform("InsertFIFO")
-        has_window = any(base_op(n.op_type) == "ConvolutionInputGenerator" for _, n in hw_nodes(model))
-        frames = 2 if has_window else max(2, len(hw_nodes(model)) // 2)
-        d = os.path.join(root, "fifo_sizing")
-        shutil.rmtree(d, ignore_errors=True)
-        stitch(model, d, monitors=True)
         # The source runs at the bottleneck's rate, as the real pipeline settles
         # to: an eager source would let fast early layers run a whole frame
         # ahead and fill every FIFO behind them, which costs BRAM and buys no
         # throughput (FINN's largefifo sizing has exactly that problem).
-        bottleneck = max(int(_core.hw_estimate(model._model, n.name)["cycles"]) for _, n in hw_nodes(model))
+        cycles = [int(_core.hw_estimate(model._model, n.name)["cycles"]) for _, n in hw_nodes(model)]
+        bottleneck = max(cycles)
         first = model.find_consumer(model._model.runtime_input_names()[0])
         in_beats = max(1, _folded_beats(model._model, first.name, False))
         rate = min(1.0, in_beats / max(1, bottleneck))
-        _, stats = simulate_design(model, d, _random_inputs(model, frames), in_rate=rate)
-        mons = stats["monitors"]
+        if strategy == "characterize":
+            # Enough frames for the pipeline to fill and settle: a frame takes
+            # about sum(cycles) to cross an empty pipeline, and a new one enters
+            # every bottleneck period.
+            frames = min(64, 3 + -(-sum(cycles) // max(1, bottleneck)))
+            res = _core.fifo_characterize(model._model, frames, rate)
+            occupancy = res["max_occupancy"]
+            how = f"in the layers' schedule models over {frames} frames"
+            sim_cycles = res["cycles"]
+        else:
+            has_window = any(base_op(n.op_type) == "ConvolutionInputGenerator" for _, n in hw_nodes(model))
+            frames = 2 if has_window else max(2, len(hw_nodes(model)) // 2)
+            d = os.path.join(root, "fifo_sizing")
+            shutil.rmtree(d, ignore_errors=True)
+            stitch(model, d, monitors=True)
+            _, stats = simulate_design(model, d, _random_inputs(model, frames), in_rate=rate)
+            mons = stats["monitors"]
+            occupancy = {n.name: int(mons.get(f"mon_{n.name}_maxcount", 0)) for n in model.graph.node
+                         if n.op_type == "StreamingFIFO"}
+            how = f"over {frames} frame(s) of stitched rtlsim"
+            sim_cycles = stats["cycles"]
         shallow = []
         for n in model.graph.node:
             if n.op_type != "StreamingFIFO":
                 continue
-            occ = int(mons.get(f"mon_{n.name}_maxcount", 0))
+            occ = int(occupancy.get(n.name, 0))
             p, c = _edge_of(model, n)
             # A FIFO on a graph input fills to whatever the eager simulated
             # source pushes; the real source (the DMA) waits on TREADY, so
@@ -399,7 +419,7 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
             style = "block" if depth > 256 and mem_style == "auto" else mem_style
             n.set_int("depth", depth)
             n.set_string("ram_style", style)
-            why = (f"max occupancy {occ} over {frames} frame(s) of stitched rtlsim" if p != "input" else
+            why = (f"max occupancy {occ} {how}" if p != "input" else
                    "fed by the input DMA, which waits on TREADY")
             why += ", rounded to " + (f"{depth}" if depth > 2 else "2: removed (the layers' output registers hold 2)")
             if capped:
@@ -411,8 +431,8 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
         if shallow:
             model = _remove_fifos(model, shallow)
         kept = len(report) - len(shallow)
-        note = (f"largefifo_rtlsim: {kept} FIFO(s) kept, {len(shallow)} shallow removed, "
-                f"{frames} frames, {stats['cycles']} cycles, {time.time() - t0:.1f} s")
+        note = (f"{strategy}: {kept} FIFO(s) kept, {len(shallow)} shallow removed, "
+                f"{frames} frames, {sim_cycles} cycles, {time.time() - t0:.2f} s")
     _emit_missing(model, root)
     if cfg is not None:
         rep = os.path.join(os.fspath(cfg.output_dir), "report")
