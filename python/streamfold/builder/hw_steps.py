@@ -330,6 +330,26 @@ def _emit_missing(model, root):
         n.set_string("code_gen_dir_ipgen", d)
 
 
+def frame_deep_fifos(model):
+    """FIFO sizing's starting point: a FIFO as deep as one folded frame on
+    every stream (so none limits the flow), the source rate that sizing runs
+    the design at, and every layer's estimated cycles per frame."""
+    raw = model._model
+    for _, n in hw_nodes(model):
+        n.set_ints("outFIFODepths", [max(3, _folded_beats(raw, n.name, True))] * len(n.output))
+        n.set_ints("inFIFODepths", [max(3, _folded_beats(raw, n.name, False))] *
+                   len([t for t in n.input if t and model.get_initializer(t) is None]))
+    model = model.transform("InsertFIFO")
+    # The source runs at the bottleneck's rate, as the real pipeline settles
+    # to: an eager source would let fast early layers run a whole frame ahead
+    # and fill every FIFO behind them, which costs BRAM and buys no
+    # throughput (FINN's largefifo sizing has exactly that problem).
+    cycles = [int(_core.hw_estimate(model._model, n.name)["cycles"]) for _, n in hw_nodes(model)]
+    first = model.find_consumer(model._model.runtime_input_names()[0])
+    in_beats = max(1, _folded_beats(model._model, first.name, False))
+    return model, min(1.0, in_beats / max(1, max(cycles))), cycles
+
+
 def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
     """InsertDWC, then FIFOs. With auto_fifo_depths every stream first gets a
     FIFO as deep as one folded frame, the design runs at its bottleneck rate,
@@ -363,22 +383,8 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
         note = f"{len(report)} FIFO(s) from the layers' FIFO depth attributes"
     else:
         strategy = cfg.auto_fifo_strategy if cfg is not None else "largefifo_rtlsim"
-        raw = model._model
-        # One frame of beats on every stream: a FIFO that deep never limits the flow.
-        for _, n in hw_nodes(model):
-            n.set_ints("outFIFODepths", [max(3, _folded_beats(raw, n.name, True))] * len(n.output))
-            n.set_ints("inFIFODepths", [max(3, _folded_beats(raw, n.name, False))] *
-                       len([t for t in n.input if t and model.get_initializer(t) is None]))
-        model = model.transform("InsertFIFO")
-        # The source runs at the bottleneck's rate, as the real pipeline settles
-        # to: an eager source would let fast early layers run a whole frame
-        # ahead and fill every FIFO behind them, which costs BRAM and buys no
-        # throughput (FINN's largefifo sizing has exactly that problem).
-        cycles = [int(_core.hw_estimate(model._model, n.name)["cycles"]) for _, n in hw_nodes(model)]
+        model, rate, cycles = frame_deep_fifos(model)
         bottleneck = max(cycles)
-        first = model.find_consumer(model._model.runtime_input_names()[0])
-        in_beats = max(1, _folded_beats(model._model, first.name, False))
-        rate = min(1.0, in_beats / max(1, bottleneck))
         if strategy == "characterize":
             # Enough frames for the pipeline to fill and settle: a frame takes
             # about sum(cycles) to cross an empty pipeline, and a new one enters
