@@ -19,12 +19,14 @@ from streamfold.zoo import random_net
 import rtl_zoo
 
 
-def _stitched_equal(module, shape, target_fps):
+def _stitched_equal(module, shape, target_fps, strategy=None):
     with tempfile.TemporaryDirectory() as d:
         path = zoo.export_module(module, shape, os.path.join(d, "net.onnx"))
         cfg = DataflowBuildConfig(output_dir=os.path.join(d, "out"), board="Pynq-Z2", target_fps=target_fps,
                                   mvau_wwidth_max=1024, steps=ALL_STEPS[:15], rtlsim_batch_size=2,
                                   generate_outputs=["stitched_ip", "rtlsim_performance"])
+        if strategy:
+            cfg.auto_fifo_strategy = strategy
         m = sf.ModelWrapper(path)
         x = random_net.example_input(shape, n=3, seed=1).astype(np.float32)
         name = m.graph.input[0].name
@@ -61,3 +63,14 @@ def test_random_networks_stitched_rtl_equal_reference(net):
 def test_random_networks_stitched_rtl_sweep(net):
     module, shape = net
     _stitched_equal(module, shape, 5_000)
+
+
+@pytest.mark.full
+@settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+@given(net=random_net.random_qnn())
+def test_random_networks_with_both_fifo_strategies(net):
+    """Each FIFO-sizing strategy gives a design that runs bit-exactly under
+    gaps and stalls (test_fifo_characterize.py checks their depths agree)."""
+    module, shape = net
+    for strategy in ("characterize", "largefifo_rtlsim"):
+        _stitched_equal(module, shape, 20_000, strategy)
