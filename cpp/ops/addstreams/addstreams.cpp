@@ -75,6 +75,20 @@ OpDef make_addstreams_def() {
     e.ff = 2 + 2.0 * a.pe * ob;
     return e;
   };
+  d.schedule = [](const Node& n, const Model&) {
+    const AddAttrs a = read(n);
+    const int64_t beats = hw::prod(a.niv) * a.c / a.pe;
+    // sf_addstreams fires only when both inputs are valid (each input's ready
+    // is the other's valid and the skid buffer's room), so both inputs take
+    // beat j in the same cycle. With an always-ready sink the skid buffer
+    // never fills (room stays 1); the sum enters its output register in the
+    // firing cycle and is offered the next (latency 1).
+    hw::Schedule s = hw::one_to_one(beats, 1, 0);
+    s.in_beats = {beats, beats};
+    s.need = {{s.need[0][0], s.need[0][0]}};
+    s.joint_inputs = true;
+    return s;
+  };
   d.emit_rtl = addstreams_emit_rtl;
   d.emit_hls = addstreams_emit_hls;
   return d;

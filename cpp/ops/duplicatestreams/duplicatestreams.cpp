@@ -66,6 +66,20 @@ OpDef make_dup_def() {
     e.ff = w * (a.nout + 1) + 2.0 * a.nout + 1;
     return e;
   };
+  d.schedule = [](const Node& n, const Model&) {
+    const DupAttrs a = read(n);
+    const int64_t beats = hw::prod(a.niv) * a.c / a.pe;
+    // sf_duplicate with every output always ready (the model's assumption on
+    // every output port: fifo_sizing puts an unbounded FIFO behind each):
+    // free = all ones, so pend_d stays 0, in_ready_q stays 1, and a pushed
+    // beat is in every output register, offered, the next cycle (latency 1).
+    // A stalled output would instead park the beat in the spare register and
+    // pause the input; the model does not describe that.
+    hw::Schedule s = hw::one_to_one(beats, 1, 0);
+    s.out_beats.assign((size_t)a.nout, beats);
+    s.need.assign((size_t)a.nout, s.need[0]);
+    return s;
+  };
   d.emit_rtl = dup_emit_rtl;
   d.emit_hls = dup_emit_hls;
   return d;

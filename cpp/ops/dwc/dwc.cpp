@@ -75,6 +75,42 @@ OpDef make_dwc_def() {
     e.ff = (double)(cap * g + a.out_w) + 2 * hw::clog2(cap + 1);
     return e;
   };
+  d.schedule = [](const Node& n, const Model&) {
+    // sf_dwc works in chunks of G = gcd(IW, OW) bits (the emitter's G), NI per
+    // input beat, NO per output beat, and buffers up to CAP chunks. The shape
+    // check of stream_shapes makes every row a whole number of beats on both
+    // sides, so frames stay aligned and the per-frame pattern repeats.
+    const hw::StreamShapes s = hw::stream_shapes(n);
+    const int64_t ib = hw::prod(s.folded_in) / s.folded_in.back();
+    const int64_t ob = hw::prod(s.folded_out) / s.folded_out.back();
+    const int64_t g = std::gcd(s.in_width, s.out_width), ni = s.in_width / g, no = s.out_width / g;
+    const int64_t cap = ni + no + std::min(ni, no) - 1;
+    hw::Schedule r;
+    r.in_beats = {ib};
+    r.out_beats = {ob};
+    // `pop` fires in the first cycle that `cnt` (chunks pushed minus chunks
+    // popped before that cycle) holds NO chunks, and the sink never stalls
+    // (take = 1), so output k pops the cycle after the input beat that
+    // completes its chunks, and out_v/out_q offer it one cycle later:
+    // latency 2, at most one pop per cycle (gap 1).
+    r.need = {{hw::proportional_need(ib, ob)}};
+    r.latency = 2;
+    // in_tready is the register cnt_d <= CAP - NI, i.e. input beat j is taken
+    // only in a cycle where cnt = j*NI - NO*(pops before it) <= CAP - NI: at
+    // least m = ceil(((j+1)*NI - CAP) / NO) pops must have happened, the last
+    // of which is output m-1's offer cycle (a pop in cycle t is offered at
+    // t+1, and counts in cnt from t+1). So input j waits for output m-1, with
+    // no offset; m <= 0 reaches into the previous frame (the buffer runs on
+    // across frames), and in the first frame is no wait.
+    r.hold = {std::vector<int64_t>((size_t)ib)};
+    for (int64_t j = 0; j < ib; ++j) {
+      const int64_t x = (j + 1) * ni - cap;
+      const int64_t m = x >= 0 ? (x + no - 1) / no : -((-x) / no);
+      r.hold[0][(size_t)j] = m - 1;
+    }
+    r.hold_offset = 0;
+    return r;
+  };
   d.emit_rtl = dwc_emit_rtl;
   d.emit_hls = dwc_emit_hls;
   return d;

@@ -85,6 +85,23 @@ OpDef make_gap_def() {
     e.ff = 2.0 * w + (cf <= 1 ? w : 0.0) + hw::clog2(px) + hw::clog2(cf) + 4;
     return e;
   };
+  d.schedule = [](const Node& n, const Model&) {
+    const GapAttrs a = read(n);
+    // The emitter's CF = C/PE and PX = H*W (numInputVectors without the batch).
+    const int64_t cf = a.c / a.pe, px = hw::prod(a.niv) / a.niv[0], nimg = a.niv[0];
+    hw::Schedule s;
+    s.in_beats = {nimg * px * cf};
+    s.out_beats = {nimg * cf};
+    // The input is never held: rdy waits for the skid buffer's room only on
+    // the last pixel, and with an always-ready sink the skid never fills. The
+    // last pixel's beat f fires its sum into the skid buffer, offered the next
+    // cycle: output f of an image needs that image's last-pixel beat f, latency 1.
+    s.need = {{std::vector<int64_t>((size_t)(nimg * cf))}};
+    for (int64_t b = 0; b < nimg; ++b)
+      for (int64_t f = 0; f < cf; ++f) s.need[0][0][(size_t)(b * cf + f)] = (b * px + px - 1) * cf + f + 1;
+    s.latency = 1;
+    return s;
+  };
   d.emit_rtl = gap_emit_rtl;
   d.emit_hls = hls::gap_emit_hls;
   return d;

@@ -88,6 +88,36 @@ OpDef make_labelselect_def() {
     e.ff = (double)a.k * (a.pe + 1) * ew + 30;
     return e;
   };
+  d.schedule = [](const Node& n, const Model&) {
+    const LsAttrs a = read(n);
+    const int64_t rows = hw::prod(hw::pos_ints(n, "numInputVectors", 0, {1}));
+    const int64_t nb = a.labels / a.pe, k = a.k;
+    hw::Schedule s;
+    s.in_beats = {rows * nb};
+    s.out_beats = {rows * k};
+    // A row's K indices leave after its last beat: that beat fires in cycle
+    // t, its flag is in blst[0] at t+1 and reaches cell i at t+1+i (fin[i]),
+    // push_v/push_d register it at t+2+i, and the output sf_fifo (empty, as
+    // the sink never stalls) passes it straight to its output register,
+    // offered at t+3+i. So output i of row r needs the row's last beat,
+    // latency 3, one per cycle (gap 1).
+    s.need = {{std::vector<int64_t>((size_t)(rows * k))}};
+    for (int64_t r = 0; r < rows; ++r)
+      for (int64_t i = 0; i < k; ++i) s.need[0][0][(size_t)(r * k + i)] = (r + 1) * nb;
+    s.latency = 3;
+    // in_tready (rdy) holds back only a row's last beat: `gap` counts cycles
+    // since the previous row's last beat fired and must reach K, so the last
+    // beat of row r comes at least K cycles after row r-1's. Row r-1's last
+    // index is offered exactly (K-1) + 3 cycles after that beat, so the wait
+    // is "output r*K-1 (counted in this frame; the previous frame's for
+    // r = 0), minus 2". The credit check (credit >= K) never binds with an
+    // always-ready sink: indices drain K+2 cycles after their row's last beat,
+    // so at most about K+3 credits are out of the 2K+4.
+    s.hold = {std::vector<int64_t>((size_t)(rows * nb), hw::kNoHold)};
+    for (int64_t r = 0; r < rows; ++r) s.hold[0][(size_t)(r * nb + nb - 1)] = r * k - 1;
+    s.hold_offset = -2;
+    return s;
+  };
   d.emit_rtl = labelselect_emit_rtl;
   d.emit_hls = hls::labelselect_emit_hls;
   return d;

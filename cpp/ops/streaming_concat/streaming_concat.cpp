@@ -4,6 +4,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/streaming_concat/streaming_concat_params.h"
 
 namespace sf {
 
@@ -98,6 +99,48 @@ OpDef make_concat_def() {
     e.lut = 10 + w * (1 + a.ch.size() / 2.0);
     e.ff = 2 * w + hw::clog2((int64_t)a.ch.size()) + hw::clog2(*std::max_element(a.ch.begin(), a.ch.end()) / a.simd) + 2;
     return e;
+  };
+  d.schedule = [](const Node& n, const Model&) {
+    // The emitter's geometry: FOLDS[i] = ch[i] / SIMD beats of input i per pixel.
+    const ConcatGeom g = concat_geom(n, "the RTL");
+    const size_t ni = g.ch.size();
+    std::vector<int64_t> folds(ni), off(ni);
+    int64_t per_px = 0;
+    for (size_t i = 0; i < ni; ++i) {
+      folds[i] = g.ch[i] / g.simd;
+      off[i] = per_px;
+      per_px += folds[i];
+    }
+    const int64_t ob = hw::prod(g.s.folded_out) / g.s.folded_out.back(), px = ob / per_px;
+    hw::Schedule s;
+    s.out_beats = {ob};
+    s.need.assign(1, std::vector<std::vector<int64_t>>(ni, std::vector<int64_t>((size_t)ob)));
+    s.hold.assign(ni, {});
+    for (size_t i = 0; i < ni; ++i) {
+      s.in_beats.push_back(px * folds[i]);
+      s.hold[i].resize((size_t)(px * folds[i]));
+    }
+    // sf_concat passes the beats in one fixed order (pixel, then input i =
+    // 0..N-1 by `sel`, then fold), and only input `sel` sees in_tready. `sel`
+    // and `fold` advance on the firing edge, so beat b of that order can be
+    // taken from the cycle after beat b-1 fired, which is the cycle output
+    // beat b-1 is offered (the skid buffer: fire in cycle t, out_tvalid at
+    // t+1; with an always-ready sink its room stays 1). So each input beat is
+    // held for the previous output beat with no offset, and output beat b
+    // needs its own input beat, latency 1. need[0][p][b] counts input p's
+    // beats among 0..b of that order (already taken for p other than b's).
+    std::vector<int64_t> taken(ni, 0);
+    for (int64_t p = 0; p < px; ++p)
+      for (size_t i = 0; i < ni; ++i)
+        for (int64_t f = 0; f < folds[i]; ++f) {
+          const int64_t gi = p * per_px + off[i] + f;
+          s.hold[i][(size_t)taken[i]] = gi - 1;  // -1: the previous frame's last beat
+          ++taken[i];
+          for (size_t q = 0; q < ni; ++q) s.need[0][q][(size_t)gi] = taken[q];
+        }
+    s.latency = 1;
+    s.hold_offset = 0;
+    return s;
   };
   d.emit_rtl = concat_emit_rtl;
   d.emit_hls = concat_emit_hls;
