@@ -91,6 +91,15 @@ OpDef make_cw_def() {
     e.ff = 0.9 * a.pe * (ib + pb + 2.0 * ob) + hw::clog2(cf) + 2;
     return e;
   };
+  // sf_channelwise: in_tready = !v1 || room, where room is the output skid's
+  // free slot (sf_skid in_tready = !skid_valid_q); the skid never fills while
+  // the sink takes every beat, so every input beat is taken when offered. A
+  // beat taken at t is in x1/p1 (v1) at t + 1 and in the skid's output
+  // register (out_tvalid) at t + 2.
+  d.schedule = [](const Node& n, const Model&) {
+    const CwAttrs a = read(n);
+    return hw::one_to_one(hw::prod(a.niv) * (a.c / a.pe), 2, 0);
+  };
   d.emit_rtl = cw_emit_rtl;
   d.emit_hls = hls::cw_emit_hls;
   return d;

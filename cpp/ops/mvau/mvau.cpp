@@ -13,6 +13,9 @@
 namespace sf::hls {
 void mvau_emit_hls(LayerEmitter& e);  // mvau_hls.cpp
 }
+namespace sf::rtl {
+hw::Schedule mvau_schedule(const Node& n, const Model& m);  // mvau_schedule.cpp
+}
 
 namespace sf {
 namespace {
@@ -181,6 +184,7 @@ OpDef make_mvau_def() {
   };
   d.execute = mvau_execute;
   d.estimate = mvau_estimate;
+  d.schedule = rtl::mvau_schedule;
   d.emit_rtl = rtl::mvau_emit_rtl;
   d.emit_hls = hls::mvau_emit_hls;
   return d;

@@ -12,6 +12,11 @@
 
 namespace sf {
 
+// sf_mvau's REG_EVERY as the RTL emitter sets it (a register after every
+// adder-tree level); the schedule model (mvau_schedule.cpp) derives the
+// pipeline latency from it.
+constexpr int kMvauRegEvery = 1;
+
 struct MvauAttrs {
   int64_t mw, mh, simd, pe;
   DataType idt, wdt;

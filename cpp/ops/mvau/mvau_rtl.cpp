@@ -95,7 +95,7 @@ void mvau_emit_rtl(LayerEmitter& e) {
                            param("XNOR", xnor),      param("PW", pt.bitwidth()),
                            param("PSIGNED", plo < 0), param("AW", aw),
                            param("ASIGNED", as),     param("DSP", mvau_uses_dsp(n)),
-                           param("NOACT", no_act)};
+                           param("NOACT", no_act),   param("REG_EVERY", kMvauRegEvery)};
   if (ext)
     ps.push_back(param("EXT_W", 1));
   else

@@ -76,8 +76,7 @@ OpDef make_thresholding_def() {
         rows = t->shape()[0];
         steps = t->shape()[1];
       }
-    int k = 1;
-    while (((int64_t)1 << k) - 1 < steps) ++k;
+    const int k = rtl::threshold_search_stages(steps);
     const int64_t trows = rows == 1 ? 1 : a.c / a.pe;
     const int ib = a.idt.bitwidth(), ob = a.odt.bitwidth();
     const int tw = ib + (a.idt.is_signed() ? 1 : 2);
@@ -90,6 +89,16 @@ OpDef make_thresholding_def() {
     e.ff = (double)a.pe * (2.0 * k * ib + k * (k + 1) + lane_rom_ff + ob) + (double)a.pe * (ib + ob) + 30 +
            hw::clog2(a.c / a.pe);
     return e;
+  };
+  // sf_thresholding: a fixed-latency pipeline with no stall (flow control by
+  // credits in sf_mvau_outq), so with an always-ready sink every input beat is
+  // taken when offered and its output beat follows a fixed number of cycles
+  // later (thresholding_rtl_latency), one out per beat in. K is the emitter's
+  // (the thresholds' step count, thresholding_rtl.h).
+  d.schedule = [](const Node& n, const Model& m) {
+    const ThrAttrs a = read(n);
+    const int k = rtl::threshold_search_stages(n, m, 1);
+    return hw::one_to_one(hw::prod(a.niv) * (a.c / a.pe), rtl::thresholding_rtl_latency(k), 0);
   };
   d.emit_rtl = rtl::thresholding_emit_rtl;
   d.emit_hls = hls::thresholding_emit_hls;

@@ -37,14 +37,27 @@ ThresholdRows threshold_rows(const Node& n, const Tensor& thr, int64_t channels,
   return r;
 }
 
+int threshold_search_stages(int64_t steps) {
+  int k = 1;
+  while (((int64_t)1 << k) - 1 < steps) ++k;
+  return k;
+}
+
+int threshold_search_stages(const Node& n, const Model& m, size_t input) {
+  const Tensor* t = n.inputs.size() > input ? m.graph.get_initializer(n.inputs[input]) : nullptr;
+  if (!t || t->shape().size() != 2)
+    op_fail(n, fmt::format("input {} must be the (rows, steps) thresholds initializer", input),
+            "connect the thresholds as an initializer");
+  return threshold_search_stages(t->shape()[1]);
+}
+
 std::vector<Param> threshold_params(LayerEmitter& e, const Tensor& thr, int64_t channels, int64_t pe, int in_bits,
                                     bool in_signed, const DataType& odt, int64_t act_val, const std::string& ram_style) {
   const Node& n = e.node();
   ThresholdRows tr = threshold_rows(n, thr, channels, in_bits, in_signed);
   const int64_t rows = tr.rows, steps = tr.steps, hi = tr.hi;
   const int tw = tr.tw;
-  int k = 1;
-  while (((int64_t)1 << k) - 1 < steps) ++k;
+  const int k = threshold_search_stages(steps);
   if (k > 9)
     op_fail(n, fmt::format("{} threshold steps; the RTL threshold search supports up to 511", steps),
             "use an output type of at most 9 bits");

@@ -29,6 +29,22 @@ struct ThresholdRows {
 };
 ThresholdRows threshold_rows(const Node& n, const Tensor& thr, int64_t channels, int in_bits, bool in_signed);
 
+// Binary-search stages K of sf_thresh_bsearch for `steps` thresholds per row:
+// the least k >= 1 with 2^k - 1 >= steps. Its latency (in_valid to
+// out_valid) is 2*K + 1: a ROM read and a compare per stage, the output add.
+int threshold_search_stages(int64_t steps);
+// K for node input `input` (the (rows, steps) thresholds initializer) as
+// threshold_params will build it; fails on the node when it is missing.
+int threshold_search_stages(const Node& n, const Model& m, size_t input);
+
+// sf_thresholding's cycles from taking an input beat to offering its output
+// beat (out_tvalid), with K search stages: the input register (1), the search
+// (2*K + 1), then sf_mvau_outq (written at that cycle, offered 2 later).
+// Its in_tready is can_reserve, which never drops while the sink takes every
+// beat: OQ_DEPTH >= L + 5 slots, at most L + 2 reserved (one reserve per
+// cycle, each freed L + 2 cycles later). (VVAU ends in the same module.)
+inline int64_t thresholding_rtl_latency(int k) { return 1 + (2 * k + 1) + 2; }
+
 std::vector<Param> threshold_params(LayerEmitter& e, const Tensor& thr, int64_t channels, int64_t pe, int in_bits,
                                     bool in_signed, const DataType& odt, int64_t act_val, const std::string& ram_style);
 

@@ -18,6 +18,7 @@ void vvau_emit_rtl(rtl::LayerEmitter& e);
 DataType vvau_rtl_acc_type(const Node& n);
 bool vvau_rtl_weights_in_bram(const Node& n);
 bool vvau_rtl_uses_dsp(const Node& n);
+hw::Schedule vvau_schedule(const Node& n, const Model& m);  // vvau_schedule.cpp
 
 namespace {
 
@@ -93,6 +94,7 @@ OpDef make_vvau_def() {
   };
   d.infer_datatype = [](const DataTypeCtx& c) -> std::vector<DataType> { return {read(c.node).odt}; };
   d.execute = vvau_execute;
+  d.schedule = vvau_schedule;
   d.emit_rtl = vvau_emit_rtl;
   d.emit_hls = hls::vvau_emit_hls;
   d.estimate = [](const Node& n, const Model& m) {
