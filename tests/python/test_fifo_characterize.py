@@ -104,3 +104,19 @@ def test_a_node_that_is_not_a_hw_layer_is_a_typed_error_naming_it():
     m = ModelWrapper(helper.make_model(g))
     with pytest.raises(StreamfoldError, match="Relu_0"):
         _core.fifo_characterize(m._model, 2, 1.0)
+
+
+@pytest.mark.parametrize("name", _marks(MLPS + CNNS, {"tfc_w1a1", "residual_block"}))
+def test_both_strategies_give_the_same_depths(name):
+    """FINN's largefifo_rtlsim (the stitched RTL with occupancy monitors) and
+    characterize keep the same FIFOs at the same depths."""
+    import copy
+
+    cfg, _, m = _ipgen(name, FPS.get(name, 100_000))
+    depths = {}
+    for strategy in ("largefifo_rtlsim", "characterize"):
+        c = copy.copy(cfg)
+        c.auto_fifo_strategy = strategy
+        s = steps.step_set_fifo_depths(m.copy(), c)
+        depths[strategy] = {n.name: int(n.get_attr("depth")) for n in s.graph.node if n.op_type == "StreamingFIFO"}
+    assert depths["characterize"] == depths["largefifo_rtlsim"]
