@@ -8,6 +8,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/pool_hw/pool_hw_params.h"
 
 namespace sf {
 namespace pool_hw_rtl {
@@ -108,6 +109,26 @@ OpDef make_pool_def() {
     // tap counter, a few flags.
     e.ff = (double)a.pe * (acc + 1 + 2 * a.odt.bitwidth()) + hw::clog2(kk) + 4;
     return e;
+  };
+  d.schedule = [](const Node& n, const Model&) {
+    // sf_pool: in_tready = skid_ready || !last, and the skid's registered
+    // in_tready stays high with an always-ready sink, so every beat is taken
+    // when offered (no hold). A channel group's result enters the skid in the
+    // cycle its last tap is taken (in_tvalid && last) and leaves one cycle
+    // later: output beat k waits for input beat (k+1)*KK, latency 1. One frame
+    // is one image, as the stream shapes count it (BatchSize images are
+    // BatchSize frames). Geometry as the emitter reads it (pool_hw_params.h;
+    // AvgPool, which has no RTL layer, throws there).
+    const pool_hw_rtl::PoolGeom g = pool_hw_rtl::pool_geom(n, "RTL");
+    const int64_t kk = g.kk, groups = g.od[0] * g.od[1] * (g.c / g.pe);
+    hw::Schedule s;
+    s.in_beats = {groups * kk};
+    s.out_beats = {groups};
+    std::vector<int64_t> need((size_t)groups);
+    for (int64_t k = 0; k < groups; ++k) need[(size_t)k] = (k + 1) * kk;
+    s.need = {{need}};
+    s.latency = 1;
+    return s;
   };
   d.emit_rtl = pool_hw_rtl::emit;
   d.emit_hls = pool_hw_rtl::emit_hls;

@@ -7,6 +7,7 @@
 #include <fmt/format.h>
 
 #include "ops/hw/common.h"
+#include "ops/streaming_maxpool/streaming_maxpool_params.h"
 
 namespace sf {
 namespace streaming_maxpool_rtl {
@@ -109,6 +110,31 @@ OpDef make_smp_def() {
     e.ff = 5.0 * width + hw::clog2(a.img[0]) + hw::clog2(a.img[1]) + hw::clog2(a.k[0]) + hw::clog2(a.k[1]) +
            2 * hw::clog2(depth) + hw::clog2(a.c / a.pe) + 8;
     return e;
+  };
+  d.schedule = [](const Node& n, const Model&) {
+    // sf_streaming_maxpool: with the sink always ready the skid's registered
+    // in_tready stays high, so fire1 = v1 and in_tready = 1: every beat is
+    // taken when offered (no hold). A window's maximum enters the skid from
+    // stage 1 in the cycle after its last pixel's beat is taken and leaves
+    // one cycle later (latency 2). That last pixel is row min((oy+1)*KH, IH)-1,
+    // column min((ox+1)*KW, IW)-1: the clipped edge window in CeilMode (the
+    // last_y/last_x terms of last0); in floor mode the rows/columns past
+    // OH*KH / OW*KW are dropped, so no output waits for them.
+    const streaming_maxpool_rtl::MaxPoolGeom g = streaming_maxpool_rtl::maxpool_geom(n);
+    const int64_t cf = g.c / g.pe, ih = g.img[0], iw = g.img[1];
+    hw::Schedule s;
+    s.in_beats = {ih * iw * cf};
+    s.out_beats = {g.od[0] * g.od[1] * cf};
+    std::vector<int64_t> need;
+    need.reserve((size_t)s.out_beats[0]);
+    for (int64_t oy = 0; oy < g.od[0]; ++oy)
+      for (int64_t ox = 0; ox < g.od[1]; ++ox) {
+        const int64_t y = std::min((oy + 1) * g.k[0], ih) - 1, x = std::min((ox + 1) * g.k[1], iw) - 1;
+        for (int64_t c = 0; c < cf; ++c) need.push_back((y * iw + x) * cf + c + 1);
+      }
+    s.need = {{need}};
+    s.latency = 2;
+    return s;
   };
   d.emit_rtl = streaming_maxpool_rtl::emit;
   d.emit_hls = streaming_maxpool_rtl::emit_hls;

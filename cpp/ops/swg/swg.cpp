@@ -129,6 +129,7 @@ OpDef make_swg_def() {
            hw::clog2(g.kw) + hw::clog2(cs) + hw::clog2(g.ifw * cs) + 2 * (hw::clog2(g.rb + g.ifh + 1) + 2) + 10;
     return e;
   };
+  d.schedule = swg_rtl::schedule;
   d.emit_rtl = swg_rtl::emit;
   d.emit_hls = swg_rtl::emit_hls;
   return d;

@@ -42,6 +42,8 @@ struct LineBuffer {
 };
 LineBuffer line_buffer(const Node& n, const Geom& g, const char* layer);
 void emit(rtl::LayerEmitter& e);
+// OpDef::schedule: when sf_swg takes and offers beats (swg_schedule.cpp).
+hw::Schedule schedule(const Node& n, const Model& m);
 // The HLS layer (swg_hls.cpp), on the same geometry.
 void emit_hls(hls::LayerEmitter& e);
 
