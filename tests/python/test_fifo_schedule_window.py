@@ -4,10 +4,8 @@ buffer of RB rows, the writer's row hold and the reader's row need),
 StreamingMaxPool, Pool and FMPadding. Each layer runs alone in Verilator with random input gaps
 and an always-ready sink over several frames back to back; the model, given
 the same input offer cycles, must put every input take and output handshake
-at the same cycle. FMPadding's leading border waits on an input *offer*,
-which a Schedule cannot express: there the model takes the frame's first
-beat exactly k0 cycles early (k0 = leading border beats) and everything else
-is exact (ops/fmpadding/fmpadding.cpp). Also: the model's steady-state frame
+at the same cycle (FMPadding's leading border waits on an input *offer*:
+need_offer). Also: the model's steady-state frame
 interval equals estimate().cycles (an SWG with one- or two-beat rows
 alternates between two intervals; see check_interval)."""
 import numpy as np
@@ -90,13 +88,12 @@ def schedule_diff(m, x, gap, seed):
     return ins, outs
 
 
-def first_mismatch(pairs, kind, early=None):
+def first_mismatch(pairs, kind):
     for p, (g, w) in enumerate(pairs):
-        e = np.zeros_like(g) if early is None else early[:g.shape[0]]
-        bad = np.flatnonzero(g + e != w)
+        bad = np.flatnonzero(g != w)
         if bad.size:
             k = bad[0]
-            return f"{kind}{p} beat {k}: model {g[k]}{f' (+{e[k]})' if e[k] else ''}, RTL {w[k]}"
+            return f"{kind}{p} beat {k}: model {g[k]}, RTL {w[k]}"
     return None
 
 
@@ -217,27 +214,21 @@ def test_pool_schedule_sweep(oh, ow, kh, kw, c, pe_i, func, idt, obits, seed):
 
 
 def check_fmpadding(m, x, img, pad, c, simd, gaps=GAPS):
-    """Every output beat exact; every input take exact except each frame's
-    first, which the model takes exactly k0 cycles early, k0 = the leading
-    border's beats (fmpadding.cpp says why)."""
+    """Every input take and output beat exact, the leading border (which
+    starts on the first beat's offer, k0 cycles before its take) included."""
     name = m.graph.node[0].name
-    cf = c // simd
-    ow = img[1] + pad[1] + pad[3]
-    k0 = (pad[0] * ow + pad[1]) * cf
-    in_beats = img[0] * img[1] * cf
-    early = np.zeros(FRAMES * in_beats, np.int64)
-    early[::in_beats] = k0
+    in_beats = img[0] * img[1] * (c // simd)
     for gap, seed in gaps:
         ins, outs = schedule_diff(m, x, gap, seed)
         assert ins[0][1].shape[0] == FRAMES * in_beats
-        bad = first_mismatch(outs, "out") or first_mismatch(ins, "in", early)
+        bad = first_mismatch(outs, "out") or first_mismatch(ins, "in")
         assert bad is None, f"{name} gap={gap} seed={seed}: {bad}"
     check_interval(m, name)
 
 
 PAD_EXTRA = [
     # img,   pad [t, l, b, r], C, SIMD, dtype, pad value
-    ([4, 3], [0, 2, 1, 0], 4, 2, "INT4", 0),   # left pad only on top: k0 = PL*CF
+    ([4, 3], [0, 2, 1, 0], 4, 2, "INT4", 0),   # left pad only on top
     ([3, 4], [1, 0, 0, 0], 3, 1, "UINT3", 5),  # no trailing border
 ]
 

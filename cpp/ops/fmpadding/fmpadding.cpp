@@ -102,47 +102,32 @@ OpDef make_fmpadding_def() {
     // fires): output latency 1 after its take, and the take waits for the
     // previous output beat to have fired, i.e. for that beat's handshake
     // (hold on the previous output beat, offset 0). Border beats fire every
-    // cycle once the frame has started.
-    //
-    // Not expressible exactly: the frame's leading border (top rows and the
-    // first row's left pad, k0 beats, before `started`) waits for the frame's
-    // first input beat to be *offered* (beat_valid = in_tvalid), while that
-    // beat is taken only k0 cycles later. A Schedule output can wait only on
-    // input takes. So the model takes beat 0 when the RTL starts the border
-    // (no hold; in_gap = the trailing border + 1 after the previous frame's
-    // last image beat, which is when the RTL's `started` falls) and lets the
-    // border wait for that take: every output beat and every other input take
-    // is exact, and beat 0 of each frame is taken exactly k0 cycles early in
-    // the model (k0 = PT*OW*CF + PL*CF; 0 when PT = PL = 0: fully exact).
-    // An output that waits on an input offer (a need on arrivals) would make
-    // it exact.
+    // cycle once the frame has started; the frame's leading border (top rows
+    // and the first row's left pad, before `started`) starts when the frame's
+    // first input beat is offered (in_tvalid), k0 cycles before it is taken:
+    // need_offer on beat 0.
     const fmpadding_rtl::FMPaddingGeom g = fmpadding_rtl::fmpadding_geom(n);
     hw::Schedule s;
     s.in_beats = {g.ih * g.iw * g.cf};
     s.out_beats = {g.oh * g.ow * g.cf};
-    std::vector<int64_t> need((size_t)s.out_beats[0]), hold((size_t)s.in_beats[0]);
-    int64_t j = 0, k0 = -1, last_img = -1;
+    std::vector<int64_t> need((size_t)s.out_beats[0]), offer((size_t)s.out_beats[0]), hold((size_t)s.in_beats[0]);
+    int64_t j = 0;
     for (int64_t y = 0, k = 0; y < g.oh; ++y)
       for (int64_t x = 0; x < g.ow; ++x)
         for (int64_t c = 0; c < g.cf; ++c, ++k) {
           const bool img = y >= g.pt && y < g.pt + g.ih && x >= g.pl && x < g.pl + g.iw;
           if (img) {
-            if (k0 < 0) k0 = k;
             hold[(size_t)j] = k - 1;  // -1: the previous frame's last beat
             need[(size_t)k] = ++j;
-            last_img = k;
           } else {
-            need[(size_t)k] = std::max<int64_t>(j, 1);  // leading border: beat 0 (see above)
+            need[(size_t)k] = j;
+            if (j == 0) offer[(size_t)k] = 1;  // leading border: beat 0 offered
           }
         }
     s.need = {{need}};
+    s.need_offer = {{offer}};
     s.latency = 1;
     s.hold = {hold};
-    if (k0 > 0) {
-      s.hold[0][0] = hw::kNoHold;
-      s.in_gap = {std::vector<int64_t>((size_t)s.in_beats[0], 1)};
-      s.in_gap[0][0] = s.out_beats[0] - last_img;  // trailing border beats + 1
-    }
     return s;
   };
   d.emit_rtl = fmpadding_rtl::emit;

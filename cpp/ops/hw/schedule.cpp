@@ -34,6 +34,20 @@ void check_shape(const Schedule& s, int64_t frames, const std::vector<std::vecto
           bad(node, fmt::format("need[{}][{}][{}] = {} is out of order or range", q, p, k, v[k]));
     }
   }
+  if (!s.need_offer.empty()) {
+    if (s.need_offer.size() != no) bad(node, "need_offer[] must be empty or have one entry per output");
+    for (size_t q = 0; q < no; ++q) {
+      if (s.need_offer[q].size() != ni) bad(node, fmt::format("need_offer[{}] must have one entry per input", q));
+      for (size_t p = 0; p < ni; ++p) {
+        const auto& v = s.need_offer[q][p];
+        if (v.empty()) continue;
+        if ((int64_t)v.size() != s.out_beats[q]) bad(node, fmt::format("need_offer[{}][{}] has the wrong length", q, p));
+        for (size_t k = 0; k < v.size(); ++k)
+          if (v[k] < 0 || v[k] > s.in_beats[p])
+            bad(node, fmt::format("need_offer[{}][{}][{}] = {} is out of range", q, p, k, v[k]));
+      }
+    }
+  }
   if (!s.gap.empty() && s.gap.size() != no) bad(node, "gap[] must be empty or have one entry per output");
   for (size_t q = 0; q < s.gap.size(); ++q)
     if (!s.gap[q].empty() && (int64_t)s.gap[q].size() != s.out_beats[q]) bad(node, "gap[q] has the wrong length");
@@ -135,6 +149,12 @@ ScheduleTimes run_schedule(const Schedule& s, int64_t frames, const std::vector<
           }
         }
         if (!ok) break;
+        if (!s.need_offer.empty())
+          for (size_t p = 0; p < ni; ++p) {
+            const auto& v = s.need_offer[q][p];
+            if (v.empty() || v[(size_t)kk] == 0) continue;
+            at = std::max(at, arrivals[p][(size_t)(f * s.in_beats[p] + v[(size_t)kk] - 1)] + s.latency);
+          }
         const int64_t g = (!s.gap.empty() && !s.gap[q].empty()) ? s.gap[q][(size_t)kk] : 1;
         if (k > 0) at = std::max(at, t.out_take[q].back() + g);
         at = std::max<int64_t>(at, 0);

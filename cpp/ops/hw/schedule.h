@@ -9,6 +9,7 @@
 // frame to frame (beat indices count from the frame's start):
 //   out[q][k] >= out[q][k-1] + gap[q][k]                    (compute pace)
 //   out[q][k] >= in[p][need[q][p][k] - 1] + latency           (data needed; 0 = none)
+//   out[q][k] >= arrival[p][need_offer[q][p][k] - 1] + latency (an offer seen, not taken)
 //   in[p][j]  >= in[p][j-1] + 1                               (one beat per cycle)
 //   in[p][j]  >= arrival[p][j]                                (the beat is there)
 //   in[p][j]  >= out[0][hold[p][j]] + hold_offset             (internal buffer full)
@@ -30,6 +31,10 @@ struct Schedule {
   // need[q][p][k]: beats of input p (from the frame's start) that output q's
   // beat k waits for; non-decreasing in k. An empty need[q][p] means none.
   std::vector<std::vector<std::vector<int64_t>>> need;
+  // need_offer[q][p][k]: like need, but on the cycles input p's beats are
+  // offered (valid seen), for RTL that starts on TVALID before it takes the
+  // beat (FMPadding's leading border). Empty: none anywhere.
+  std::vector<std::vector<std::vector<int64_t>>> need_offer;
   // gap[q][k]: least cycles between output q's beats k-1 and k (k = 0: after
   // the previous frame's last beat). Empty gap[q] means 1 throughout.
   std::vector<std::vector<int64_t>> gap;
