@@ -68,9 +68,11 @@ class DataflowBuildConfig:
     # partition starts after them. Off by default: step_streamline then
     # refuses them with a StreamlineError saying so.
     host_float_layers: bool = False
-    # FIFO sizing and the stitched design (FINN's keys and defaults).
+    # FIFO sizing and the stitched design (FINN's keys and defaults, except
+    # auto_fifo_strategy: FINN's largefifo_rtlsim gives the same depths, from a
+    # Verilator build and simulation instead of the layers' schedule models).
     auto_fifo_depths: bool = True
-    auto_fifo_strategy: str = "largefifo_rtlsim"
+    auto_fifo_strategy: str = "characterize"
     large_fifo_mem_style: str = "auto"
     default_swg_exception: bool = False
     split_large_fifos: bool = False

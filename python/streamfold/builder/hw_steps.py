@@ -382,7 +382,7 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
                                   "why": "from the layers' inFIFODepths/outFIFODepths (auto_fifo_depths=False)"}
         note = f"{len(report)} FIFO(s) from the layers' FIFO depth attributes"
     else:
-        strategy = cfg.auto_fifo_strategy if cfg is not None else "largefifo_rtlsim"
+        strategy = cfg.auto_fifo_strategy if cfg is not None else "characterize"
         model, rate, cycles = frame_deep_fifos(model)
         bottleneck = max(cycles)
         if strategy == "characterize":
