@@ -360,8 +360,6 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
     (codegen/fifo_sizing.h), checked beat by beat against the RTL, with no
     Verilator build. Without auto_fifo_depths: InsertFIFO from the nodes'
     inFIFODepths/outFIFODepths. Writes report/fifo_depths.json."""
-    from ..rtlsim.stitched import simulate_design, stitch
-
     if not _wanted(cfg):
         model._step_note = "skipped: generate_outputs asks for estimate reports only"
         return model
@@ -395,6 +393,8 @@ def step_set_fifo_depths(model, cfg=None, verify_inputs=None):
             how = f"in the layers' schedule models over {frames} frames"
             sim_cycles = res["cycles"]
         else:
+            from ..rtlsim.stitched import simulate_design, stitch
+
             has_window = any(base_op(n.op_type) == "ConvolutionInputGenerator" for _, n in hw_nodes(model))
             frames = 2 if has_window else max(2, len(hw_nodes(model)) // 2)
             d = os.path.join(root, "fifo_sizing")
