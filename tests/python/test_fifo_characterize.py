@@ -3,16 +3,11 @@
 1. Prediction: on the frame-deep design FIFO sizing starts from, the
    occupancy the composed schedule models predict for every FIFO equals what
    the stitched RTL's occupancy monitors measure at the same source rate.
-2. Sized designs: a zoo model sized this way is bit-exact in stitched rtlsim
-   under random input gaps and output stalls (no deadlock), and its measured
-   throughput is the estimate's.
-CI runs a few models (an MLP, a CNN, a residual and a depthwise block); `make
-test-full` runs the zoo and random Brevitas networks."""
-import json
-import os
-import time
-
-import numpy as np
+2. Both strategies keep the same FIFOs at the same depths.
+characterize is the default, so test_rtl_zoo.py's stitched tests (bit-exact
+under random gaps and stalls, throughput = estimate) and test_rtl_random.py
+run designs it sized. CI runs a few models (an MLP, a CNN, a residual and a
+depthwise block); `make test-full` runs the zoo."""
 import pytest
 
 from streamfold import _core
@@ -58,38 +53,6 @@ def test_schedule_models_predict_the_stitched_fifo_occupancy(name, tmp_path):
     assert pm
     bad = {k: v for k, v in pm.items() if v[0] != v[1]}
     assert not bad, f"predicted vs measured occupancy differs on {len(bad)} of {len(pm)} FIFOs: {bad}"
-
-
-def _sized(name, fps, strategy):
-    cfg, parent, m = _ipgen(name, fps)
-    cfg.auto_fifo_strategy = strategy
-    t0 = time.time()
-    m = steps.step_set_fifo_depths(m, cfg)
-    took = time.time() - t0
-    for s in ALL_STEPS[13:15]:
-        m = getattr(steps, s)(m, cfg)
-    return cfg, parent, m, took
-
-
-@pytest.mark.parametrize("name", _marks(MLPS + CNNS, CI))
-def test_characterized_design_bit_exact_with_stalls_and_fast_as_estimated(name):
-    fps = FPS.get(name, 100_000)
-    cfg, parent, m, took = _sized(name, fps, "characterize")
-    assert took < 5, f"characterize took {took:.1f} s"
-    x = rtl_zoo.inputs(name, 3, seed=5)
-    want = np.concatenate([rtl_zoo.run_parent(parent, x[i:i + 1]) for i in range(len(x))])
-    for seed, (gap, stall) in enumerate([(0.4, 0.6), (0.8, 0.2)]):
-        got = rtl_zoo.run_parent(rtl_zoo.with_child(parent, m), x, backend="rtlsim", in_gap=gap, out_stall=stall,
-                                 seed=seed)
-        np.testing.assert_array_equal(got, want)
-    rep = os.path.join(cfg.output_dir, "report")
-    perf = json.load(open(os.path.join(rep, "rtlsim_performance.json")))
-    est = json.load(open(os.path.join(rep, "estimate_network_performance.json")))
-    ratio = perf["stable_throughput[images/s]"] / est["estimated_throughput_fps"]
-    assert 0.9 <= ratio <= 1.1, f"measured {perf['stable_throughput[images/s]']:.0f} fps, estimated " \
-                                f"{est['estimated_throughput_fps']:.0f} fps"
-    fifos = json.load(open(os.path.join(rep, "fifo_depths.json")))
-    assert fifos and all("schedule models" in f["why"] or "DMA" in f["why"] for f in fifos.values())
 
 
 def test_a_node_that_is_not_a_hw_layer_is_a_typed_error_naming_it():

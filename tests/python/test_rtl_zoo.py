@@ -67,7 +67,8 @@ def test_stitched_rtlsim_bit_exact_with_stalls_and_fast_as_estimated(name):
     assert 0.9 <= ratio <= 1.1, f"measured {perf['stable_throughput[images/s]']:.0f} fps, estimated " \
                                 f"{est['estimated_throughput_fps']:.0f} fps"
     fifos = json.load(open(os.path.join(rep, "fifo_depths.json")))
-    assert all("why" in f for f in fifos.values())
+    # sized by the default strategy, characterize (test_fifo_characterize.py)
+    assert all("schedule models" in f["why"] or "input DMA" in f["why"] for f in fifos.values())
     assert os.path.isfile(os.path.join(cfg.output_dir, "stitched_ip", "finn_design.v"))
 
 
