@@ -17,11 +17,11 @@ from hypothesis import strategies as st
 from rtl_stream_util import estimate, node_model, rand_values
 from schedule_test_util import check_schedule
 from streamfold import _core
-from test_rtl_addstreams import add_model
+from test_rtl_addstreams import ADD_SWEEP, add_model
 from test_rtl_duplicatestreams import dup_model
 from test_rtl_dwc import BITS as DWC_BITS
 from test_rtl_dwc import dwc_model
-from test_rtl_streaming_concat import cat_model
+from test_rtl_streaming_concat import cat_model, CONCAT_SWEEP
 
 SWEEP = dict(deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
 
@@ -102,12 +102,8 @@ def test_addstreams_schedule(niv, c, pe, dt0, dt1):
     add_case(niv, c, pe, dt0, dt1)
 
 
-ADD_DTS = ["INT4", "UINT3", "BIPOLAR", "INT8", "UINT1", "INT2", "UINT8"]
-
-
 @pytest.mark.full
-@given(h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 13), pe_i=st.integers(0, 12),
-       dt0=st.sampled_from(ADD_DTS), dt1=st.sampled_from(ADD_DTS), seed=st.integers(0, 2 ** 16))
+@given(**ADD_SWEEP)
 @settings(max_examples=30, **SWEEP)
 def test_addstreams_schedule_sweep(h, w, c, pe_i, dt0, dt1, seed):
     add_case([1, h, w], c, divisor(c, pe_i), dt0, dt1, seed, seeds(seed))
@@ -157,9 +153,7 @@ def test_concat_schedule(niv, chans, simd, dt):
 
 
 @pytest.mark.full
-@given(h=st.integers(1, 5), w=st.integers(1, 5), nin=st.integers(1, 5), simd=st.sampled_from([1, 2, 3]),
-       mult=st.lists(st.integers(1, 5), min_size=5, max_size=5),
-       dt=st.sampled_from(["INT4", "UINT3", "BIPOLAR", "INT8"]), seed=st.integers(0, 2 ** 16))
+@given(**CONCAT_SWEEP)
 @settings(max_examples=30, **SWEEP)
 def test_concat_schedule_sweep(h, w, nin, simd, mult, dt, seed):
     cat_case([1, h, w], [simd * m for m in mult[:nin]], simd, dt, seed, seeds(seed))

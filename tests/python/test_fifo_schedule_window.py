@@ -17,9 +17,9 @@ from schedule_test_util import rtl_trace
 from streamfold import _core
 from test_rtl_fmpadding import DESIGNS as PAD_DESIGNS
 from test_rtl_fmpadding import pad_model
-from test_rtl_maxpool import DESIGNS as SMP_DESIGNS
+from test_rtl_maxpool import DESIGNS as SMP_DESIGNS, MAXPOOL_SWEEP
 from test_rtl_maxpool import smp_model
-from test_rtl_pool import DESIGNS as POOL_DESIGNS
+from test_rtl_pool import DESIGNS as POOL_DESIGNS, POOL_SWEEP
 from test_rtl_pool import pool_model
 from test_rtl_swg import DESIGNS as SWG_DESIGNS
 from test_rtl_swg import estimate, rand_values, swg_model
@@ -170,9 +170,7 @@ def test_maxpool_schedule(img, k, c, pe, dt, ceil_mode):
 
 
 @pytest.mark.full
-@given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 5), kw=st.integers(1, 5),
-       c=st.integers(1, 13), pe_i=st.integers(0, 12), ceil_mode=st.integers(0, 1),
-       dt=st.sampled_from(["INT4", "UINT2", "BIPOLAR", "INT8", "UINT1"]), seed=st.integers(0, 2 ** 16))
+@given(**MAXPOOL_SWEEP)
 @settings(deadline=None, max_examples=40, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_maxpool_schedule_sweep(h, w, kh, kw, c, pe_i, ceil_mode, dt, seed):
     kh, kw = min(kh, h), min(kw, w)
@@ -193,10 +191,7 @@ def test_pool_schedule(od, k, c, pe, func, idt, odt):
 
 
 @pytest.mark.full
-@given(oh=st.integers(1, 4), ow=st.integers(1, 4), kh=st.integers(1, 5), kw=st.integers(1, 5),
-       c=st.integers(1, 13), pe_i=st.integers(0, 12), func=st.sampled_from(["MaxPool", "AccPool", "QuantAvgPool"]),
-       idt=st.sampled_from(["INT4", "UINT2", "UINT8", "INT8", "BIPOLAR"]), obits=st.integers(2, 8),
-       seed=st.integers(0, 2 ** 16))
+@given(**POOL_SWEEP)
 @settings(deadline=None, max_examples=30, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_pool_schedule_sweep(oh, ow, kh, kw, c, pe_i, func, idt, obits, seed):
     odt = None

@@ -45,9 +45,13 @@ def test_addstreams_designs(niv, c, pe, dt0, dt1):
 DTS = ["INT4", "UINT3", "BIPOLAR", "INT8", "UINT1", "INT2", "UINT8"]
 
 
+# The sweep's strategies (also the FIFO schedule tests').
+ADD_SWEEP = dict(h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 13), pe_i=st.integers(0, 12),
+                 dt0=st.sampled_from(DTS), dt1=st.sampled_from(DTS), seed=st.integers(0, 2 ** 16))
+
+
 @pytest.mark.full
-@given(h=st.integers(1, 6), w=st.integers(1, 6), c=st.integers(1, 13), pe_i=st.integers(0, 12),
-       dt0=st.sampled_from(DTS), dt1=st.sampled_from(DTS), seed=st.integers(0, 2 ** 16))
+@given(**ADD_SWEEP)
 @settings(deadline=None, max_examples=30, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_addstreams_sweep(h, w, c, pe_i, dt0, dt1, seed):
     divs = [v for v in range(1, c + 1) if c % v == 0]

@@ -37,10 +37,14 @@ def test_maxpool_designs(img, k, c, pe, dt, ceil_mode):
     run_smp(img, k, c, pe, dt, ceil_mode)
 
 
+# The sweep's strategies (also the FIFO schedule tests').
+MAXPOOL_SWEEP = dict(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 5), kw=st.integers(1, 5),
+                     c=st.integers(1, 13), pe_i=st.integers(0, 12), ceil_mode=st.integers(0, 1),
+                     dt=st.sampled_from(["INT4", "UINT2", "BIPOLAR", "INT8", "UINT1"]), seed=st.integers(0, 2 ** 16))
+
+
 @pytest.mark.full
-@given(h=st.integers(1, 9), w=st.integers(1, 9), kh=st.integers(1, 5), kw=st.integers(1, 5),
-       c=st.integers(1, 13), pe_i=st.integers(0, 12), ceil_mode=st.integers(0, 1),
-       dt=st.sampled_from(["INT4", "UINT2", "BIPOLAR", "INT8", "UINT1"]), seed=st.integers(0, 2 ** 16))
+@given(**MAXPOOL_SWEEP)
 @settings(deadline=None, max_examples=30, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_maxpool_sweep(h, w, kh, kw, c, pe_i, ceil_mode, dt, seed):
     kh, kw = min(kh, h), min(kw, w)

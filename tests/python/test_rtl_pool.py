@@ -51,11 +51,15 @@ def test_pool_avg_float_has_no_rtl(tmp_path):
         rtlsim.emit_node(m, "Pool_0", tmp_path / "l")
 
 
+# The sweep's strategies (also the FIFO schedule tests').
+POOL_SWEEP = dict(oh=st.integers(1, 4), ow=st.integers(1, 4), kh=st.integers(1, 5), kw=st.integers(1, 5),
+                  c=st.integers(1, 13), pe_i=st.integers(0, 12), func=st.sampled_from(["MaxPool", "AccPool", "QuantAvgPool"]),
+                  idt=st.sampled_from(["INT4", "UINT2", "UINT8", "INT8", "BIPOLAR"]), obits=st.integers(2, 8),
+                  seed=st.integers(0, 2 ** 16))
+
+
 @pytest.mark.full
-@given(oh=st.integers(1, 4), ow=st.integers(1, 4), kh=st.integers(1, 5), kw=st.integers(1, 5),
-       c=st.integers(1, 13), pe_i=st.integers(0, 12), func=st.sampled_from(["MaxPool", "AccPool", "QuantAvgPool"]),
-       idt=st.sampled_from(["INT4", "UINT2", "UINT8", "INT8", "BIPOLAR"]), obits=st.integers(2, 8),
-       seed=st.integers(0, 2 ** 16))
+@given(**POOL_SWEEP)
 @settings(deadline=None, max_examples=30, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_pool_sweep(oh, ow, kh, kw, c, pe_i, func, idt, obits, seed):
     divs = [v for v in range(1, c + 1) if c % v == 0]

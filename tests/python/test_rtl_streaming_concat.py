@@ -40,10 +40,14 @@ def test_concat_designs(niv, chans, simd, dt):
     run_cat(niv, chans, simd, dt)
 
 
+# The sweep's strategies (also the FIFO schedule tests').
+CONCAT_SWEEP = dict(h=st.integers(1, 5), w=st.integers(1, 5), nin=st.integers(1, 5), simd=st.sampled_from([1, 2, 3]),
+                    mult=st.lists(st.integers(1, 5), min_size=5, max_size=5),
+                    dt=st.sampled_from(["INT4", "UINT3", "BIPOLAR", "INT8"]), seed=st.integers(0, 2 ** 16))
+
+
 @pytest.mark.full
-@given(h=st.integers(1, 5), w=st.integers(1, 5), nin=st.integers(1, 5), simd=st.sampled_from([1, 2, 3]),
-       mult=st.lists(st.integers(1, 5), min_size=5, max_size=5),
-       dt=st.sampled_from(["INT4", "UINT3", "BIPOLAR", "INT8"]), seed=st.integers(0, 2 ** 16))
+@given(**CONCAT_SWEEP)
 @settings(deadline=None, max_examples=30, derandomize=True, suppress_health_check=list(HealthCheck))
 def test_concat_sweep(h, w, nin, simd, mult, dt, seed):
     run_cat([1, h, w], [simd * m for m in mult[:nin]], simd, dt, seed=seed,
