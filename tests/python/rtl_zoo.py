@@ -29,6 +29,16 @@ def folded(name, target_fps=100_000, extra_steps=(), generate_outputs=("stitched
     return _cache[key]
 
 
+def rtl_steps(name, fps, last):
+    """(cfg, parent, child) after the RTL steps ALL_STEPS[9:last] on top of
+    folded() (15: up to step_measure_rtlsim_performance)."""
+    cfg, parent, m = folded(name, fps, generate_outputs=("estimate_reports", "stitched_ip", "rtlsim_performance"),
+                            rtlsim_batch_size=4)
+    for s in ALL_STEPS[9:last]:
+        m = getattr(steps, s)(m, cfg)
+    return cfg, parent, m
+
+
 def with_child(parent, child):
     from streamfold.builder.build import _with_child
     return _with_child(parent, child)

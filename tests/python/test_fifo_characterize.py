@@ -12,7 +12,6 @@ import pytest
 
 from streamfold import _core
 from streamfold.builder import hw_steps, steps
-from streamfold.builder.config import ALL_STEPS
 from streamfold.rtlsim.stitched import simulate_design, stitch
 
 import rtl_zoo
@@ -26,13 +25,7 @@ def _marks(names, ci):
 
 
 def _ipgen(name, fps):
-    cfg, parent, child = rtl_zoo.folded(name, fps, generate_outputs=("estimate_reports", "stitched_ip",
-                                                                     "rtlsim_performance"),
-                                        rtlsim_batch_size=4)
-    m = child
-    for s in ALL_STEPS[9:12]:
-        m = getattr(steps, s)(m, cfg)
-    return cfg, parent, m
+    return rtl_zoo.rtl_steps(name, fps, 12)
 
 
 def predicted_and_measured(model, tmp_dir, frames=3):

@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 
 from streamfold import zoo
-from streamfold.builder import steps
 from streamfold.builder.config import ALL_STEPS
 
 import rtl_zoo
@@ -41,13 +40,7 @@ def test_node_by_node_rtlsim_equals_reference(name):
 
 
 def _stitched(name, fps):
-    cfg, parent, child = rtl_zoo.folded(name, fps, generate_outputs=("estimate_reports", "stitched_ip",
-                                                                     "rtlsim_performance"),
-                                        rtlsim_batch_size=4)
-    m = child
-    for s in ALL_STEPS[9:15]:
-        m = getattr(steps, s)(m, cfg)
-    return cfg, parent, m
+    return rtl_zoo.rtl_steps(name, fps, 15)
 
 
 @pytest.mark.parametrize("name", [_marks(n, CI_STITCHED) for n in MLPS + CNNS])
