@@ -74,7 +74,6 @@ void bind_hw(py::module_& m) {
         py::dict d;
         d["max_occupancy"] = r.max_occupancy;
         d["cycles"] = r.cycles;
-        d["first_out"] = r.first_out;
         return d;
       },
       py::arg("model"), py::arg("frames"), py::arg("in_rate"));

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 #include "exec/executor.h"
 #include "passes/folding/hw_cost.h"
@@ -11,15 +12,6 @@
 namespace sf::rtl {
 
 namespace {
-
-// Cycles from a FIFO taking a beat to offering it: sf_fifo's shift-register
-// form passes an arriving beat to its output register in one; the block-RAM
-// form reads through a synchronous RAM and a two-entry buffer in three.
-int64_t fifo_latency(const Node& n) {
-  const std::string rs = n.get_string("ram_style", "auto");
-  const int64_t depth = n.get_int("depth", 2);
-  return (rs == "block" || (rs == "auto" && depth > 256)) ? 3 : 1;
-}
 
 // The harness's source pacing (rtlsim/harness.cpp): one credit per beat,
 // `rate` credits earned per cycle.
@@ -70,9 +62,18 @@ FifoCharacterization characterize_fifos(const Model& m, int64_t frames, double i
   std::map<std::string, std::vector<int64_t>> offered;  // tensor -> writer's handshake cycles
   std::map<std::string, int64_t> ready_after;           // tensor -> cycles from offer to readable
   std::map<std::string, std::vector<int64_t>> taken;    // tensor -> reader's handshake cycles
-  std::map<std::string, bool> graph_in;
-  for (const ValueInfo* vi : g.runtime_inputs()) graph_in[vi->name] = true;
+  std::set<std::string> graph_in;
+  for (const ValueInfo* vi : g.runtime_inputs()) graph_in.insert(vi->name);
   std::vector<std::pair<std::string, std::pair<std::string, std::string>>> fifos;
+  // The writer's handshake cycles of tensor t, which node n reads: a graph
+  // input is written by the paced source, anything else by a node before n.
+  auto written = [&](const Node& n, const std::string& t, int64_t beats) -> const std::vector<int64_t>& {
+    auto it = offered.find(t);
+    if (it != offered.end()) return it->second;
+    if (!graph_in.count(t))
+      throw ModelError(fmt::format("node '{}': input {} has no writer", n.name, t), "check the graph");
+    return offered[t] = paced(frames * beats, in_rate);
+  };
 
   for (int idx : topological_order(g)) {
     const Node& n = g.nodes[(size_t)idx];
@@ -82,24 +83,16 @@ FifoCharacterization characterize_fifos(const Model& m, int64_t frames, double i
     std::vector<std::string> ins;
     for (const std::string& t : n.inputs)
       if (!t.empty() && !g.get_initializer(t)) ins.push_back(t);
+    const hw::Schedule s = node_schedule(m, n.name);
     if (n.op_type == "StreamingFIFO") {
-      const auto folded = n.get_ints("folded_shape");
-      int64_t beats = 1;
-      for (size_t i = 0; i + 1 < folded.size(); ++i) beats *= folded[i];
       const std::string& a = ins.at(0);
-      if (!offered.count(a)) {
-        if (!graph_in.count(a))
-          throw ModelError(fmt::format("node '{}': input {} has no writer", n.name, a), "check the graph");
-        offered[a] = paced(frames * beats, in_rate);
-      }
       // Unbounded: the FIFO takes every beat when offered.
-      taken[a] = offered[a];
+      taken[a] = written(n, a, s.in_beats[0]);
       offered[n.outputs.at(0)] = offered[a];
-      ready_after[n.outputs.at(0)] = ready_after[a] + fifo_latency(n);
+      ready_after[n.outputs.at(0)] = ready_after[a] + s.latency;  // sf_fifo's (StreamingFIFO's model)
       fifos.push_back({n.name, {a, n.outputs.at(0)}});
       continue;
     }
-    const hw::Schedule s = node_schedule(m, n.name);
     if (s.in_beats.size() != ins.size() || s.out_beats.size() != n.outputs.size())
       throw ModelError(fmt::format("node '{}': its schedule model has {} inputs and {} outputs, the node {} and {}",
                                    n.name, s.in_beats.size(), s.out_beats.size(), ins.size(), n.outputs.size()),
@@ -107,11 +100,7 @@ FifoCharacterization characterize_fifos(const Model& m, int64_t frames, double i
     std::vector<std::vector<int64_t>> arrivals;
     for (size_t p = 0; p < ins.size(); ++p) {
       const std::string& t = ins[p];
-      if (!offered.count(t)) {
-        if (!graph_in.count(t))
-          throw ModelError(fmt::format("node '{}': input {} has no writer", n.name, t), "check the graph");
-        offered[t] = paced(frames * s.in_beats[p], in_rate);
-      }
+      written(n, t, s.in_beats[p]);
       if ((int64_t)offered[t].size() != frames * s.in_beats[p])
         throw ModelError(fmt::format("node '{}': input {} carries {} beats per frame, the node expects {}", n.name,
                                      t, offered[t].size() / (size_t)frames, s.in_beats[p]),
@@ -123,11 +112,7 @@ FifoCharacterization characterize_fifos(const Model& m, int64_t frames, double i
     }
     hw::ScheduleTimes st = hw::run_schedule(s, frames, arrivals, n.name);
     for (size_t p = 0; p < ins.size(); ++p) taken[ins[p]] = std::move(st.in_take[p]);
-    for (size_t q = 0; q < n.outputs.size(); ++q) {
-      if (!st.out_take[q].empty()) r.first_out[n.name] = std::min(
-          r.first_out.count(n.name) ? r.first_out[n.name] : st.out_take[q][0], st.out_take[q][0]);
-      offered[n.outputs[q]] = std::move(st.out_take[q]);
-    }
+    for (size_t q = 0; q < n.outputs.size(); ++q) offered[n.outputs[q]] = std::move(st.out_take[q]);
   }
   for (const ValueInfo& vo : g.outputs) {
     // The sink is always ready.

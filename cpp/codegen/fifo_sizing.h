@@ -22,7 +22,6 @@ hw::Schedule node_schedule(const Model& m, const std::string& node);
 struct FifoCharacterization {
   std::map<std::string, int64_t> max_occupancy;  // per StreamingFIFO node
   int64_t cycles = 0;                            // until the last output beat of the last frame
-  std::map<std::string, int64_t> first_out;      // per node: cycle of its first output beat
 };
 
 FifoCharacterization characterize_fifos(const Model& m, int64_t frames, double in_rate);
